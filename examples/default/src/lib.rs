@@ -1,0 +1,109 @@
+//! Rasura's default microservice: the Rust counterpart of Pysura's default service, on Pysura's
+//! data model (`user` with a `role` enum, `app` with a message).
+//!
+//! - `ping` (query; roles user and admin): who is calling.
+//! - `pong(message, number)` (mutation; roles user and admin; verifies the caller's JWT): echoes
+//!   its input.
+//! - `user_role_changed` (event on `public.user` role updates) and `user_deleted` (event on
+//!   `public.user` deletes).
+//! - `update_app_message` (cron, every 5 minutes): refreshes the app message.
+//!
+//! The handlers are a library so tests can link them; `main.rs` only runs the service.
+
+use rasura::{ActionError, Cron, Ctx, Event, EventError, Operation, action, cron, event};
+use serde::{Deserialize, Serialize};
+
+/// What `ping` answers.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PingOutput {
+    /// Always `pong`.
+    pub message: String,
+    /// The caller's role.
+    pub role: String,
+    /// The caller's user id, if any.
+    pub user_id: Option<String>,
+}
+
+/// Tells the caller who they are.
+#[action(query, roles = ["user", "admin"])]
+pub async fn ping(ctx: Ctx) -> Result<PingOutput, ActionError> {
+    let identity = ctx.identity();
+    Ok(PingOutput {
+        message: "pong".into(),
+        role: identity.role().unwrap_or("admin").into(),
+        user_id: identity.user_id().map(str::to_owned),
+    })
+}
+
+/// `pong`'s arguments.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PongInput {
+    /// Any message.
+    pub message: String,
+    /// Any number (GraphQL `Int`).
+    pub number: i32,
+}
+
+/// `pong`'s answer: its input.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PongOutput {
+    /// The message sent.
+    pub message: String,
+    /// The number sent.
+    pub number: i32,
+}
+
+/// Echoes the caller's message and number, after verifying the caller's JWT.
+#[action(mutation, roles = ["user", "admin"], jwt)]
+pub async fn pong(_ctx: Ctx, input: PongInput) -> Result<PongOutput, ActionError> {
+    Ok(PongOutput { message: input.message, number: input.number })
+}
+
+/// A row of `public.user`, as Postgres encodes it in event payloads.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserRow {
+    /// Primary key.
+    pub id: String,
+    /// The role (`ENUM_ROLE` values such as `user`, `admin`).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Reacts to a user's role changing.
+#[event(table = "public.user", update(columns = ["role"]), retry(num_retries = 3, interval_sec = 10))]
+pub async fn user_role_changed(_ctx: Ctx, event: Event<UserRow>) -> Result<(), EventError> {
+    if let Operation::Update { old, new } = &event.operation {
+        tracing_info(&format!("user {} role {:?} -> {:?}", new.id, old.role, new.role));
+    }
+    Ok(())
+}
+
+/// Reacts to a user being deleted.
+#[event(table = "public.user", delete, retry(num_retries = 3))]
+pub async fn user_deleted(_ctx: Ctx, event: Event<UserRow>) -> Result<(), EventError> {
+    if let Some(old) = event.operation.old_row() {
+        tracing_info(&format!("user {} deleted", old.id));
+    }
+    Ok(())
+}
+
+/// The cron trigger's payload.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AppMessagePayload {
+    /// What triggered the update (Pysura's payload: `{"trigger": "cron"}`).
+    pub trigger: String,
+}
+
+/// Updates the app message every five minutes.
+#[cron(schedule = "*/5 * * * *", payload = r#"{"trigger": "cron"}"#, retry(num_retries = 3, retry_interval_seconds = 600, timeout_seconds = 600))]
+pub async fn update_app_message(_ctx: Ctx, tick: Cron<AppMessagePayload>) -> Result<(), EventError> {
+    tracing_info(&format!("app message refresh ({}) scheduled at {}", tick.payload.trigger, tick.scheduled_time));
+    Ok(())
+}
+
+fn tracing_info(message: &str) {
+    tracing::info!("{message}");
+}

@@ -1,0 +1,46 @@
+//! Rasura's attribute macros. This crate is a thin shim: the expansion logic lives in
+//! `rasura-macros-core`, a normal library with unit tests. Use the macros through `rasura`.
+
+use proc_macro::TokenStream;
+
+/// Turns an `async fn(ctx: Ctx, input: In) -> Result<Out, ActionError>` into a Hasura action
+/// handler served at `POST /actions/{name}`.
+///
+/// Options: `name = "…"` (default: the function's name), `query` or `mutation` (default),
+/// `asynchronous` (mutations only), `roles = ["user", …]` (admin is always allowed; without
+/// `roles` only admin may call), `jwt` (verify the caller's token), `timeout = <seconds>`.
+#[proc_macro_attribute]
+pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
+    rasura_macros_core::action(args.into(), item.into()).into()
+}
+
+/// Turns an `async fn(ctx: Ctx, event: Event<Row>) -> Result<(), EventError>` into an event
+/// trigger webhook served at `POST /events/{trigger}`.
+///
+/// Options: `trigger = "…"` (default: the function's name), `table = "schema.table"`
+/// (required), `source = "…"` (default `default`), `insert`, `update(columns = [..],
+/// payload = [..])`, `delete`, `manual`, `retry(num_retries = N, interval_sec = N,
+/// timeout_sec = N)`, `timeout = <seconds>`.
+#[proc_macro_attribute]
+pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
+    rasura_macros_core::event(args.into(), item.into()).into()
+}
+
+/// Turns an `async fn(ctx: Ctx, tick: Cron<P>) -> Result<(), EventError>` into a cron trigger
+/// webhook served at `POST /crons/{name}`.
+///
+/// Options: `name = "…"` (default: the function's name), `schedule = "0 8 * * *"` (required;
+/// Hasura's five-field dialect, UTC, 0 = Sunday), `payload = r#"{…}"#` (JSON), `comment = "…"`,
+/// `retry(num_retries = N, retry_interval_seconds = N, timeout_seconds = N,
+/// tolerance_seconds = N)`, `timeout = <seconds>`.
+#[proc_macro_attribute]
+pub fn cron(args: TokenStream, item: TokenStream) -> TokenStream {
+    rasura_macros_core::cron(args.into(), item.into()).into()
+}
+
+/// The registered [`Handler`] of an annotated function, for services built from an explicit
+/// list: `Service::with_handlers([handler!(ping), handler!(crate::jobs::nightly)])`.
+#[proc_macro]
+pub fn handler(input: TokenStream) -> TokenStream {
+    rasura_macros_core::handler_ref(input.into()).into()
+}

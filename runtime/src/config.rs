@@ -1,0 +1,242 @@
+//! Service configuration from the environment: Hasura's variable names where one exists,
+//! `RASURA_*` otherwise. Every problem is reported at once, and no value is ever echoed.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::security::WebhookSecrets;
+use crate::security::jwt::JwtConfig;
+
+/// `RASURA_LISTEN`: address to listen on.
+pub const LISTEN: &str = "RASURA_LISTEN";
+/// `RASURA_WEBHOOK_SECRET`: one or more comma-separated accepted webhook secrets.
+pub const WEBHOOK_SECRET: &str = "RASURA_WEBHOOK_SECRET";
+/// `HASURA_GRAPHQL_JWT_SECRET`: Hasura's JWT configuration (JSON).
+pub const JWT_SECRET: &str = "HASURA_GRAPHQL_JWT_SECRET";
+/// `RASURA_BODY_LIMIT`: largest accepted request body, in bytes.
+pub const BODY_LIMIT: &str = "RASURA_BODY_LIMIT";
+/// `RASURA_HANDLER_TIMEOUT`: default handler timeout, in seconds.
+pub const HANDLER_TIMEOUT: &str = "RASURA_HANDLER_TIMEOUT";
+/// `RASURA_SHUTDOWN_TIMEOUT`: how long in-flight requests may finish after SIGTERM, in seconds.
+pub const SHUTDOWN_TIMEOUT: &str = "RASURA_SHUTDOWN_TIMEOUT";
+/// `RASURA_LOG`: `tracing` filter (e.g. `info`, `rasura=debug`).
+pub const LOG: &str = "RASURA_LOG";
+/// `RASURA_LOG_FORMAT`: `text` or `json`.
+pub const LOG_FORMAT: &str = "RASURA_LOG_FORMAT";
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default body limit: 4 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Default handler timeout: 25 s, below Hasura's 30 s action timeout so Rasura answers first.
+pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The service's configuration. `Debug` shows no secret.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Accepted webhook secrets.
+    pub webhook_secrets: WebhookSecrets,
+    /// JWT verification for `jwt` actions.
+    pub jwt: Option<JwtConfig>,
+    /// Largest accepted body.
+    pub body_limit: usize,
+    /// Default handler timeout.
+    pub handler_timeout: Duration,
+    /// Grace period for in-flight requests on shutdown.
+    pub shutdown_timeout: Duration,
+    /// `tracing` filter directive.
+    pub log_filter: String,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// A configuration accepting `webhook_secrets` (comma-separated), with every other setting at
+    /// its default.
+    pub fn new(webhook_secrets: &str) -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            webhook_secrets: WebhookSecrets::from_list(webhook_secrets),
+            jwt: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+            handler_timeout: DEFAULT_HANDLER_TIMEOUT,
+            shutdown_timeout: Duration::from_secs(30),
+            log_filter: "info".into(),
+            log_format: LogFormat::Text,
+        }
+    }
+
+    /// Sets the JWT configuration.
+    pub fn with_jwt(mut self, jwt: JwtConfig) -> Self {
+        self.jwt = Some(jwt);
+        self
+    }
+
+    /// Sets the body limit.
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Sets the default handler timeout.
+    pub fn with_handler_timeout(mut self, timeout: Duration) -> Self {
+        self.handler_timeout = timeout;
+        self
+    }
+
+    /// Sets the listen address.
+    pub fn with_listen(mut self, listen: SocketAddr) -> Self {
+        self.listen = listen;
+        self
+    }
+
+    /// Reads the process environment (after an optional `.env`, loaded by [`crate::Service`]).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (for tests and custom sources).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let mut config = Self::new("");
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        if let Some(listen) = get(LISTEN) {
+            match listen.trim().parse() {
+                Ok(addr) => config.listen = addr,
+                Err(_) => problems.push(Problem::new(LISTEN, "not a socket address such as 0.0.0.0:8080")),
+            }
+        }
+        match get(WEBHOOK_SECRET) {
+            Some(list) => {
+                config.webhook_secrets = WebhookSecrets::from_list(&list);
+                if config.webhook_secrets.is_empty() {
+                    problems.push(Problem::new(WEBHOOK_SECRET, "lists no secret"));
+                }
+            }
+            None => problems.push(Problem::new(
+                WEBHOOK_SECRET,
+                "missing: every route requires the webhook secret Hasura sends in \
+                 X-Rasura-Webhook-Secret (one or more, comma-separated)",
+            )),
+        }
+        if let Some(jwt) = get(JWT_SECRET) {
+            match JwtConfig::from_json(&jwt) {
+                Ok(jwt) => config.jwt = Some(jwt),
+                Err(e) => problems.push(Problem::new(JWT_SECRET, e.to_string())),
+            }
+        }
+        let mut number = |name: &'static str, what: &str| -> Option<u64> {
+            let text = get(name)?;
+            match text.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    problems.push(Problem::new(name, format!("expected a positive number of {what}")));
+                    None
+                }
+            }
+        };
+        if let Some(n) = number(BODY_LIMIT, "bytes") {
+            config.body_limit = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = number(HANDLER_TIMEOUT, "seconds") {
+            config.handler_timeout = Duration::from_secs(n);
+        }
+        if let Some(n) = number(SHUTDOWN_TIMEOUT, "seconds") {
+            config.shutdown_timeout = Duration::from_secs(n);
+        }
+        if let Some(filter) = get(LOG) {
+            config.log_filter = filter;
+        }
+        match get(LOG_FORMAT).as_deref().map(str::trim) {
+            None | Some("text") => {}
+            Some("json") => config.log_format = LogFormat::Json,
+            Some(_) => problems.push(Problem::new(LOG_FORMAT, "expected `text` or `json`")),
+        }
+        if problems.is_empty() { Ok(config) } else { Err(ConfigError { problems }) }
+    }
+}
+
+/// One invalid or missing setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The variable.
+    pub variable: &'static str,
+    /// What is wrong (never the value itself).
+    pub message: String,
+}
+
+impl Problem {
+    pub(crate) fn new(variable: &'static str, message: impl Into<String>) -> Self {
+        Self { variable, message: message.into() }
+    }
+}
+
+/// Every configuration problem found, reported together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The problems.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration ({} problem{}):", self.problems.len(), if self.problems.len() == 1 { "" } else { "s" })?;
+        for p in &self.problems {
+            write!(f, "\n  - {}: {}", p.variable, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_without_values() {
+        let err = Config::from_lookup(lookup(&[
+            (LISTEN, "nowhere"),
+            (JWT_SECRET, r#"{"type":"HS256","key":"too-short-secret-value"}"#),
+            (BODY_LIMIT, "-1"),
+            (LOG_FORMAT, "xml"),
+        ]))
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 5, "{text}");
+        for var in [LISTEN, WEBHOOK_SECRET, JWT_SECRET, BODY_LIMIT, LOG_FORMAT] {
+            assert!(text.contains(var), "{text}");
+        }
+        assert!(!text.contains("too-short-secret-value"));
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::from_lookup(lookup(&[(WEBHOOK_SECRET, "a,b"), (HANDLER_TIMEOUT, "5")])).unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.webhook_secrets.len(), 2);
+        assert_eq!(c.handler_timeout, Duration::from_secs(5));
+        assert_eq!(c.body_limit, DEFAULT_BODY_LIMIT);
+        assert!(c.jwt.is_none());
+    }
+}

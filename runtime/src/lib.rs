@@ -1,0 +1,56 @@
+//! # Rasura
+//!
+//! Typed, secured Hasura v2 webhooks on axum. Annotate async functions with [`action`],
+//! [`event`] or [`cron`]; [`Service`] collects them (through `inventory`, no route list to keep)
+//! and answers exactly as Hasura expects.
+//!
+//! ```no_run
+//! use rasura::{action, ActionError, Ctx};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize)]
+//! struct EchoInput { message: String }
+//! #[derive(Serialize)]
+//! struct EchoOutput { message: String }
+//!
+//! /// Echoes its input.
+//! #[action(query, roles = ["user"])]
+//! async fn echo(_ctx: Ctx, input: EchoInput) -> Result<EchoOutput, ActionError> {
+//!     Ok(EchoOutput { message: input.message })
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     rasura::Service::new().run().await
+//! }
+//! ```
+//!
+//! Routes: `POST /actions` (dispatch on `action.name`), `POST /actions/{name}`,
+//! `POST /events/{trigger}`, `POST /crons/{name}`. Every route requires the webhook secret in
+//! `X-Rasura-Webhook-Secret`.
+
+mod cli;
+pub mod config;
+mod context;
+mod devdefaults;
+mod error;
+pub mod protocol;
+pub mod registry;
+pub mod security;
+mod service;
+pub mod testing;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use config::Config;
+pub use context::{Ctx, Identity};
+pub use error::{ActionError, EventError};
+pub use protocol::{
+    ActionRequest, Cron, CronRequest, Event, EventRequest, OpKind, Operation, ScheduledEventRequest,
+    SessionVariables,
+};
+pub use rasura_macros::{action, cron, event, handler};
+pub use registry::Handler;
+pub use service::{Service, StartupError};

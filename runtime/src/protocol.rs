@@ -1,0 +1,550 @@
+//! Hasura v2 webhook payloads: what Hasura sends to actions, event triggers and scheduled
+//! triggers (PROTOCOL.md §1.1, §2.1, §3.1).
+//!
+//! Every type ignores unknown keys, so a newer Hasura that adds fields keeps working.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+/// Session variables of the Hasura request that caused a webhook call (`x-hasura-*`).
+///
+/// Keys are case-insensitive (Hasura lower-cases them when it serialises a session); values are
+/// always strings. Lookups accept any case: `get("X-Hasura-User-Id")` finds `x-hasura-user-id`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SessionVariables {
+    // A handful of entries at most: a vector beats a hash map here.
+    entries: Vec<(String, String)>,
+}
+
+impl SessionVariables {
+    /// An empty session.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a variable, replacing any existing one with the same (case-insensitive) name.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        let mut name = name.into();
+        name.make_ascii_lowercase();
+        let value = value.into();
+        match self.entries.iter_mut().find(|(k, _)| *k == name) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((name, value)),
+        }
+    }
+
+    /// The value of a variable, looked up case-insensitively.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `x-hasura-role`: the role Hasura resolved for the caller.
+    pub fn role(&self) -> Option<&str> {
+        self.get("x-hasura-role")
+    }
+
+    /// `x-hasura-user-id`, when the session has one.
+    pub fn user_id(&self) -> Option<&str> {
+        self.get("x-hasura-user-id")
+    }
+
+    /// Every variable, names lower-cased, in the order they arrived.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Number of variables.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the session has no variables.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl fmt::Debug for SessionVariables {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for SessionVariables {
+    fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
+        let mut session = Self::new();
+        for (k, v) in iter {
+            session.insert(k, v);
+        }
+        session
+    }
+}
+
+impl Serialize for SessionVariables {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionVariables {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SessionVisitor;
+        impl<'de> Visitor<'de> for SessionVisitor {
+            type Value = SessionVariables;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of string session variables")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut session = SessionVariables {
+                    entries: Vec::with_capacity(map.size_hint().unwrap_or(2)),
+                };
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    session.insert(k, v);
+                }
+                Ok(session)
+            }
+        }
+        deserializer.deserialize_map(SessionVisitor)
+    }
+}
+
+/// `{"name": …}`: the `action` object of an action request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionName {
+    /// The action's name.
+    pub name: String,
+}
+
+/// The body Hasura POSTs to an action handler (PROTOCOL.md §1.1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActionRequest<I> {
+    /// Which action is called.
+    pub action: ActionName,
+    /// The action's arguments, keyed by argument name.
+    pub input: I,
+    /// The caller's session (lower-case keys, string values).
+    pub session_variables: SessionVariables,
+    /// The GraphQL document the client sent; `null` for asynchronous actions.
+    #[serde(default)]
+    pub request_query: Option<String>,
+}
+
+/// `{"schema": …, "name": …}`: a Postgres table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableName {
+    /// Schema, e.g. `public`.
+    pub schema: String,
+    /// Table name.
+    pub name: String,
+}
+
+impl fmt::Display for TableName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.schema, self.name)
+    }
+}
+
+/// `{"name": …}`: the trigger of an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerName {
+    /// The trigger's name.
+    pub name: String,
+}
+
+/// The database operation that fired an event trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum OpKind {
+    /// A row was inserted.
+    Insert,
+    /// A row was updated.
+    Update,
+    /// A row was deleted.
+    Delete,
+    /// The trigger was invoked by hand (console or `pg_invoke_event_trigger`).
+    Manual,
+}
+
+impl fmt::Display for OpKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OpKind::Insert => "INSERT",
+            OpKind::Update => "UPDATE",
+            OpKind::Delete => "DELETE",
+            OpKind::Manual => "MANUAL",
+        })
+    }
+}
+
+/// `{"old": …, "new": …}` rows of an event (each may be `null`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RowData<Row> {
+    /// The row before the change (UPDATE, DELETE).
+    #[serde(default = "none")]
+    pub old: Option<Row>,
+    /// The row after the change (INSERT, UPDATE, MANUAL).
+    #[serde(default = "none")]
+    pub new: Option<Row>,
+}
+
+fn none<T>() -> Option<T> {
+    None
+}
+
+/// Trace context Hasura recorded with the change, when there was one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceContext {
+    /// Trace id (hex).
+    #[serde(default)]
+    pub trace_id: Option<String>,
+    /// Span id (hex).
+    #[serde(default)]
+    pub span_id: Option<String>,
+    /// Sampling decision.
+    #[serde(default)]
+    pub sampling_state: Option<String>,
+}
+
+/// The `event` object of an event-trigger request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventData<Row> {
+    /// The operation.
+    pub op: OpKind,
+    /// Old and new rows (Postgres `row_to_json` encodings).
+    pub data: RowData<Row>,
+    /// Session of the Hasura request that made the change; `None` for changes made outside Hasura.
+    #[serde(default)]
+    pub session_variables: Option<SessionVariables>,
+    /// Trace context; absent or `null` when none was recorded.
+    #[serde(default)]
+    pub trace_context: Option<TraceContext>,
+}
+
+/// Delivery attempt counters of an event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryInfo {
+    /// Previous attempts: 0 on the first delivery.
+    #[serde(default)]
+    pub current_retry: u32,
+    /// The trigger's `num_retries`.
+    #[serde(default)]
+    pub max_retries: u32,
+}
+
+/// The body Hasura POSTs to an event-trigger webhook (PROTOCOL.md §2.1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventRequest<Row> {
+    /// Event id: the idempotency key (delivery is at-least-once).
+    pub id: String,
+    /// The table whose row changed.
+    pub table: TableName,
+    /// The trigger.
+    pub trigger: TriggerName,
+    /// Operation, rows and session.
+    pub event: EventData<Row>,
+    /// Retry counters.
+    #[serde(default)]
+    pub delivery_info: DeliveryInfo,
+    /// When the change happened (Hasura sends it without a time zone; it is read as UTC).
+    #[serde(with = "lenient_timestamp")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// A typed event operation, as a handler sees it: each variant carries exactly the rows
+/// Hasura guarantees for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation<Row> {
+    /// INSERT: the new row.
+    Insert {
+        /// The inserted row.
+        new: Row,
+    },
+    /// UPDATE: the row before and after.
+    Update {
+        /// Before.
+        old: Row,
+        /// After.
+        new: Row,
+    },
+    /// DELETE: the deleted row.
+    Delete {
+        /// The deleted row.
+        old: Row,
+    },
+    /// MANUAL: the row the trigger was invoked on.
+    Manual {
+        /// The row.
+        new: Row,
+    },
+}
+
+impl<Row> Operation<Row> {
+    /// The operation's kind.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Operation::Insert { .. } => OpKind::Insert,
+            Operation::Update { .. } => OpKind::Update,
+            Operation::Delete { .. } => OpKind::Delete,
+            Operation::Manual { .. } => OpKind::Manual,
+        }
+    }
+
+    /// The row after the change (`None` for DELETE).
+    pub fn new_row(&self) -> Option<&Row> {
+        match self {
+            Operation::Insert { new } | Operation::Update { new, .. } | Operation::Manual { new } => {
+                Some(new)
+            }
+            Operation::Delete { .. } => None,
+        }
+    }
+
+    /// The row before the change (UPDATE and DELETE only).
+    pub fn old_row(&self) -> Option<&Row> {
+        match self {
+            Operation::Update { old, .. } | Operation::Delete { old } => Some(old),
+            Operation::Insert { .. } | Operation::Manual { .. } => None,
+        }
+    }
+}
+
+/// An event-trigger delivery as a handler receives it: [`EventRequest`] with a typed
+/// [`Operation`].
+#[derive(Debug, Clone)]
+pub struct Event<Row> {
+    /// Event id: dedupe on it, Hasura delivers at least once.
+    pub id: String,
+    /// The table whose row changed.
+    pub table: TableName,
+    /// The trigger's name.
+    pub trigger: String,
+    /// What happened, with its rows.
+    pub operation: Operation<Row>,
+    /// Session of the change; `None` when it was made outside Hasura.
+    pub session_variables: Option<SessionVariables>,
+    /// Trace context of the change, if any.
+    pub trace_context: Option<TraceContext>,
+    /// Retry counters.
+    pub delivery_info: DeliveryInfo,
+    /// When the change happened (UTC).
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why an [`EventRequest`] does not make a valid [`Event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingRow {
+    /// The operation.
+    pub op: OpKind,
+    /// `"old"` or `"new"`.
+    pub which: &'static str,
+}
+
+impl fmt::Display for MissingRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} event without its `{}` row", self.op, self.which)
+    }
+}
+
+impl std::error::Error for MissingRow {}
+
+impl<Row> TryFrom<EventRequest<Row>> for Event<Row> {
+    type Error = MissingRow;
+
+    fn try_from(req: EventRequest<Row>) -> Result<Self, Self::Error> {
+        let op = req.event.op;
+        let RowData { old, new } = req.event.data;
+        let missing = |which| MissingRow { op, which };
+        let operation = match op {
+            OpKind::Insert => Operation::Insert { new: new.ok_or_else(|| missing("new"))? },
+            OpKind::Update => Operation::Update {
+                old: old.ok_or_else(|| missing("old"))?,
+                new: new.ok_or_else(|| missing("new"))?,
+            },
+            OpKind::Delete => Operation::Delete { old: old.ok_or_else(|| missing("old"))? },
+            OpKind::Manual => Operation::Manual { new: new.ok_or_else(|| missing("new"))? },
+        };
+        Ok(Event {
+            id: req.id,
+            table: req.table,
+            trigger: req.trigger.name,
+            operation,
+            session_variables: req.event.session_variables,
+            trace_context: req.event.trace_context,
+            delivery_info: req.delivery_info,
+            created_at: req.created_at,
+        })
+    }
+}
+
+/// The body Hasura POSTs for a cron trigger (PROTOCOL.md §3.1). `P` is the configured payload
+/// (`null` when none was configured, so `()` or `Option<_>` work for "no payload").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CronRequest<P = serde_json::Value> {
+    /// Scheduled event id: dedupe on it, delivery is at-least-once.
+    pub id: String,
+    /// The cron trigger's name.
+    pub name: String,
+    /// The time this run was scheduled for (UTC).
+    #[serde(with = "lenient_timestamp")]
+    pub scheduled_time: DateTime<Utc>,
+    /// The configured payload.
+    pub payload: P,
+    /// The trigger's comment, if any.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// What a `#[cron]` handler receives: one run of a cron trigger.
+pub type Cron<P = serde_json::Value> = CronRequest<P>;
+
+/// The body Hasura POSTs for a one-off scheduled event (PROTOCOL.md §3.1): no `name`, but a
+/// `created_at`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduledEventRequest<P = serde_json::Value> {
+    /// Scheduled event id.
+    pub id: String,
+    /// The time the event was scheduled for (UTC).
+    #[serde(with = "lenient_timestamp")]
+    pub scheduled_time: DateTime<Utc>,
+    /// The payload given when the event was created.
+    pub payload: P,
+    /// Comment, if any.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// When the event was created (UTC).
+    #[serde(with = "lenient_timestamp")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// Parses Hasura timestamps leniently: RFC 3339 with an offset or `Z`, or without any time zone
+/// (event-trigger `created_at`, read as UTC), with any number of fractional digits.
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    // Postgres may also print `+00` (no minutes) or a space instead of `T`.
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z"] {
+        if let Ok(t) = DateTime::parse_from_str(text, fmt) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    None
+}
+
+mod lenient_timestamp {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        parse_timestamp(&text).ok_or_else(|| {
+            de::Error::custom(format_args!("invalid timestamp `{text}`, expected RFC 3339"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn session_keys_are_case_insensitive_and_values_strings() {
+        let s: SessionVariables =
+            serde_json::from_value(json!({"X-Hasura-Role": "user", "x-hasura-user-id": "42"}))
+                .unwrap();
+        assert_eq!(s.role(), Some("user"));
+        assert_eq!(s.get("X-HASURA-USER-ID"), Some("42"));
+        assert_eq!(s.iter().next(), Some(("x-hasura-role", "user")));
+        assert!(serde_json::from_value::<SessionVariables>(json!({"x-hasura-user-id": 42})).is_err());
+    }
+
+    #[test]
+    fn action_request_accepts_null_or_missing_request_query_and_unknown_keys() {
+        let r: ActionRequest<serde_json::Value> = serde_json::from_value(json!({
+            "action": {"name": "a"}, "input": {}, "session_variables": {"x-hasura-role": "admin"},
+            "request_query": null, "extra": 1
+        }))
+        .unwrap();
+        assert_eq!(r.request_query, None);
+        let r: ActionRequest<serde_json::Value> = serde_json::from_value(json!({
+            "action": {"name": "a"}, "input": {}, "session_variables": {}
+        }))
+        .unwrap();
+        assert_eq!(r.action.name, "a");
+    }
+
+    #[test]
+    fn timestamps_with_and_without_zone() {
+        let a = parse_timestamp("2018-09-05T07:14:21.601701").unwrap();
+        let b = parse_timestamp("2018-09-05T07:14:21.601701Z").unwrap();
+        let c = parse_timestamp("2018-09-05T09:14:21.601701+02:00").unwrap();
+        let d = parse_timestamp("2018-09-05 07:14:21.601701+00").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(b, c);
+        assert_eq!(c, d);
+        assert!(parse_timestamp("2018-09-05T07:14:21").is_some());
+        assert!(parse_timestamp("yesterday").is_none());
+    }
+
+    #[test]
+    fn event_operations_carry_their_rows() {
+        let req: EventRequest<serde_json::Value> = serde_json::from_value(json!({
+            "id": "85558393-c75d-4d2f-9c15-e80591b83894",
+            "table": {"schema": "public", "name": "users"},
+            "trigger": {"name": "t"},
+            "event": {"op": "UPDATE", "data": {"old": {"a": 1}, "new": {"a": 2}},
+                      "session_variables": null},
+            "delivery_info": {"current_retry": 0, "max_retries": 0},
+            "created_at": "2018-09-05T07:14:21.601701"
+        }))
+        .unwrap();
+        let ev = Event::try_from(req.clone()).unwrap();
+        assert_eq!(ev.operation, Operation::Update { old: json!({"a": 1}), new: json!({"a": 2}) });
+        assert!(ev.session_variables.is_none() && ev.trace_context.is_none());
+        let mut bad = req;
+        bad.event.data.old = None;
+        assert_eq!(
+            Event::try_from(bad).unwrap_err(),
+            MissingRow { op: OpKind::Update, which: "old" }
+        );
+    }
+
+    #[test]
+    fn cron_and_one_off_shapes() {
+        let c: CronRequest<serde_json::Value> = serde_json::from_value(json!({
+            "id": "b918cd10-8853-4e66-91b8-81b5cd16e44b", "name": "eod",
+            "scheduled_time": "2024-05-01T22:00:00Z", "payload": {"k": "v"}
+        }))
+        .unwrap();
+        assert_eq!(c.name, "eod");
+        assert!(c.comment.is_none());
+        let o: ScheduledEventRequest<Option<serde_json::Value>> = serde_json::from_value(json!({
+            "id": "b918cd10-8853-4e66-91b8-81b5cd16e44b",
+            "scheduled_time": "2024-05-01T22:00:00Z", "payload": null,
+            "comment": "c", "created_at": "2024-05-01T21:59:58.123456Z"
+        }))
+        .unwrap();
+        assert!(o.payload.is_none());
+        // A one-off body is not a cron body: it has no name.
+        assert!(serde_json::from_value::<CronRequest>(json!({
+            "id": "x", "scheduled_time": "2024-05-01T22:00:00Z", "payload": null,
+            "created_at": "2024-05-01T21:59:58Z"
+        }))
+        .is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! A JWKS (`jwk_url`) key cache: keys are reused until the response's `Cache-Control`
+//! `max-age`/`s-maxage` or `Expires`, refetched after that and on an unknown `kid` (at most once
+//! per minimum interval), and the last good keys survive a failed refresh.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+use serde_json::Value;
+
+use super::jwt::JwtError;
+
+/// Used when the JWKS response says nothing about caching.
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct CachedKey {
+    kid: Option<String>,
+    algorithm: Option<Algorithm>,
+    family: AlgorithmFamily,
+    key: DecodingKey,
+}
+
+#[derive(Default)]
+struct State {
+    keys: Vec<CachedKey>,
+    expires_at: Option<Instant>,
+    last_attempt: Option<Instant>,
+}
+
+pub(crate) struct JwksCache {
+    url: reqwest::Url,
+    client: reqwest::Client,
+    state: Mutex<State>,
+    min_refresh_interval: Mutex<Duration>,
+    // Serialises refreshes so concurrent requests with a new `kid` trigger one fetch.
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl JwksCache {
+    pub(crate) fn new(url: reqwest::Url) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self {
+            url,
+            client,
+            state: Mutex::new(State::default()),
+            min_refresh_interval: Mutex::new(Duration::from_secs(10)),
+            refresh: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub(crate) fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    pub(crate) fn set_min_refresh_interval(&self, interval: Duration) {
+        *lock(&self.min_refresh_interval) = interval;
+    }
+
+    /// The key for a token with this `kid` and `alg`, fetching the key set when needed.
+    pub(crate) async fn key_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, JwtError> {
+        if let Some(key) = self.fresh_lookup(kid, alg) {
+            return Ok(key);
+        }
+        let _guard = self.refresh.lock().await;
+        // Another request may have refreshed while this one waited.
+        if let Some(key) = self.fresh_lookup(kid, alg) {
+            return Ok(key);
+        }
+        if self.may_refresh() {
+            self.refresh().await;
+        }
+        self.lookup(kid, alg).ok_or_else(|| {
+            JwtError::invalid("Could not verify JWT: JWSError (no matching key in the JWKS)")
+        })
+    }
+
+    fn fresh_lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
+        let state = lock(&self.state);
+        let fresh = state.expires_at.is_some_and(|t| Instant::now() < t);
+        if fresh { find(&state.keys, kid, alg) } else { None }
+    }
+
+    fn lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
+        find(&lock(&self.state).keys, kid, alg)
+    }
+
+    /// Every fetch, on expiry or on an unknown `kid`, is rate-limited: at most one per interval.
+    fn may_refresh(&self) -> bool {
+        let interval = *lock(&self.min_refresh_interval);
+        lock(&self.state).last_attempt.is_none_or(|t| t.elapsed() >= interval)
+    }
+
+    async fn refresh(&self) {
+        let attempt = Instant::now();
+        lock(&self.state).last_attempt = Some(attempt);
+        match self.fetch().await {
+            Ok((keys, max_age)) => {
+                let mut state = lock(&self.state);
+                state.keys = keys;
+                state.expires_at = Some(attempt + max_age);
+            }
+            Err(why) => {
+                // Keep the last good keys: an issuer outage must not lock every user out.
+                tracing::warn!(url = %self.url, error = %why, "JWKS refresh failed; keeping the previous keys");
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<(Vec<CachedKey>, Duration), String> {
+        let response = self.client.get(self.url.clone()).send().await.map_err(|e| e.without_url().to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("status {}", response.status()));
+        }
+        let max_age = cache_lifetime(response.headers());
+        let body: Value = response.json().await.map_err(|e| e.without_url().to_string())?;
+        let entries = body.get("keys").and_then(Value::as_array).ok_or("no `keys` array")?;
+        let mut keys = Vec::new();
+        for entry in entries {
+            // One unusable key (an `enc` key, ES512, an unknown kty) must not discard the others.
+            let Ok(jwk) = serde_json::from_value::<Jwk>(entry.clone()) else { continue };
+            if jwk.common.public_key_use.as_ref().is_some_and(|u| !matches!(u, jsonwebtoken::jwk::PublicKeyUse::Signature)) {
+                continue;
+            }
+            let Ok(key) = DecodingKey::from_jwk(&jwk) else { continue };
+            let family = match &jwk.algorithm {
+                AlgorithmParameters::RSA(_) => AlgorithmFamily::Rsa,
+                AlgorithmParameters::EllipticCurve(_) => AlgorithmFamily::Ec,
+                AlgorithmParameters::OctetKeyPair(_) => AlgorithmFamily::Ed,
+                AlgorithmParameters::OctetKey(_) => AlgorithmFamily::Hmac,
+                _ => continue,
+            };
+            let algorithm = jwk.common.key_algorithm.and_then(signing_algorithm);
+            keys.push(CachedKey { kid: jwk.common.key_id.clone(), algorithm, family, key });
+        }
+        Ok((keys, max_age))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn signing_algorithm(k: KeyAlgorithm) -> Option<Algorithm> {
+    Some(match k {
+        KeyAlgorithm::HS256 => Algorithm::HS256,
+        KeyAlgorithm::HS384 => Algorithm::HS384,
+        KeyAlgorithm::HS512 => Algorithm::HS512,
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+/// A key usable for `alg`: same `kid` (when the token names one), and an algorithm the key
+/// allows. This is what stops algorithm confusion (an RSA public key used as an HMAC secret).
+fn find(keys: &[CachedKey], kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
+    keys.iter()
+        .filter(|k| kid.is_none() || k.kid.as_deref() == kid)
+        .find(|k| match k.algorithm {
+            Some(a) => a == alg,
+            None => k.family.algorithms().contains(&alg),
+        })
+        .map(|k| k.key.clone())
+}
+
+/// How long a JWKS response may be reused (`Cache-Control` first, then `Expires`).
+fn cache_lifetime(headers: &http::HeaderMap) -> Duration {
+    if let Some(cc) = headers.get(http::header::CACHE_CONTROL).and_then(|v| v.to_str().ok()) {
+        let mut max_age = None;
+        for directive in cc.split(',').map(str::trim) {
+            let lower = directive.to_ascii_lowercase();
+            if lower == "no-cache" || lower == "no-store" || lower == "must-revalidate" {
+                return Duration::ZERO;
+            }
+            if let Some(v) = lower.strip_prefix("s-maxage=").or_else(|| lower.strip_prefix("max-age=")) {
+                if let Ok(secs) = v.trim_matches('"').parse::<u64>() {
+                    // s-maxage wins over max-age for shared caches; take the first one given.
+                    max_age.get_or_insert(Duration::from_secs(secs));
+                }
+            }
+        }
+        if let Some(age) = max_age {
+            return age;
+        }
+    }
+    if let Some(expires) = headers.get(http::header::EXPIRES).and_then(|v| v.to_str().ok()) {
+        if let Ok(at) = chrono::DateTime::parse_from_rfc2822(expires) {
+            let secs = (at.timestamp() - chrono::Utc::now().timestamp()).max(0);
+            return Duration::from_secs(secs as u64);
+        }
+        return Duration::ZERO;
+    }
+    DEFAULT_MAX_AGE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
+        pairs.iter().map(|(k, v)| (http::HeaderName::from_static(k), v.parse().unwrap())).collect()
+    }
+
+    #[test]
+    fn lifetime_from_cache_headers() {
+        assert_eq!(cache_lifetime(&headers(&[("cache-control", "public, max-age=60")])), Duration::from_secs(60));
+        assert_eq!(cache_lifetime(&headers(&[("cache-control", "s-maxage=30, max-age=60")])), Duration::from_secs(30));
+        assert_eq!(cache_lifetime(&headers(&[("cache-control", "no-store")])), Duration::ZERO);
+        assert_eq!(cache_lifetime(&headers(&[("expires", "Mon, 30 Mar 2020 13:25:18 GMT")])), Duration::ZERO);
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(120)).to_rfc2822();
+        let got = cache_lifetime(&headers(&[("expires", &later)]));
+        assert!(got > Duration::from_secs(100) && got <= Duration::from_secs(120));
+        assert_eq!(cache_lifetime(&http::HeaderMap::new()), DEFAULT_MAX_AGE);
+    }
+}

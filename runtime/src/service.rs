@@ -1,0 +1,646 @@
+//! The service: registered handlers become axum routes behind Rasura's request pipeline
+//! (webhook secret, body limit, parsing, JWT, roles, timeout, panic guard, span, request id).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tracing::Instrument;
+
+use crate::config::{self, Config, ConfigError};
+use crate::context::{Ctx, Identity, Shared};
+use crate::error::{Rejection, json_response};
+use crate::protocol::{ActionName, CronRequest, EventRequest, SessionVariables};
+use crate::registry::{self, Handler, HandlerKind, InputError, SpanFields};
+use crate::security::{self, WEBHOOK_SECRET_HEADER};
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Which handlers a service serves.
+#[derive(Clone)]
+enum HandlerSource {
+    Registry,
+    Explicit(Vec<&'static Handler>),
+}
+
+/// A Rasura service: the handlers linked into the binary (or an explicit list), served over HTTP
+/// with Hasura's protocol.
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() -> std::process::ExitCode {
+///     rasura::Service::new().run().await
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Service {
+    handlers: HandlerSource,
+    config: Option<Config>,
+    development_defaults: bool,
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("handlers", &self.handlers().iter().map(|h| h.name).collect::<Vec<_>>())
+            .field("config", &self.config)
+            .field("development_defaults", &self.development_defaults)
+            .finish()
+    }
+}
+
+impl Default for Service {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Service {
+    /// Every handler linked into the binary; configuration from the environment (strict: a
+    /// missing webhook secret is a start-up error).
+    pub fn new() -> Self {
+        Self { handlers: HandlerSource::Registry, config: None, development_defaults: false }
+    }
+
+    /// Like [`Service::new`], but generates missing secrets for local development and prints them
+    /// once to stderr (outside the log stream) as ready-to-paste lines, with a development JWT.
+    pub fn development_defaults() -> Self {
+        Self { development_defaults: true, ..Self::new() }
+    }
+
+    /// Serves exactly these handlers instead of the registry (for tests); see
+    /// [`crate::handler!`].
+    pub fn with_handlers(handlers: impl IntoIterator<Item = &'static Handler>) -> Self {
+        Self {
+            handlers: HandlerSource::Explicit(handlers.into_iter().collect()),
+            config: None,
+            development_defaults: false,
+        }
+    }
+
+    /// Uses this configuration instead of reading the environment.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Whether a configuration was given with [`Service::config`].
+    pub fn has_config(&self) -> bool {
+        self.config.is_some()
+    }
+
+    /// The handlers this service serves, sorted by kind and name.
+    pub fn handlers(&self) -> Vec<&'static Handler> {
+        match &self.handlers {
+            HandlerSource::Registry => registry::registered(),
+            HandlerSource::Explicit(list) => list.clone(),
+        }
+    }
+
+    /// The configuration: the explicit one, or the environment's (with generated development
+    /// secrets when asked for).
+    pub fn load_config(&self) -> Result<Config, StartupError> {
+        if let Some(config) = &self.config {
+            return Ok(config.clone());
+        }
+        if self.development_defaults {
+            crate::devdefaults::load().map_err(StartupError::Config)
+        } else {
+            Config::from_env().map_err(StartupError::Config)
+        }
+    }
+
+    /// Checks the handlers against each other and the configuration, and builds the router.
+    pub fn router(&self) -> Result<Router, StartupError> {
+        let config = self.load_config()?;
+        build_router(self.handlers(), config)
+    }
+
+    /// Serves on `listener` until SIGTERM or Ctrl-C, then stops accepting connections and lets
+    /// in-flight requests finish (up to the shutdown timeout).
+    pub async fn serve(&self, listener: tokio::net::TcpListener) -> Result<(), StartupError> {
+        let config = self.load_config()?;
+        let grace = config.shutdown_timeout;
+        let router = build_router(self.handlers(), config)?;
+        serve_until_signal(listener, router, grace).await.map_err(StartupError::Io)
+    }
+
+    /// The service binary's entry point: parses the command line (`serve`, the default, or
+    /// `routes`), loads `.env` and the configuration, and runs. Errors are printed as one clear
+    /// message, without a panic trace.
+    pub async fn run(self) -> std::process::ExitCode {
+        crate::cli::run(self).await
+    }
+}
+
+/// Why a service cannot start.
+#[derive(Debug)]
+pub enum StartupError {
+    /// Missing or invalid settings.
+    Config(ConfigError),
+    /// Two handlers of the same kind share a name.
+    DuplicateHandler {
+        /// `action`, `event` or `cron`.
+        kind: &'static str,
+        /// The shared name.
+        name: &'static str,
+        /// Where each is defined.
+        locations: [String; 2],
+    },
+    /// `jwt` actions exist but `HASURA_GRAPHQL_JWT_SECRET` is not set.
+    MissingJwtConfig {
+        /// The actions that verify JWTs.
+        actions: Vec<&'static str>,
+    },
+    /// The listener failed.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartupError::Config(e) => e.fmt(f),
+            StartupError::DuplicateHandler { kind, name, locations } => write!(
+                f,
+                "two {kind} handlers are named `{name}` ({} and {}); rename one (the name is its route)",
+                locations[0], locations[1]
+            ),
+            StartupError::MissingJwtConfig { actions } => write!(
+                f,
+                "invalid configuration (1 problem):\n  - {}: missing: the actions {} verify the caller's JWT",
+                config::JWT_SECRET,
+                actions.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+            ),
+            StartupError::Io(e) => write!(f, "cannot serve: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+/// Everything a request needs, shared by all routes.
+struct App {
+    config: Config,
+    shared: Arc<Shared>,
+    actions: HashMap<&'static str, &'static Handler>,
+}
+
+/// Validates the handler set and builds the router.
+pub(crate) fn build_router(handlers: Vec<&'static Handler>, config: Config) -> Result<Router, StartupError> {
+    let mut seen: HashMap<(&'static str, &'static str), &'static Handler> = HashMap::new();
+    for h in &handlers {
+        if let Some(other) = seen.insert((h.kind_name(), h.name), h) {
+            let at = |h: &Handler| format!("{}::{} at {}:{}", h.location.module_path, h.function, h.location.file, h.location.line);
+            return Err(StartupError::DuplicateHandler { kind: h.kind_name(), name: h.name, locations: [at(other), at(h)] });
+        }
+    }
+    let jwt_actions: Vec<_> = handlers
+        .iter()
+        .filter(|h| matches!(&h.kind, HandlerKind::Action(a) if a.jwt))
+        .map(|h| h.name)
+        .collect();
+    if !jwt_actions.is_empty() && config.jwt.is_none() {
+        return Err(StartupError::MissingJwtConfig { actions: jwt_actions });
+    }
+    if config.webhook_secrets.is_empty() {
+        return Err(StartupError::Config(ConfigError {
+            problems: vec![config::Problem::new(config::WEBHOOK_SECRET, "missing: a service without a webhook secret does not start")],
+        }));
+    }
+
+    let actions = handlers
+        .iter()
+        .filter(|h| matches!(h.kind, HandlerKind::Action(_)))
+        .map(|h| (h.name, *h))
+        .collect();
+    let app = Arc::new(App { config, shared: Arc::new(Shared::default()), actions });
+
+    let mut router = Router::new();
+    for h in handlers {
+        let app = app.clone();
+        router = router.route(&h.route(), post(move |req: Request| serve_request(app, Target::Handler(h), req)));
+    }
+    for (kind, prefix) in [(TargetKind::Action, "/actions"), (TargetKind::Event, "/events"), (TargetKind::Cron, "/crons")] {
+        let app = app.clone();
+        router = router.route(
+            &format!("{prefix}/{{name}}"),
+            post(move |req: Request| serve_request(app, Target::Unknown(kind), req)),
+        );
+    }
+    let dispatch = app.clone();
+    router = router.route("/actions", post(move |req: Request| serve_request(dispatch, Target::ActionByName, req)));
+    Ok(router.fallback(|| async {
+        Rejection::not_exists("no such route; Rasura serves POST /actions, /actions/{name}, /events/{trigger} and /crons/{name}")
+            .into_response()
+    }))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TargetKind {
+    Action,
+    Event,
+    Cron,
+}
+
+#[derive(Clone, Copy)]
+enum Target {
+    Handler(&'static Handler),
+    ActionByName,
+    Unknown(TargetKind),
+}
+
+/// Entry point of every webhook route.
+async fn serve_request(app: Arc<App>, target: Target, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let request_id = request_id(&parts.headers);
+    let mut response = match process(&app, target, parts.headers, body, &request_id).await {
+        Ok(response) => response,
+        Err(rejection) => {
+            tracing::info!(request_id = &*request_id, status = rejection.status.as_u16(), code = rejection.code, message = %rejection.message, "request rejected");
+            rejection.into_response()
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+fn request_id(headers: &HeaderMap) -> Arc<str> {
+    match headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+        Some(id) if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) => Arc::from(id),
+        _ => Arc::from(uuid::Uuid::new_v4().simple().to_string()),
+    }
+}
+
+/// Trace ids Hasura propagates: B3 headers, or W3C `traceparent`.
+fn trace_ids(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(trace) = get("x-b3-traceid") {
+        return (Some(trace), get("x-b3-spanid"));
+    }
+    if let Some(parent) = get("traceparent") {
+        let mut parts = parent.split('-');
+        if let (Some(_version), Some(trace), Some(span)) = (parts.next(), parts.next(), parts.next()) {
+            return (Some(trace), Some(span));
+        }
+    }
+    (None, None)
+}
+
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, Rejection> {
+    let too_large = || {
+        Rejection::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            format!("request body is larger than the limit of {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(_) => Err(Rejection::parse_failed("could not read the request body")),
+    }
+}
+
+fn input_rejection(e: InputError) -> Rejection {
+    match e {
+        InputError::Parse(m) => Rejection::parse_failed(m),
+        InputError::Validation(m) => Rejection::validation_failed(m),
+    }
+}
+
+/// The action envelope, with the input left raw so it is parsed once, into the handler's type.
+#[derive(Deserialize)]
+struct ActionEnvelope<'a> {
+    action: ActionName,
+    #[serde(borrow, default)]
+    input: Option<&'a RawValue>,
+    session_variables: SessionVariables,
+    #[serde(default)]
+    #[allow(dead_code)] // checked for shape; handlers that need it take `ActionRequest`
+    request_query: Option<Cow<'a, str>>,
+}
+
+async fn process(
+    app: &App,
+    target: Target,
+    headers: HeaderMap,
+    body: Body,
+    request_id: &Arc<str>,
+) -> Result<Response, Rejection> {
+    let presented = headers.get(WEBHOOK_SECRET_HEADER).map(HeaderValue::as_bytes);
+    if !app.config.webhook_secrets.verify(presented) {
+        let why = if presented.is_some() { "invalid" } else { "missing" };
+        tracing::warn!(request_id = &**request_id, "webhook secret {why}; check the X-Rasura-Webhook-Secret header Hasura sends");
+        return Err(Rejection::access_denied(
+            StatusCode::UNAUTHORIZED,
+            format!("{why} webhook secret (header X-Rasura-Webhook-Secret)"),
+        ));
+    }
+    let body = read_body(body, &headers, app.config.body_limit).await?;
+    match target {
+        Target::Handler(h) => match &h.kind {
+            HandlerKind::Action(_) => run_action(app, Some(h), headers, &body, request_id).await,
+            HandlerKind::Event(_) => run_event(app, h, headers, &body, request_id).await,
+            HandlerKind::Cron(_) => run_cron(app, h, headers, &body, request_id).await,
+        },
+        Target::ActionByName => run_action(app, None, headers, &body, request_id).await,
+        Target::Unknown(kind) => Err(Rejection::not_exists(format!(
+            "no {} handler at this route",
+            match kind {
+                TargetKind::Action => "action",
+                TargetKind::Event => "event trigger",
+                TargetKind::Cron => "cron trigger",
+            }
+        ))),
+    }
+}
+
+fn handler_timeout(app: &App, own: Option<u64>, hasura_limit: Option<u32>) -> Duration {
+    let mut timeout = own.map_or(app.config.handler_timeout, Duration::from_secs);
+    if let Some(limit) = hasura_limit {
+        // Answer before Hasura's own HTTP timeout gives up on the call.
+        let ceiling = Duration::from_secs(u64::from(limit.max(2) - 1));
+        timeout = timeout.min(ceiling);
+    }
+    timeout
+}
+
+enum Outcome<T> {
+    Done(T),
+    Panicked,
+    TimedOut(Duration),
+}
+
+async fn guarded<T>(timeout: Duration, fut: registry::BoxFuture<T>) -> Outcome<T> {
+    match tokio::time::timeout(timeout, AssertUnwindSafe(fut).catch_unwind()).await {
+        Ok(Ok(value)) => Outcome::Done(value),
+        Ok(Err(_panic)) => Outcome::Panicked,
+        Err(_) => Outcome::TimedOut(timeout),
+    }
+}
+
+fn panicked(name: &str) -> Rejection {
+    tracing::error!(handler = name, "handler panicked; answered 500 and kept serving");
+    Rejection::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected", "internal error")
+}
+
+async fn run_action(
+    app: &App,
+    routed: Option<&'static Handler>,
+    headers: HeaderMap,
+    body: &[u8],
+    request_id: &Arc<str>,
+) -> Result<Response, Rejection> {
+    let envelope: ActionEnvelope<'_> = serde_json::from_slice(body)
+        .map_err(|e| Rejection::parse_failed(format!("invalid action request: {e}")))?;
+    let handler = match routed {
+        Some(h) => {
+            if envelope.action.name != h.name {
+                return Err(Rejection::validation_failed(format!(
+                    "action.name `{}` does not match the route /actions/{}",
+                    envelope.action.name, h.name
+                )));
+            }
+            h
+        }
+        None => *app.actions.get(envelope.action.name.as_str()).ok_or_else(|| {
+            Rejection::not_exists(format!("action `{}` not found", envelope.action.name))
+        })?,
+    };
+    let HandlerKind::Action(spec) = &handler.kind else {
+        return Err(Rejection::not_exists("not an action"));
+    };
+    let (trace_id, span_id) = trace_ids(&headers);
+    let span = (handler.span)(&SpanFields { request_id, trace_id, span_id });
+    async move {
+        let session = envelope.session_variables;
+        let claims = if spec.jwt {
+            let jwt = app.config.jwt.as_ref().ok_or_else(|| {
+                Rejection::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected", "JWT verification is not configured")
+            })?;
+            let claims = jwt.verify(&headers).await.map_err(jwt_rejection)?;
+            claims.agrees_with(&session).map_err(jwt_rejection)?;
+            Some(Arc::new(claims))
+        } else {
+            None
+        };
+        let role = session
+            .role()
+            .ok_or_else(|| Rejection::access_denied(StatusCode::FORBIDDEN, "no x-hasura-role in session_variables"))?;
+        if !security::role_allowed(role, spec.roles) {
+            return Err(Rejection::access_denied(
+                StatusCode::FORBIDDEN,
+                format!("role `{role}` may not call action `{}`", handler.name),
+            ));
+        }
+        let ctx = Ctx {
+            shared: app.shared.clone(),
+            identity: Identity::new(session),
+            request_id: request_id.clone(),
+            headers: Arc::new(headers),
+            claims,
+            handler: handler.name,
+        };
+        let empty = empty_input();
+        let input = envelope.input.unwrap_or(&empty);
+        let fut = (spec.call)(ctx, input).map_err(input_rejection)?;
+        match guarded(handler_timeout(app, spec.timeout_secs, None), fut).await {
+            Outcome::Done(Ok(output)) => {
+                let mut response = (StatusCode::OK, output).into_response();
+                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                Ok(response)
+            }
+            Outcome::Done(Err(error)) => {
+                tracing::info!(status = error.status().as_u16(), code = error.code(), "action returned an error");
+                Ok(error.into_response())
+            }
+            Outcome::Panicked => Err(panicked(handler.name)),
+            Outcome::TimedOut(after) => Err(Rejection::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                format!("action `{}` timed out after {}s", handler.name, after.as_secs_f32()),
+            )),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn empty_input() -> Box<RawValue> {
+    RawValue::from_string("{}".to_owned()).unwrap_or_else(|_| unreachable!("`{{}}` is valid JSON"))
+}
+
+fn jwt_rejection(e: security::jwt::JwtError) -> Rejection {
+    Rejection { status: e.status, code: e.code, message: Cow::Owned(e.message), retry_after: None }
+}
+
+async fn run_event(
+    app: &App,
+    handler: &'static Handler,
+    headers: HeaderMap,
+    body: &[u8],
+    request_id: &Arc<str>,
+) -> Result<Response, Rejection> {
+    let HandlerKind::Event(spec) = &handler.kind else { unreachable!("routed by kind") };
+    let request: EventRequest<Box<RawValue>> = serde_json::from_slice(body)
+        .map_err(|e| Rejection::parse_failed(format!("invalid event request: {e}")))?;
+    if request.trigger.name != handler.name {
+        return Err(Rejection::validation_failed(format!(
+            "trigger.name `{}` does not match the route /events/{}",
+            request.trigger.name, handler.name
+        )));
+    }
+    if request.table.schema != spec.schema || request.table.name != spec.table {
+        return Err(Rejection::validation_failed(format!(
+            "event for table {} but trigger `{}` is on {}.{}",
+            request.table, handler.name, spec.schema, spec.table
+        )));
+    }
+    let (header_trace, header_span) = trace_ids(&headers);
+    let body_trace = request.event.trace_context.clone().unwrap_or_default();
+    let trace_id = header_trace.or(body_trace.trace_id.as_deref());
+    let span_id = header_span.or(body_trace.span_id.as_deref());
+    let span = (handler.span)(&SpanFields { request_id, trace_id, span_id });
+    span.record("event_id", request.id.as_str());
+    let identity = Identity::new(request.event.session_variables.clone().unwrap_or_default());
+    let ctx = Ctx {
+        shared: app.shared.clone(),
+        identity,
+        request_id: request_id.clone(),
+        headers: Arc::new(headers),
+        claims: None,
+        handler: handler.name,
+    };
+    let retry_secs = u64::from(spec.retry.interval_sec.max(1));
+    let timeout = handler_timeout(app, spec.timeout_secs, Some(spec.retry.timeout_sec));
+    deliver(handler, (spec.call)(ctx, request), timeout, retry_secs).instrument(span).await
+}
+
+async fn run_cron(
+    app: &App,
+    handler: &'static Handler,
+    headers: HeaderMap,
+    body: &[u8],
+    request_id: &Arc<str>,
+) -> Result<Response, Rejection> {
+    let HandlerKind::Cron(spec) = &handler.kind else { unreachable!("routed by kind") };
+    let request: CronRequest<Box<RawValue>> = serde_json::from_slice(body)
+        .map_err(|e| Rejection::parse_failed(format!("invalid cron request: {e}")))?;
+    if request.name != handler.name {
+        return Err(Rejection::validation_failed(format!(
+            "name `{}` does not match the route /crons/{}",
+            request.name, handler.name
+        )));
+    }
+    let (trace_id, span_id) = trace_ids(&headers);
+    let span = (handler.span)(&SpanFields { request_id, trace_id, span_id });
+    span.record("event_id", request.id.as_str());
+    let ctx = Ctx {
+        shared: app.shared.clone(),
+        identity: Identity::default(),
+        request_id: request_id.clone(),
+        headers: Arc::new(headers),
+        claims: None,
+        handler: handler.name,
+    };
+    let retry_secs = u64::from(spec.retry.retry_interval_seconds.max(1));
+    let timeout = handler_timeout(app, spec.timeout_secs, Some(spec.retry.timeout_seconds));
+    deliver(handler, (spec.call)(ctx, request), timeout, retry_secs).instrument(span).await
+}
+
+/// Runs an event or cron handler; the event is acknowledged (2xx) only when it succeeded.
+async fn deliver(
+    handler: &'static Handler,
+    call: Result<registry::BoxFuture<Result<(), crate::EventError>>, InputError>,
+    timeout: Duration,
+    retry_secs: u64,
+) -> Result<Response, Rejection> {
+    // A body that does not parse is a permanent failure: no Retry-After.
+    let fut = call.map_err(input_rejection)?;
+    match guarded(timeout, fut).await {
+        Outcome::Done(Ok(())) => {
+            Ok(json_response(StatusCode::OK, &serde_json::json!({ "message": "success" }), None))
+        }
+        Outcome::Done(Err(error)) => {
+            tracing::warn!(status = error.status().as_u16(), code = error.code(), message = error.message(), "delivery failed");
+            Ok(error.into_response())
+        }
+        Outcome::Panicked => Err(panicked(handler.name)),
+        Outcome::TimedOut(after) => Err(Rejection::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!("`{}` timed out after {}s; retry later", handler.name, after.as_secs_f32()),
+        )
+        .with_retry_after(retry_secs)),
+    }
+}
+
+/// Serves until SIGTERM/Ctrl-C, then drains in-flight requests for at most `grace`.
+pub(crate) async fn serve_until_signal(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new connections, finishing in-flight requests");
+        let _ = tx.send(true);
+    };
+    let server = axum::serve(listener, router).with_graceful_shutdown(signal);
+    let deadline = async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!("in-flight requests did not finish within the shutdown timeout");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

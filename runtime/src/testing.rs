@@ -1,0 +1,585 @@
+//! Hasura-exact requests in tests, without a network: requests go through the real router with
+//! `tower::ServiceExt::oneshot`.
+//!
+//! ```
+//! # async fn demo(service: rasura::Service) {
+//! use rasura::testing::TestService;
+//! use serde_json::json;
+//!
+//! let hasura = TestService::new(service);
+//! let res = hasura.action("pong").role("user").user_id("42").bearer_for("user", Some("42"))
+//!     .input(json!({"message": "hi", "number": 5})).send().await;
+//! res.assert_status(200);
+//! # }
+//! ```
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
+use http_body_util::BodyExt;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use tower::ServiceExt;
+
+use crate::config::Config;
+use crate::security::WEBHOOK_SECRET_HEADER;
+use crate::security::jwt::JwtConfig;
+use crate::service::Service;
+
+/// The webhook secret of [`TestService::config`].
+pub const TEST_WEBHOOK_SECRET: &str = "rasura-test-webhook-secret";
+/// The HS256 key of [`TestService::config`].
+pub const TEST_JWT_KEY: &str = "rasura-test-jwt-key-0123456789abcdef";
+
+/// A service under test: sends requests as Hasura would.
+#[derive(Clone)]
+pub struct TestService {
+    router: Router,
+    secret: String,
+    jwt_key: String,
+}
+
+impl TestService {
+    /// Builds `service` with [`TestService::config`] unless it already has a configuration.
+    /// Panics (it is a test helper) when the service cannot start.
+    pub fn new(service: Service) -> Self {
+        let service = if service.has_config() { service } else { service.config(Self::config()) };
+        let router = service.router().unwrap_or_else(|e| panic!("service does not start: {e}"));
+        Self { router, secret: TEST_WEBHOOK_SECRET.into(), jwt_key: TEST_JWT_KEY.into() }
+    }
+
+    /// Wraps an already built router; requests carry `secret`.
+    pub fn from_router(router: Router, secret: &str) -> Self {
+        Self { router, secret: secret.into(), jwt_key: TEST_JWT_KEY.into() }
+    }
+
+    /// The configuration tests use: [`TEST_WEBHOOK_SECRET`] and HS256 JWTs signed with
+    /// [`TEST_JWT_KEY`].
+    pub fn config() -> Config {
+        Config::new(TEST_WEBHOOK_SECRET).with_jwt(JwtConfig::hs256(TEST_JWT_KEY).expect("valid test key"))
+    }
+
+    /// The router.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// A call of action `name` (as admin, input `{}`, until told otherwise).
+    pub fn action(&self, name: &str) -> ActionCall {
+        ActionCall {
+            base: self.request(format!("/actions/{name}")),
+            name: name.into(),
+            input: json!({}),
+            session: vec![("x-hasura-role".into(), "admin".into())],
+            request_query: None,
+        }
+    }
+
+    /// A delivery of event trigger `trigger` (table `public.<unset>` until told otherwise).
+    pub fn event(&self, trigger: &str) -> EventCall {
+        EventCall {
+            base: self.request(format!("/events/{trigger}")),
+            trigger: trigger.into(),
+            schema: "public".into(),
+            table: String::new(),
+            op: "MANUAL",
+            old: Value::Null,
+            new: json!({}),
+            session: None,
+            current_retry: 0,
+            max_retries: 0,
+        }
+    }
+
+    /// A run of cron trigger `name` (payload `null` until told otherwise).
+    pub fn cron(&self, name: &str) -> CronCall {
+        CronCall { base: self.request(format!("/crons/{name}")), name: name.into(), payload: Value::Null }
+    }
+
+    /// A raw POST to `path` with the webhook secret and an arbitrary body.
+    pub fn post(&self, path: &str) -> RawCall {
+        RawCall { base: self.request(path.into()), body: Vec::new() }
+    }
+
+    /// A token signed with the test key for `role` (allowed roles: just `role`).
+    pub fn jwt_for(&self, role: &str, user_id: Option<&str>) -> String {
+        let mut claims = JwtClaims::new().allowed_roles([role]).default_role(role);
+        if let Some(id) = user_id {
+            claims = claims.user_id(id);
+        }
+        claims.sign_hs256(&self.jwt_key).expect("test key signs")
+    }
+
+    fn request(&self, path: String) -> BaseRequest {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(http::header::USER_AGENT, HeaderValue::from_static("hasura-graphql-engine/v2.48.0"));
+        headers.insert(WEBHOOK_SECRET_HEADER, HeaderValue::from_str(&self.secret).expect("secret is a header value"));
+        BaseRequest { router: self.router.clone(), path, headers, jwt_key: self.jwt_key.clone() }
+    }
+}
+
+struct BaseRequest {
+    router: Router,
+    path: String,
+    headers: HeaderMap,
+    jwt_key: String,
+}
+
+impl BaseRequest {
+    fn header(&mut self, name: &str, value: &str) {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("valid header name");
+        self.headers.insert(name, HeaderValue::from_str(value).expect("valid header value"));
+    }
+
+    async fn send(self, body: Vec<u8>) -> TestResponse {
+        let mut request = Request::post(self.path).body(Body::from(body)).expect("valid request");
+        *request.headers_mut() = self.headers;
+        let response = self.router.oneshot(request).await.expect("router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+        TestResponse { status, headers, body }
+    }
+}
+
+macro_rules! common_methods {
+    () => {
+        /// Sets a request header.
+        pub fn header(mut self, name: &str, value: &str) -> Self {
+            self.base.header(name, value);
+            self
+        }
+
+        /// Sends this webhook secret instead of the right one.
+        pub fn secret(self, secret: &str) -> Self {
+            self.header(WEBHOOK_SECRET_HEADER, secret)
+        }
+
+        /// Sends no webhook secret.
+        pub fn without_secret(mut self) -> Self {
+            self.base.headers.remove(WEBHOOK_SECRET_HEADER);
+            self
+        }
+
+        /// Sets the request path (to test routing).
+        pub fn path(mut self, path: &str) -> Self {
+            self.base.path = path.into();
+            self
+        }
+    };
+}
+
+/// An action call being built.
+pub struct ActionCall {
+    base: BaseRequest,
+    name: String,
+    input: Value,
+    session: Vec<(String, String)>,
+    request_query: Option<String>,
+}
+
+impl ActionCall {
+    common_methods!();
+
+    /// `x-hasura-role`.
+    pub fn role(self, role: &str) -> Self {
+        self.session_variable("x-hasura-role", role)
+    }
+
+    /// `x-hasura-user-id`.
+    pub fn user_id(self, id: &str) -> Self {
+        self.session_variable("x-hasura-user-id", id)
+    }
+
+    /// Any session variable (lower-cased, as Hasura sends them).
+    pub fn session_variable(mut self, name: &str, value: &str) -> Self {
+        let name = name.to_ascii_lowercase();
+        self.session.retain(|(k, _)| *k != name);
+        self.session.push((name, value.into()));
+        self
+    }
+
+    /// The action's arguments.
+    pub fn input(mut self, input: Value) -> Self {
+        self.input = input;
+        self
+    }
+
+    /// `action.name` in the body (defaults to the routed name).
+    pub fn action_name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// `request_query`.
+    pub fn request_query(mut self, query: &str) -> Self {
+        self.request_query = Some(query.into());
+        self
+    }
+
+    /// `Authorization: Bearer <token>` (Hasura forwards it for `jwt` actions).
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// A token signed with the test key for this role and user id, as the bearer.
+    pub fn bearer_for(self, role: &str, user_id: Option<&str>) -> Self {
+        let mut claims = JwtClaims::new().allowed_roles([role]).default_role(role);
+        if let Some(id) = user_id {
+            claims = claims.user_id(id);
+        }
+        let token = claims.sign_hs256(&self.base.jwt_key).expect("test key signs");
+        self.bearer(&token)
+    }
+
+    /// The body Hasura would send.
+    pub fn body(&self) -> Value {
+        let session: Map<String, Value> = self.session.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        json!({
+            "action": { "name": self.name },
+            "input": self.input,
+            "session_variables": session,
+            "request_query": self.request_query,
+        })
+    }
+
+    /// Sends it.
+    pub async fn send(self) -> TestResponse {
+        let body = serde_json::to_vec(&self.body()).expect("JSON");
+        self.base.send(body).await
+    }
+}
+
+/// An event delivery being built.
+pub struct EventCall {
+    base: BaseRequest,
+    trigger: String,
+    schema: String,
+    table: String,
+    op: &'static str,
+    old: Value,
+    new: Value,
+    session: Option<Value>,
+    current_retry: u32,
+    max_retries: u32,
+}
+
+impl EventCall {
+    common_methods!();
+
+    /// The table (`schema.table`).
+    pub fn table(mut self, qualified: &str) -> Self {
+        let (schema, table) = qualified.split_once('.').unwrap_or(("public", qualified));
+        self.schema = schema.into();
+        self.table = table.into();
+        self
+    }
+
+    /// An INSERT of `new`.
+    pub fn insert(mut self, new: Value) -> Self {
+        (self.op, self.old, self.new) = ("INSERT", Value::Null, new);
+        self
+    }
+
+    /// An UPDATE from `old` to `new`.
+    pub fn update(mut self, old: Value, new: Value) -> Self {
+        (self.op, self.old, self.new) = ("UPDATE", old, new);
+        self
+    }
+
+    /// A DELETE of `old`.
+    pub fn delete(mut self, old: Value) -> Self {
+        (self.op, self.old, self.new) = ("DELETE", old, Value::Null);
+        self
+    }
+
+    /// A MANUAL invocation on `new`.
+    pub fn manual(mut self, new: Value) -> Self {
+        (self.op, self.old, self.new) = ("MANUAL", Value::Null, new);
+        self
+    }
+
+    /// The session of the change (default `null`: made outside Hasura).
+    pub fn session(mut self, session: Value) -> Self {
+        self.session = Some(session);
+        self
+    }
+
+    /// `delivery_info`.
+    pub fn delivery(mut self, current_retry: u32, max_retries: u32) -> Self {
+        self.current_retry = current_retry;
+        self.max_retries = max_retries;
+        self
+    }
+
+    /// The body Hasura would send.
+    pub fn body(&self) -> Value {
+        json!({
+            "id": uuid::Uuid::new_v4().to_string(),
+            "table": { "schema": self.schema, "name": self.table },
+            "trigger": { "name": self.trigger },
+            "event": {
+                "op": self.op,
+                "data": { "old": self.old, "new": self.new },
+                "session_variables": self.session,
+                "trace_context": null,
+            },
+            "delivery_info": { "current_retry": self.current_retry, "max_retries": self.max_retries },
+            // Hasura sends event timestamps without a time zone.
+            "created_at": chrono::Utc::now().naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+        })
+    }
+
+    /// Sends it.
+    pub async fn send(self) -> TestResponse {
+        let body = serde_json::to_vec(&self.body()).expect("JSON");
+        self.base.send(body).await
+    }
+}
+
+/// A cron run being built.
+pub struct CronCall {
+    base: BaseRequest,
+    name: String,
+    payload: Value,
+}
+
+impl CronCall {
+    common_methods!();
+
+    /// The configured payload.
+    pub fn payload(mut self, payload: Value) -> Self {
+        self.payload = payload;
+        self
+    }
+
+    /// The body Hasura would send.
+    pub fn body(&self) -> Value {
+        json!({
+            "id": uuid::Uuid::new_v4().to_string(),
+            "name": self.name,
+            "scheduled_time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "payload": self.payload,
+        })
+    }
+
+    /// Sends it.
+    pub async fn send(self) -> TestResponse {
+        let body = serde_json::to_vec(&self.body()).expect("JSON");
+        self.base.send(body).await
+    }
+}
+
+/// A POST with an arbitrary body.
+pub struct RawCall {
+    base: BaseRequest,
+    body: Vec<u8>,
+}
+
+impl RawCall {
+    common_methods!();
+
+    /// The raw body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Sends it.
+    pub async fn send(self) -> TestResponse {
+        self.base.send(self.body).await
+    }
+}
+
+/// A response, with assertions.
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    /// The body as JSON (panics if it is not JSON).
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not the expected JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// Asserts the status.
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", String::from_utf8_lossy(&self.body));
+        self
+    }
+
+    /// Asserts an error in Hasura's format: this status, `extensions.code` and a string
+    /// `message`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> &Self {
+        self.assert_status(status);
+        let body: Value = self.json();
+        assert!(body["message"].is_string(), "no string `message` in {body}");
+        assert_eq!(body["extensions"]["code"], code, "unexpected code in {body}");
+        self
+    }
+
+    /// The `message` of an error body.
+    pub fn message(&self) -> String {
+        self.json::<Value>()["message"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Claims of a token to mint: Hasura's claims under the default namespace, plus any other claim.
+///
+/// ```
+/// let token = rasura::testing::JwtClaims::new()
+///     .allowed_roles(["user"]).default_role("user").user_id("42")
+///     .sign_hs256("a-secret-of-at-least-32-characters!!").unwrap();
+/// assert_eq!(token.split('.').count(), 3);
+/// ```
+#[derive(Debug, Clone)]
+pub struct JwtClaims {
+    payload: Map<String, Value>,
+    namespace: String,
+    hasura: Map<String, Value>,
+    stringified: bool,
+    kid: Option<String>,
+}
+
+impl Default for JwtClaims {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl JwtClaims {
+    /// Empty claims expiring in one hour, under the default namespace.
+    pub fn new() -> Self {
+        let mut claims = Self {
+            payload: Map::new(),
+            namespace: crate::security::jwt::DEFAULT_CLAIMS_NAMESPACE.into(),
+            hasura: Map::new(),
+            stringified: false,
+            kid: None,
+        };
+        claims = claims.expires_in(Duration::from_secs(3600));
+        claims
+    }
+
+    /// `x-hasura-allowed-roles`.
+    pub fn allowed_roles<I: IntoIterator<Item = S>, S: Into<String>>(mut self, roles: I) -> Self {
+        let roles: Vec<Value> = roles.into_iter().map(|r| Value::String(r.into())).collect();
+        self.hasura.insert("x-hasura-allowed-roles".into(), Value::Array(roles));
+        self
+    }
+
+    /// `x-hasura-default-role`.
+    pub fn default_role(self, role: &str) -> Self {
+        self.hasura_claim("x-hasura-default-role", role)
+    }
+
+    /// `x-hasura-user-id` (and `sub`).
+    pub fn user_id(mut self, id: &str) -> Self {
+        self.payload.insert("sub".into(), Value::String(id.into()));
+        self.hasura_claim("x-hasura-user-id", id)
+    }
+
+    /// Any claim inside the Hasura namespace.
+    pub fn hasura_claim(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.hasura.insert(name.into(), value.into());
+        self
+    }
+
+    /// Removes a claim from the Hasura namespace.
+    pub fn without_hasura_claim(mut self, name: &str) -> Self {
+        self.hasura.remove(name);
+        self
+    }
+
+    /// Any top-level claim (`aud`, `iss`, `nbf`, custom claims for `claims_map`, …).
+    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.payload.insert(name.into(), value.into());
+        self
+    }
+
+    /// Puts the Hasura claims under another namespace key.
+    pub fn namespace(mut self, key: &str) -> Self {
+        self.namespace = key.into();
+        self
+    }
+
+    /// Encodes the Hasura claims as a JSON string (`claims_format: stringified_json`).
+    pub fn stringified(mut self) -> Self {
+        self.stringified = true;
+        self
+    }
+
+    /// `exp` = now + `d`.
+    pub fn expires_in(self, d: Duration) -> Self {
+        let exp = now() + d.as_secs();
+        self.claim("exp", exp)
+    }
+
+    /// `exp` in the past by `d`.
+    pub fn expired_since(self, d: Duration) -> Self {
+        let exp = now().saturating_sub(d.as_secs());
+        self.claim("exp", exp)
+    }
+
+    /// The `kid` header.
+    pub fn kid(mut self, kid: &str) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// The payload as JSON.
+    pub fn payload(&self) -> Value {
+        let mut payload = self.payload.clone();
+        let hasura = Value::Object(self.hasura.clone());
+        let hasura = if self.stringified { Value::String(hasura.to_string()) } else { hasura };
+        if !self.hasura.is_empty() {
+            payload.insert(self.namespace.clone(), hasura);
+        }
+        Value::Object(payload)
+    }
+
+    /// Signs with any algorithm and key.
+    pub fn sign(&self, algorithm: Algorithm, key: &EncodingKey) -> Result<String, jsonwebtoken::errors::Error> {
+        let mut header = Header::new(algorithm);
+        header.kid = self.kid.clone();
+        jsonwebtoken::encode(&header, &self.payload(), key)
+    }
+
+    /// Signs with HS256 and `secret`.
+    pub fn sign_hs256(&self, secret: &str) -> Result<String, jsonwebtoken::errors::Error> {
+        self.sign(Algorithm::HS256, &EncodingKey::from_secret(secret.as_bytes()))
+    }
+
+    /// Signs with a PEM private key (RSA, EC or Ed25519, per `algorithm`).
+    pub fn sign_pem(&self, algorithm: Algorithm, pem: &[u8]) -> Result<String, jsonwebtoken::errors::Error> {
+        let key = match algorithm {
+            Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(pem)?,
+            Algorithm::EdDSA => EncodingKey::from_ed_pem(pem)?,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => EncodingKey::from_secret(pem),
+            _ => EncodingKey::from_rsa_pem(pem)?,
+        };
+        self.sign(algorithm, &key)
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
