@@ -7,6 +7,8 @@
 //! - `user_role_changed` (event on `public.user` role updates) and `user_deleted` (event on
 //!   `public.user` deletes).
 //! - `update_app_message` (cron, every 5 minutes): refreshes the app message.
+//! - `delay(milliseconds)` (mutation, admin only): a slow action, to see timeouts and graceful
+//!   shutdown.
 //!
 //! The handlers are a library so tests can link them; `main.rs` only runs the service.
 
@@ -57,6 +59,32 @@ pub struct PongOutput {
 #[action(mutation, roles = ["user", "admin"], jwt)]
 pub async fn pong(_ctx: Ctx, input: PongInput) -> Result<PongOutput, ActionError> {
     Ok(PongOutput { message: input.message, number: input.number })
+}
+
+/// `delay`'s arguments.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DelayInput {
+    /// How long to wait, 0–60000 ms.
+    pub milliseconds: i32,
+}
+
+/// `delay`'s answer.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DelayOutput {
+    /// How long it waited.
+    pub slept_ms: i32,
+}
+
+/// Waits, then answers: a slow action to see handler timeouts and graceful shutdown at work
+/// (admin only). A delay outside 0–60000 ms is refused with `invalid-delay`.
+#[action(mutation)]
+pub async fn delay(_ctx: Ctx, input: DelayInput) -> Result<DelayOutput, ActionError> {
+    let ms = u64::try_from(input.milliseconds)
+        .ok()
+        .filter(|ms| *ms <= 60_000)
+        .ok_or_else(|| ActionError::bad_request("invalid-delay", "milliseconds must be between 0 and 60000"))?;
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    Ok(DelayOutput { slept_ms: input.milliseconds })
 }
 
 /// A row of `public.user`, as Postgres encodes it in event payloads.

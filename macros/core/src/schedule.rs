@@ -174,7 +174,9 @@ mod tests {
         }
         let export: serde_yaml_ng::Value =
             serde_yaml_ng::from_str(&std::fs::read_to_string(root.join("pysura/metadata_export.json")).unwrap()).unwrap();
-        for trigger in export["metadata"]["cron_triggers"].as_sequence().into_iter().flatten() {
+        // An export may or may not be wrapped in `{"metadata": …}`.
+        let metadata = if export.get("metadata").is_some() { &export["metadata"] } else { &export };
+        for trigger in metadata["cron_triggers"].as_sequence().into_iter().flatten() {
             found.push(trigger["schedule"].as_str().unwrap().to_owned());
         }
         assert!(found.len() >= 3, "{found:?}");
