@@ -583,3 +583,107 @@ impl JwtClaims {
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
+
+/// A service binary running as a child process, for tests over real TCP.
+///
+/// It listens on a free loopback port (`RASURA_LISTEN=127.0.0.1:0`); the address is read from its
+/// `rasura listening` log line. The process is killed when this value is dropped, unless it was
+/// stopped with [`RunningService::terminate`].
+#[derive(Debug)]
+pub struct RunningService {
+    child: std::process::Child,
+    address: std::net::SocketAddr,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl RunningService {
+    /// Starts `binary` with `env` (every other `RASURA_*`/`HASURA_*` variable is removed) and
+    /// waits until it listens. Panics (it is a test helper) when it does not start in 30 s.
+    pub fn start(binary: &str, env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(binary);
+        for (name, _) in std::env::vars() {
+            if name.starts_with("RASURA_") || name.starts_with("HASURA_") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .env("RASURA_LISTEN", "127.0.0.1:0")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().expect("piped")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("piped")),
+        ] {
+            let output = output.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Some(addr) = line.split_whitespace().find_map(|w| w.strip_prefix("address=")) {
+                        let _ = tx.send(addr.to_owned());
+                    }
+                    let mut out = output.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+            });
+        }
+        let address = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => addr.parse().expect("a socket address"),
+            Err(_) => {
+                let _ = child.kill();
+                let out = output.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+                panic!("{binary} did not start listening; its output:\n{out}");
+            }
+        };
+        Self { child, address, output }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The listening address.
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.address
+    }
+
+    /// Everything the process printed so far (stdout and stderr).
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM (via `kill`) and waits for the exit status, at most `timeout`.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for RunningService {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
