@@ -35,7 +35,11 @@ pub(crate) async fn run(service: Service) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
@@ -61,10 +65,14 @@ async fn serve(service: Service) -> Result<(), StartupError> {
     let handlers = service.handlers();
     let count = handlers.len();
     let router = build_router(handlers, config)?;
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(StartupError::Io)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(StartupError::Io)?;
     let local = listener.local_addr().map_err(StartupError::Io)?;
     tracing::info!(address = %local, handlers = count, "rasura listening");
-    serve_until_signal(listener, router, grace).await.map_err(StartupError::Io)?;
+    serve_until_signal(listener, router, grace)
+        .await
+        .map_err(StartupError::Io)?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -74,7 +82,10 @@ pub(crate) fn init_tracing(config: &Config) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stdout);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stdout);
     let _ = match config.log_format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -89,41 +100,79 @@ fn columns(c: &Columns) -> String {
 }
 
 fn operation(name: &str, op: &Option<OperationSpec>) -> Option<String> {
-    op.as_ref().map(|o| format!("{name}({})", columns(&o.columns)))
+    op.as_ref()
+        .map(|o| format!("{name}({})", columns(&o.columns)))
 }
 
 /// The `routes` table.
 pub(crate) fn routes_table(handlers: &[&'static Handler]) -> String {
-    let mut rows = vec![["KIND", "NAME", "ROUTE", "ROLES", "REQUIRES", "DETAILS"].map(String::from)];
+    let mut rows =
+        vec![["KIND", "NAME", "ROUTE", "ROLES", "REQUIRES", "DETAILS"].map(String::from)];
     for h in handlers {
         let (roles, requires, details) = match &h.kind {
             HandlerKind::Action(a) => {
                 let mut roles = vec!["admin"];
                 roles.extend(a.roles.iter().filter(|r| **r != "admin"));
-                let requires = if a.jwt { "webhook secret, JWT" } else { "webhook secret" };
+                let requires = if a.jwt {
+                    "webhook secret, JWT"
+                } else {
+                    "webhook secret"
+                };
                 let kind = match (a.action_type, a.asynchronous) {
                     (crate::registry::ActionType::Query, _) => "query",
                     (_, true) => "mutation (async)",
                     (_, false) => "mutation",
                 };
-                (roles.join(","), requires, format!("{kind}; input {}; output {}; unchecked (no codegen)", a.input_type, a.output_type))
+                (
+                    roles.join(","),
+                    requires,
+                    format!(
+                        "{kind}; input {}; output {}; unchecked (no codegen)",
+                        a.input_type, a.output_type
+                    ),
+                )
             }
             HandlerKind::Event(e) => {
-                let ops: Vec<String> = [operation("insert", &e.insert), operation("update", &e.update), operation("delete", &e.delete)]
-                    .into_iter()
-                    .flatten()
-                    .chain(e.manual.then(|| "manual".to_string()))
-                    .collect();
-                ("-".into(), "webhook secret", format!("{}:{}.{} {}", e.source, e.schema, e.table, ops.join(" ")))
+                let ops: Vec<String> = [
+                    operation("insert", &e.insert),
+                    operation("update", &e.update),
+                    operation("delete", &e.delete),
+                ]
+                .into_iter()
+                .flatten()
+                .chain(e.manual.then(|| "manual".to_string()))
+                .collect();
+                (
+                    "-".into(),
+                    "webhook secret",
+                    format!("{}:{}.{} {}", e.source, e.schema, e.table, ops.join(" ")),
+                )
             }
-            HandlerKind::Cron(c) => ("-".into(), "webhook secret", format!("schedule `{}` (UTC)", c.schedule)),
+            HandlerKind::Cron(c) => (
+                "-".into(),
+                "webhook secret",
+                format!("schedule `{}` (UTC)", c.schedule),
+            ),
         };
-        rows.push([h.kind_name().into(), h.name.into(), h.route(), roles, requires.into(), details]);
+        rows.push([
+            h.kind_name().into(),
+            h.name.into(),
+            h.route(),
+            roles,
+            requires.into(),
+            details,
+        ]);
     }
-    let widths: Vec<usize> = (0..6).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..6)
+        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for row in rows {
-        let line: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }

@@ -116,7 +116,10 @@ impl Config {
         if let Some(listen) = get(LISTEN) {
             match listen.trim().parse() {
                 Ok(addr) => config.listen = addr,
-                Err(_) => problems.push(Problem::new(LISTEN, "not a socket address such as 0.0.0.0:8080")),
+                Err(_) => problems.push(Problem::new(
+                    LISTEN,
+                    "not a socket address such as 0.0.0.0:8080",
+                )),
             }
         }
         match get(WEBHOOK_SECRET) {
@@ -143,7 +146,10 @@ impl Config {
             match text.trim().parse::<u64>() {
                 Ok(n) if n > 0 => Some(n),
                 _ => {
-                    problems.push(Problem::new(name, format!("expected a positive number of {what}")));
+                    problems.push(Problem::new(
+                        name,
+                        format!("expected a positive number of {what}"),
+                    ));
                     None
                 }
             }
@@ -165,7 +171,11 @@ impl Config {
             Some("json") => config.log_format = LogFormat::Json,
             Some(_) => problems.push(Problem::new(LOG_FORMAT, "expected `text` or `json`")),
         }
-        if problems.is_empty() { Ok(config) } else { Err(ConfigError { problems }) }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError { problems })
+        }
     }
 }
 
@@ -180,7 +190,10 @@ pub struct Problem {
 
 impl Problem {
     pub(crate) fn new(variable: &'static str, message: impl Into<String>) -> Self {
-        Self { variable, message: message.into() }
+        Self {
+            variable,
+            message: message.into(),
+        }
     }
 }
 
@@ -193,7 +206,12 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration ({} problem{}):", self.problems.len(), if self.problems.len() == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "invalid configuration ({} problem{}):",
+            self.problems.len(),
+            if self.problems.len() == 1 { "" } else { "s" }
+        )?;
         for p in &self.problems {
             write!(f, "\n  - {}: {}", p.variable, p.message)?;
         }
@@ -209,7 +227,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -217,7 +238,10 @@ mod tests {
     fn every_problem_is_reported_at_once_without_values() {
         let err = Config::from_lookup(lookup(&[
             (LISTEN, "nowhere"),
-            (JWT_SECRET, r#"{"type":"HS256","key":"too-short-secret-value"}"#),
+            (
+                JWT_SECRET,
+                r#"{"type":"HS256","key":"too-short-secret-value"}"#,
+            ),
             (BODY_LIMIT, "-1"),
             (LOG_FORMAT, "xml"),
         ]))
@@ -232,7 +256,8 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let c = Config::from_lookup(lookup(&[(WEBHOOK_SECRET, "a,b"), (HANDLER_TIMEOUT, "5")])).unwrap();
+        let c = Config::from_lookup(lookup(&[(WEBHOOK_SECRET, "a,b"), (HANDLER_TIMEOUT, "5")]))
+            .unwrap();
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(c.webhook_secrets.len(), 2);
         assert_eq!(c.handler_timeout, Duration::from_secs(5));

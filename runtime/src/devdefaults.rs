@@ -10,10 +10,11 @@ use crate::config::{self, Config, ConfigError};
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buf);
-    buf.iter().fold(String::with_capacity(bytes * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    buf.iter()
+        .fold(String::with_capacity(bytes * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Loads the configuration from the environment, generating the webhook secret and an HS256 JWT
@@ -26,11 +27,18 @@ pub(crate) fn load() -> Result<Config, ConfigError> {
     let mut jwt_key = None;
     if std::env::var(config::JWT_SECRET).map_or(true, |v| v.trim().is_empty()) {
         let key = random_hex(32);
-        generated.push((config::JWT_SECRET, serde_json::json!({ "type": "HS256", "key": key }).to_string()));
+        generated.push((
+            config::JWT_SECRET,
+            serde_json::json!({ "type": "HS256", "key": key }).to_string(),
+        ));
         jwt_key = Some(key);
     }
     let config = Config::from_lookup(|name| {
-        generated.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).or_else(|| std::env::var(name).ok())
+        generated
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
     })?;
     if !generated.is_empty() {
         let mut text = String::from(
@@ -51,7 +59,10 @@ pub(crate) fn load() -> Result<Config, ConfigError> {
                 .expires_in(std::time::Duration::from_secs(24 * 3600))
                 .sign_hs256(&key);
             if let Ok(token) = token {
-                let _ = writeln!(text, "# a development JWT (role user, user id 1, valid 24 h):");
+                let _ = writeln!(
+                    text,
+                    "# a development JWT (role user, user id 1, valid 24 h):"
+                );
                 let _ = writeln!(text, "RASURA_DEV_JWT={token}");
             }
         }

@@ -32,10 +32,18 @@ impl ActionError {
     /// An error with the given status, code and message. A status outside 400–499 becomes 400,
     /// since Hasura hides the body of anything else from the client.
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
-        let status = if status.is_client_error() { status } else { StatusCode::BAD_REQUEST };
+        let status = if status.is_client_error() {
+            status
+        } else {
+            StatusCode::BAD_REQUEST
+        };
         let mut extensions = Map::new();
         extensions.insert("code".into(), Value::String(code.into()));
-        Self { status, message: message.into(), extensions }
+        Self {
+            status,
+            message: message.into(),
+            extensions,
+        }
     }
 
     /// 400 with the given code.
@@ -81,7 +89,10 @@ impl ActionError {
 
     /// `extensions.code`.
     pub fn code(&self) -> &str {
-        self.extensions.get("code").and_then(Value::as_str).unwrap_or("unexpected")
+        self.extensions
+            .get("code")
+            .and_then(Value::as_str)
+            .unwrap_or("unexpected")
     }
 
     /// The message.
@@ -107,7 +118,13 @@ impl fmt::Debug for ActionError {
 
 impl fmt::Display for ActionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.status.as_u16(), self.code(), self.message)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.status.as_u16(),
+            self.code(),
+            self.message
+        )
     }
 }
 
@@ -146,7 +163,9 @@ impl EventError {
     /// A permanent rejection of the event (400): Hasura still retries it within `num_retries`,
     /// but never past them.
     pub fn rejected(message: impl Into<String>) -> Self {
-        Self::new(message).with_status(StatusCode::BAD_REQUEST).with_code("rejected")
+        Self::new(message)
+            .with_status(StatusCode::BAD_REQUEST)
+            .with_code("rejected")
     }
 
     /// Asks Hasura to deliver the event again after `delay` (sent as `Retry-After` in whole
@@ -158,7 +177,11 @@ impl EventError {
 
     /// Sets the status (any non-2xx; a 2xx would acknowledge the event, so it becomes 500).
     pub fn with_status(mut self, status: StatusCode) -> Self {
-        self.status = if status.is_success() { StatusCode::INTERNAL_SERVER_ERROR } else { status };
+        self.status = if status.is_success() {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            status
+        };
         self
     }
 
@@ -186,7 +209,8 @@ impl EventError {
     /// The `Retry-After` delay in whole seconds (at least 1), if one was asked for.
     pub fn retry_after_secs(&self) -> Option<u64> {
         // Rounded up: Hasura wants an integer number of seconds > 0.
-        self.retry_after.map(|d| (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1))
+        self.retry_after
+            .map(|d| (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1))
     }
 }
 
@@ -209,14 +233,21 @@ impl fmt::Debug for EventError {
 
 impl fmt::Display for EventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
 impl IntoResponse for EventError {
     fn into_response(self) -> Response {
         let retry_after = self.retry_after_secs();
-        let body = serde_json::json!({ "message": self.message, "extensions": { "code": self.code } });
+        let body =
+            serde_json::json!({ "message": self.message, "extensions": { "code": self.code } });
         json_response(self.status, &body, retry_after)
     }
 }
@@ -236,7 +267,12 @@ impl Rejection {
         code: &'static str,
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
-        Self { status, code, message: message.into(), retry_after: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     pub(crate) fn parse_failed(message: impl Into<Cow<'static, str>>) -> Self {
@@ -263,16 +299,24 @@ impl Rejection {
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "message": self.message, "extensions": { "code": self.code } });
+        let body =
+            serde_json::json!({ "message": self.message, "extensions": { "code": self.code } });
         json_response(self.status, &body, self.retry_after)
     }
 }
 
-pub(crate) fn json_response(status: StatusCode, body: &Value, retry_after: Option<u64>) -> Response {
+pub(crate) fn json_response(
+    status: StatusCode,
+    body: &Value,
+    retry_after: Option<u64>,
+) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = (status, bytes).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(secs) = retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
@@ -285,8 +329,14 @@ mod tests {
 
     #[test]
     fn action_error_status_is_always_4xx() {
-        assert_eq!(ActionError::new(StatusCode::INTERNAL_SERVER_ERROR, "x", "m").status(), 400);
-        assert_eq!(ActionError::new(StatusCode::CONFLICT, "x", "m").status(), 409);
+        assert_eq!(
+            ActionError::new(StatusCode::INTERNAL_SERVER_ERROR, "x", "m").status(),
+            400
+        );
+        assert_eq!(
+            ActionError::new(StatusCode::CONFLICT, "x", "m").status(),
+            409
+        );
     }
 
     #[test]
@@ -300,6 +350,9 @@ mod tests {
 
     #[test]
     fn event_error_never_acknowledges() {
-        assert_eq!(EventError::new("x").with_status(StatusCode::OK).status(), 500);
+        assert_eq!(
+            EventError::new("x").with_status(StatusCode::OK).status(),
+            500
+        );
     }
 }

@@ -48,8 +48,8 @@ pub use config::Config;
 pub use context::{Ctx, Identity};
 pub use error::{ActionError, EventError};
 pub use protocol::{
-    ActionRequest, Cron, CronRequest, Event, EventRequest, OpKind, Operation, ScheduledEventRequest,
-    SessionVariables,
+    ActionRequest, Cron, CronRequest, Event, EventRequest, OpKind, Operation,
+    ScheduledEventRequest, SessionVariables,
 };
 pub use rasura_macros::{action, cron, event, handler};
 pub use registry::Handler;

@@ -5,8 +5,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 pub use crate::registry::{
-    ActionSpec, ActionType, BoxFuture, Columns, CronRetry, CronSpec, EventRetry, EventSpec, Handler,
-    HandlerKind, InputError, OperationSpec, Registration, SourceLocation, SpanFields,
+    ActionSpec, ActionType, BoxFuture, Columns, CronRetry, CronSpec, EventRetry, EventSpec,
+    Handler, HandlerKind, InputError, OperationSpec, Registration, SourceLocation, SpanFields,
 };
 pub use bytes::Bytes;
 pub use inventory;
@@ -112,42 +112,68 @@ fn serialize_output<R: ActionResult>(result: R) -> Result<Bytes, ActionError> {
 }
 
 /// Runs an action that takes an input.
-pub fn call_action<I, R, F, Fut>(ctx: Ctx, input: &RawValue, f: F) -> Result<ActionFuture, InputError>
+pub fn call_action<I, R, F, Fut>(
+    ctx: Ctx,
+    input: &RawValue,
+    f: F,
+) -> Result<ActionFuture, InputError>
 where
     I: ActionInput,
     R: ActionResult,
     F: FnOnce(Ctx, I) -> Fut,
     Fut: Future<Output = R> + Send + 'static,
 {
-    let input: I = serde_json::from_str(input.get())
-        .map_err(|e| InputError::Validation(format!("invalid input for action `{}`: {e}", ctx.handler_name())))?;
+    let input: I = serde_json::from_str(input.get()).map_err(|e| {
+        InputError::Validation(format!(
+            "invalid input for action `{}`: {e}",
+            ctx.handler_name()
+        ))
+    })?;
     let fut = f(ctx, input);
     Ok(Box::pin(async move { serialize_output(fut.await) }))
 }
 
 /// Runs an action without an input parameter (Hasura sends `{}`; anything but an object is
 /// rejected).
-pub fn call_action_without_input<R, F, Fut>(ctx: Ctx, input: &RawValue, f: F) -> Result<ActionFuture, InputError>
+pub fn call_action_without_input<R, F, Fut>(
+    ctx: Ctx,
+    input: &RawValue,
+    f: F,
+) -> Result<ActionFuture, InputError>
 where
     R: ActionResult,
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = R> + Send + 'static,
 {
     if !input.get().trim_start().starts_with('{') {
-        return Err(InputError::Validation(format!("input of action `{}` must be an object", ctx.handler_name())));
+        return Err(InputError::Validation(format!(
+            "input of action `{}` must be an object",
+            ctx.handler_name()
+        )));
     }
     let fut = f(ctx);
     Ok(Box::pin(async move { serialize_output(fut.await) }))
 }
 
-fn row<Row: DeserializeOwned>(raw: Option<Box<RawValue>>, which: &str) -> Result<Option<Row>, InputError> {
+fn row<Row: DeserializeOwned>(
+    raw: Option<Box<RawValue>>,
+    which: &str,
+) -> Result<Option<Row>, InputError> {
     raw.map(|r| serde_json::from_str(r.get()))
         .transpose()
-        .map_err(|e| InputError::Validation(format!("the `{which}` row does not match the handler's row type: {e}")))
+        .map_err(|e| {
+            InputError::Validation(format!(
+                "the `{which}` row does not match the handler's row type: {e}"
+            ))
+        })
 }
 
 /// Runs an event handler.
-pub fn call_event<Row, R, F, Fut>(ctx: Ctx, request: EventRequest<Box<RawValue>>, f: F) -> Result<DeliveryFuture, InputError>
+pub fn call_event<Row, R, F, Fut>(
+    ctx: Ctx,
+    request: EventRequest<Box<RawValue>>,
+    f: F,
+) -> Result<DeliveryFuture, InputError>
 where
     Row: DeserializeOwned,
     R: DeliveryResult,
@@ -155,7 +181,10 @@ where
     Fut: Future<Output = R> + Send + 'static,
 {
     let RowData { old, new } = request.event.data;
-    let data = RowData { old: row(old, "old")?, new: row(new, "new")? };
+    let data = RowData {
+        old: row(old, "old")?,
+        new: row(new, "new")?,
+    };
     let typed = EventRequest {
         id: request.id,
         table: request.table,
@@ -175,15 +204,22 @@ where
 }
 
 /// Runs a cron handler.
-pub fn call_cron<P, R, F, Fut>(ctx: Ctx, request: CronRequest<Box<RawValue>>, f: F) -> Result<DeliveryFuture, InputError>
+pub fn call_cron<P, R, F, Fut>(
+    ctx: Ctx,
+    request: CronRequest<Box<RawValue>>,
+    f: F,
+) -> Result<DeliveryFuture, InputError>
 where
     P: DeserializeOwned,
     R: DeliveryResult,
     F: FnOnce(Ctx, CronRequest<P>) -> Fut,
     Fut: Future<Output = R> + Send + 'static,
 {
-    let payload: P = serde_json::from_str(request.payload.get())
-        .map_err(|e| InputError::Validation(format!("the payload does not match the handler's payload type: {e}")))?;
+    let payload: P = serde_json::from_str(request.payload.get()).map_err(|e| {
+        InputError::Validation(format!(
+            "the payload does not match the handler's payload type: {e}"
+        ))
+    })?;
     let typed = CronRequest {
         id: request.id,
         name: request.name,

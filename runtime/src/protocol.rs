@@ -298,9 +298,9 @@ impl<Row> Operation<Row> {
     /// The row after the change (`None` for DELETE).
     pub fn new_row(&self) -> Option<&Row> {
         match self {
-            Operation::Insert { new } | Operation::Update { new, .. } | Operation::Manual { new } => {
-                Some(new)
-            }
+            Operation::Insert { new }
+            | Operation::Update { new, .. }
+            | Operation::Manual { new } => Some(new),
             Operation::Delete { .. } => None,
         }
     }
@@ -361,13 +361,19 @@ impl<Row> TryFrom<EventRequest<Row>> for Event<Row> {
         let RowData { old, new } = req.event.data;
         let missing = |which| MissingRow { op, which };
         let operation = match op {
-            OpKind::Insert => Operation::Insert { new: new.ok_or_else(|| missing("new"))? },
+            OpKind::Insert => Operation::Insert {
+                new: new.ok_or_else(|| missing("new"))?,
+            },
             OpKind::Update => Operation::Update {
                 old: old.ok_or_else(|| missing("old"))?,
                 new: new.ok_or_else(|| missing("new"))?,
             },
-            OpKind::Delete => Operation::Delete { old: old.ok_or_else(|| missing("old"))? },
-            OpKind::Manual => Operation::Manual { new: new.ok_or_else(|| missing("new"))? },
+            OpKind::Delete => Operation::Delete {
+                old: old.ok_or_else(|| missing("old"))?,
+            },
+            OpKind::Manual => Operation::Manual {
+                new: new.ok_or_else(|| missing("new"))?,
+            },
         };
         Ok(Event {
             id: req.id,
@@ -452,7 +458,9 @@ mod lenient_timestamp {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
         parse_timestamp(&text).ok_or_else(|| {
-            de::Error::custom(format_args!("invalid timestamp `{text}`, expected RFC 3339"))
+            de::Error::custom(format_args!(
+                "invalid timestamp `{text}`, expected RFC 3339"
+            ))
         })
     }
 }
@@ -470,7 +478,9 @@ mod tests {
         assert_eq!(s.role(), Some("user"));
         assert_eq!(s.get("X-HASURA-USER-ID"), Some("42"));
         assert_eq!(s.iter().next(), Some(("x-hasura-role", "user")));
-        assert!(serde_json::from_value::<SessionVariables>(json!({"x-hasura-user-id": 42})).is_err());
+        assert!(
+            serde_json::from_value::<SessionVariables>(json!({"x-hasura-user-id": 42})).is_err()
+        );
     }
 
     #[test]
@@ -514,13 +524,22 @@ mod tests {
         }))
         .unwrap();
         let ev = Event::try_from(req.clone()).unwrap();
-        assert_eq!(ev.operation, Operation::Update { old: json!({"a": 1}), new: json!({"a": 2}) });
+        assert_eq!(
+            ev.operation,
+            Operation::Update {
+                old: json!({"a": 1}),
+                new: json!({"a": 2})
+            }
+        );
         assert!(ev.session_variables.is_none() && ev.trace_context.is_none());
         let mut bad = req;
         bad.event.data.old = None;
         assert_eq!(
             Event::try_from(bad).unwrap_err(),
-            MissingRow { op: OpKind::Update, which: "old" }
+            MissingRow {
+                op: OpKind::Update,
+                which: "old"
+            }
         );
     }
 
@@ -541,10 +560,12 @@ mod tests {
         .unwrap();
         assert!(o.payload.is_none());
         // A one-off body is not a cron body: it has no name.
-        assert!(serde_json::from_value::<CronRequest>(json!({
-            "id": "x", "scheduled_time": "2024-05-01T22:00:00Z", "payload": null,
-            "created_at": "2024-05-01T21:59:58Z"
-        }))
-        .is_err());
+        assert!(
+            serde_json::from_value::<CronRequest>(json!({
+                "id": "x", "scheduled_time": "2024-05-01T22:00:00Z", "payload": null,
+                "created_at": "2024-05-01T21:59:58Z"
+            }))
+            .is_err()
+        );
     }
 }

@@ -197,7 +197,11 @@ pub struct EventRetry {
 
 impl Default for EventRetry {
     fn default() -> Self {
-        Self { num_retries: 0, interval_sec: 10, timeout_sec: 60 }
+        Self {
+            num_retries: 0,
+            interval_sec: 10,
+            timeout_sec: 60,
+        }
     }
 }
 
@@ -258,7 +262,12 @@ pub struct CronRetry {
 
 impl Default for CronRetry {
     fn default() -> Self {
-        Self { num_retries: 0, retry_interval_seconds: 10, timeout_seconds: 60, tolerance_seconds: 21600 }
+        Self {
+            num_retries: 0,
+            retry_interval_seconds: 10,
+            timeout_seconds: 60,
+            tolerance_seconds: 21600,
+        }
     }
 }
 
@@ -300,7 +309,10 @@ inventory::collect!(Registration);
 
 /// Every handler linked into the binary.
 pub fn registered() -> Vec<&'static Handler> {
-    let mut handlers: Vec<_> = inventory::iter::<Registration>.into_iter().map(|r| r.0).collect();
+    let mut handlers: Vec<_> = inventory::iter::<Registration>
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
     // Link order is unspecified: sort so routes and exports are stable.
     handlers.sort_by(|a, b| (a.kind_name(), a.name).cmp(&(b.kind_name(), b.name)));
     handlers

@@ -56,7 +56,10 @@ pub struct Service {
 impl fmt::Debug for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Service")
-            .field("handlers", &self.handlers().iter().map(|h| h.name).collect::<Vec<_>>())
+            .field(
+                "handlers",
+                &self.handlers().iter().map(|h| h.name).collect::<Vec<_>>(),
+            )
             .field("config", &self.config)
             .field("development_defaults", &self.development_defaults)
             .finish()
@@ -73,13 +76,20 @@ impl Service {
     /// Every handler linked into the binary; configuration from the environment (strict: a
     /// missing webhook secret is a start-up error).
     pub fn new() -> Self {
-        Self { handlers: HandlerSource::Registry, config: None, development_defaults: false }
+        Self {
+            handlers: HandlerSource::Registry,
+            config: None,
+            development_defaults: false,
+        }
     }
 
     /// Like [`Service::new`], but generates missing secrets for local development and prints them
     /// once to stderr (outside the log stream) as ready-to-paste lines, with a development JWT.
     pub fn development_defaults() -> Self {
-        Self { development_defaults: true, ..Self::new() }
+        Self {
+            development_defaults: true,
+            ..Self::new()
+        }
     }
 
     /// Serves exactly these handlers instead of the registry (for tests); see
@@ -136,7 +146,9 @@ impl Service {
         let config = self.load_config()?;
         let grace = config.shutdown_timeout;
         let router = build_router(self.handlers(), config)?;
-        serve_until_signal(listener, router, grace).await.map_err(StartupError::Io)
+        serve_until_signal(listener, router, grace)
+            .await
+            .map_err(StartupError::Io)
     }
 
     /// The service binary's entry point: parses the command line (`serve`, the default, or
@@ -174,7 +186,11 @@ impl fmt::Display for StartupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartupError::Config(e) => e.fmt(f),
-            StartupError::DuplicateHandler { kind, name, locations } => write!(
+            StartupError::DuplicateHandler {
+                kind,
+                name,
+                locations,
+            } => write!(
                 f,
                 "two {kind} handlers are named `{name}` ({} and {}); rename one (the name is its route)",
                 locations[0], locations[1]
@@ -183,7 +199,11 @@ impl fmt::Display for StartupError {
                 f,
                 "invalid configuration (1 problem):\n  - {}: missing: the actions {} verify the caller's JWT",
                 config::JWT_SECRET,
-                actions.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                actions
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             StartupError::Io(e) => write!(f, "cannot serve: {e}"),
         }
@@ -200,12 +220,24 @@ struct App {
 }
 
 /// Validates the handler set and builds the router.
-pub(crate) fn build_router(handlers: Vec<&'static Handler>, config: Config) -> Result<Router, StartupError> {
+pub(crate) fn build_router(
+    handlers: Vec<&'static Handler>,
+    config: Config,
+) -> Result<Router, StartupError> {
     let mut seen: HashMap<(&'static str, &'static str), &'static Handler> = HashMap::new();
     for h in &handlers {
         if let Some(other) = seen.insert((h.kind_name(), h.name), h) {
-            let at = |h: &Handler| format!("{}::{} at {}:{}", h.location.module_path, h.function, h.location.file, h.location.line);
-            return Err(StartupError::DuplicateHandler { kind: h.kind_name(), name: h.name, locations: [at(other), at(h)] });
+            let at = |h: &Handler| {
+                format!(
+                    "{}::{} at {}:{}",
+                    h.location.module_path, h.function, h.location.file, h.location.line
+                )
+            };
+            return Err(StartupError::DuplicateHandler {
+                kind: h.kind_name(),
+                name: h.name,
+                locations: [at(other), at(h)],
+            });
         }
     }
     let jwt_actions: Vec<_> = handlers
@@ -214,11 +246,16 @@ pub(crate) fn build_router(handlers: Vec<&'static Handler>, config: Config) -> R
         .map(|h| h.name)
         .collect();
     if !jwt_actions.is_empty() && config.jwt.is_none() {
-        return Err(StartupError::MissingJwtConfig { actions: jwt_actions });
+        return Err(StartupError::MissingJwtConfig {
+            actions: jwt_actions,
+        });
     }
     if config.webhook_secrets.is_empty() {
         return Err(StartupError::Config(ConfigError {
-            problems: vec![config::Problem::new(config::WEBHOOK_SECRET, "missing: a service without a webhook secret does not start")],
+            problems: vec![config::Problem::new(
+                config::WEBHOOK_SECRET,
+                "missing: a service without a webhook secret does not start",
+            )],
         }));
     }
 
@@ -227,14 +264,25 @@ pub(crate) fn build_router(handlers: Vec<&'static Handler>, config: Config) -> R
         .filter(|h| matches!(h.kind, HandlerKind::Action(_)))
         .map(|h| (h.name, *h))
         .collect();
-    let app = Arc::new(App { config, shared: Arc::new(Shared::default()), actions });
+    let app = Arc::new(App {
+        config,
+        shared: Arc::new(Shared::default()),
+        actions,
+    });
 
     let mut router = Router::new();
     for h in handlers {
         let app = app.clone();
-        router = router.route(&h.route(), post(move |req: Request| serve_request(app, Target::Handler(h), req)));
+        router = router.route(
+            &h.route(),
+            post(move |req: Request| serve_request(app, Target::Handler(h), req)),
+        );
     }
-    for (kind, prefix) in [(TargetKind::Action, "/actions"), (TargetKind::Event, "/events"), (TargetKind::Cron, "/crons")] {
+    for (kind, prefix) in [
+        (TargetKind::Action, "/actions"),
+        (TargetKind::Event, "/events"),
+        (TargetKind::Cron, "/crons"),
+    ] {
         let app = app.clone();
         router = router.route(
             &format!("{prefix}/{{name}}"),
@@ -242,7 +290,10 @@ pub(crate) fn build_router(handlers: Vec<&'static Handler>, config: Config) -> R
         );
     }
     let dispatch = app.clone();
-    router = router.route("/actions", post(move |req: Request| serve_request(dispatch, Target::ActionByName, req)));
+    router = router.route(
+        "/actions",
+        post(move |req: Request| serve_request(dispatch, Target::ActionByName, req)),
+    );
     Ok(router.fallback(|| async {
         Rejection::not_exists("no such route; Rasura serves POST /actions, /actions/{name}, /events/{trigger} and /crons/{name}")
             .into_response()
@@ -282,7 +333,11 @@ async fn serve_request(app: Arc<App>, target: Target, req: Request) -> Response 
 
 fn request_id(headers: &HeaderMap) -> Arc<str> {
     match headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
-        Some(id) if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) => Arc::from(id),
+        Some(id)
+            if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Arc::from(id)
+        }
         _ => Arc::from(uuid::Uuid::new_v4().simple().to_string()),
     }
 }
@@ -295,7 +350,9 @@ fn trace_ids(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
     }
     if let Some(parent) = get("traceparent") {
         let mut parts = parent.split('-');
-        if let (Some(_version), Some(trace), Some(span)) = (parts.next(), parts.next(), parts.next()) {
+        if let (Some(_version), Some(trace), Some(span)) =
+            (parts.next(), parts.next(), parts.next())
+        {
             return (Some(trace), Some(span));
         }
     }
@@ -350,10 +407,19 @@ async fn process(
     body: Body,
     request_id: &Arc<str>,
 ) -> Result<Response, Rejection> {
-    let presented = headers.get(WEBHOOK_SECRET_HEADER).map(HeaderValue::as_bytes);
+    let presented = headers
+        .get(WEBHOOK_SECRET_HEADER)
+        .map(HeaderValue::as_bytes);
     if !app.config.webhook_secrets.verify(presented) {
-        let why = if presented.is_some() { "invalid" } else { "missing" };
-        tracing::warn!(request_id = &**request_id, "webhook secret {why}; check the X-Rasura-Webhook-Secret header Hasura sends");
+        let why = if presented.is_some() {
+            "invalid"
+        } else {
+            "missing"
+        };
+        tracing::warn!(
+            request_id = &**request_id,
+            "webhook secret {why}; check the X-Rasura-Webhook-Secret header Hasura sends"
+        );
         return Err(Rejection::access_denied(
             StatusCode::UNAUTHORIZED,
             format!("{why} webhook secret (header X-Rasura-Webhook-Secret)"),
@@ -403,8 +469,15 @@ async fn guarded<T>(timeout: Duration, fut: registry::BoxFuture<T>) -> Outcome<T
 }
 
 fn panicked(name: &str) -> Rejection {
-    tracing::error!(handler = name, "handler panicked; answered 500 and kept serving");
-    Rejection::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected", "internal error")
+    tracing::error!(
+        handler = name,
+        "handler panicked; answered 500 and kept serving"
+    );
+    Rejection::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "unexpected",
+        "internal error",
+    )
 }
 
 async fn run_action(
@@ -426,20 +499,31 @@ async fn run_action(
             }
             h
         }
-        None => *app.actions.get(envelope.action.name.as_str()).ok_or_else(|| {
-            Rejection::not_exists(format!("action `{}` not found", envelope.action.name))
-        })?,
+        None => *app
+            .actions
+            .get(envelope.action.name.as_str())
+            .ok_or_else(|| {
+                Rejection::not_exists(format!("action `{}` not found", envelope.action.name))
+            })?,
     };
     let HandlerKind::Action(spec) = &handler.kind else {
         return Err(Rejection::not_exists("not an action"));
     };
     let (trace_id, span_id) = trace_ids(&headers);
-    let span = (handler.span)(&SpanFields { request_id, trace_id, span_id });
+    let span = (handler.span)(&SpanFields {
+        request_id,
+        trace_id,
+        span_id,
+    });
     async move {
         let session = envelope.session_variables;
         let claims = if spec.jwt {
             let jwt = app.config.jwt.as_ref().ok_or_else(|| {
-                Rejection::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected", "JWT verification is not configured")
+                Rejection::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "unexpected",
+                    "JWT verification is not configured",
+                )
             })?;
             let claims = jwt.verify(&headers).await.map_err(jwt_rejection)?;
             claims.agrees_with(&session).map_err(jwt_rejection)?;
@@ -447,9 +531,12 @@ async fn run_action(
         } else {
             None
         };
-        let role = session
-            .role()
-            .ok_or_else(|| Rejection::access_denied(StatusCode::FORBIDDEN, "no x-hasura-role in session_variables"))?;
+        let role = session.role().ok_or_else(|| {
+            Rejection::access_denied(
+                StatusCode::FORBIDDEN,
+                "no x-hasura-role in session_variables",
+            )
+        })?;
         if !security::role_allowed(role, spec.roles) {
             return Err(Rejection::access_denied(
                 StatusCode::FORBIDDEN,
@@ -470,18 +557,29 @@ async fn run_action(
         match guarded(handler_timeout(app, spec.timeout_secs, None), fut).await {
             Outcome::Done(Ok(output)) => {
                 let mut response = (StatusCode::OK, output).into_response();
-                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
                 Ok(response)
             }
             Outcome::Done(Err(error)) => {
-                tracing::info!(status = error.status().as_u16(), code = error.code(), "action returned an error");
+                tracing::info!(
+                    status = error.status().as_u16(),
+                    code = error.code(),
+                    "action returned an error"
+                );
                 Ok(error.into_response())
             }
             Outcome::Panicked => Err(panicked(handler.name)),
             Outcome::TimedOut(after) => Err(Rejection::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "timeout",
-                format!("action `{}` timed out after {}s", handler.name, after.as_secs_f32()),
+                format!(
+                    "action `{}` timed out after {}s",
+                    handler.name,
+                    after.as_secs_f32()
+                ),
             )),
         }
     }
@@ -494,7 +592,12 @@ fn empty_input() -> Box<RawValue> {
 }
 
 fn jwt_rejection(e: security::jwt::JwtError) -> Rejection {
-    Rejection { status: e.status, code: e.code, message: Cow::Owned(e.message), retry_after: None }
+    Rejection {
+        status: e.status,
+        code: e.code,
+        message: Cow::Owned(e.message),
+        retry_after: None,
+    }
 }
 
 async fn run_event(
@@ -504,7 +607,9 @@ async fn run_event(
     body: &[u8],
     request_id: &Arc<str>,
 ) -> Result<Response, Rejection> {
-    let HandlerKind::Event(spec) = &handler.kind else { unreachable!("routed by kind") };
+    let HandlerKind::Event(spec) = &handler.kind else {
+        unreachable!("routed by kind")
+    };
     let request: EventRequest<Box<RawValue>> = serde_json::from_slice(body)
         .map_err(|e| Rejection::parse_failed(format!("invalid event request: {e}")))?;
     if request.trigger.name != handler.name {
@@ -523,7 +628,11 @@ async fn run_event(
     let body_trace = request.event.trace_context.clone().unwrap_or_default();
     let trace_id = header_trace.or(body_trace.trace_id.as_deref());
     let span_id = header_span.or(body_trace.span_id.as_deref());
-    let span = (handler.span)(&SpanFields { request_id, trace_id, span_id });
+    let span = (handler.span)(&SpanFields {
+        request_id,
+        trace_id,
+        span_id,
+    });
     span.record("event_id", request.id.as_str());
     let identity = Identity::new(request.event.session_variables.clone().unwrap_or_default());
     let ctx = Ctx {
@@ -536,7 +645,9 @@ async fn run_event(
     };
     let retry_secs = u64::from(spec.retry.interval_sec.max(1));
     let timeout = handler_timeout(app, spec.timeout_secs, Some(spec.retry.timeout_sec));
-    deliver(handler, (spec.call)(ctx, request), timeout, retry_secs).instrument(span).await
+    deliver(handler, (spec.call)(ctx, request), timeout, retry_secs)
+        .instrument(span)
+        .await
 }
 
 async fn run_cron(
@@ -546,7 +657,9 @@ async fn run_cron(
     body: &[u8],
     request_id: &Arc<str>,
 ) -> Result<Response, Rejection> {
-    let HandlerKind::Cron(spec) = &handler.kind else { unreachable!("routed by kind") };
+    let HandlerKind::Cron(spec) = &handler.kind else {
+        unreachable!("routed by kind")
+    };
     let request: CronRequest<Box<RawValue>> = serde_json::from_slice(body)
         .map_err(|e| Rejection::parse_failed(format!("invalid cron request: {e}")))?;
     if request.name != handler.name {
@@ -556,7 +669,11 @@ async fn run_cron(
         )));
     }
     let (trace_id, span_id) = trace_ids(&headers);
-    let span = (handler.span)(&SpanFields { request_id, trace_id, span_id });
+    let span = (handler.span)(&SpanFields {
+        request_id,
+        trace_id,
+        span_id,
+    });
     span.record("event_id", request.id.as_str());
     let ctx = Ctx {
         shared: app.shared.clone(),
@@ -568,7 +685,9 @@ async fn run_cron(
     };
     let retry_secs = u64::from(spec.retry.retry_interval_seconds.max(1));
     let timeout = handler_timeout(app, spec.timeout_secs, Some(spec.retry.timeout_seconds));
-    deliver(handler, (spec.call)(ctx, request), timeout, retry_secs).instrument(span).await
+    deliver(handler, (spec.call)(ctx, request), timeout, retry_secs)
+        .instrument(span)
+        .await
 }
 
 /// Runs an event or cron handler; the event is acknowledged (2xx) only when it succeeded.
@@ -581,18 +700,29 @@ async fn deliver(
     // A body that does not parse is a permanent failure: no Retry-After.
     let fut = call.map_err(input_rejection)?;
     match guarded(timeout, fut).await {
-        Outcome::Done(Ok(())) => {
-            Ok(json_response(StatusCode::OK, &serde_json::json!({ "message": "success" }), None))
-        }
+        Outcome::Done(Ok(())) => Ok(json_response(
+            StatusCode::OK,
+            &serde_json::json!({ "message": "success" }),
+            None,
+        )),
         Outcome::Done(Err(error)) => {
-            tracing::warn!(status = error.status().as_u16(), code = error.code(), message = error.message(), "delivery failed");
+            tracing::warn!(
+                status = error.status().as_u16(),
+                code = error.code(),
+                message = error.message(),
+                "delivery failed"
+            );
             Ok(error.into_response())
         }
         Outcome::Panicked => Err(panicked(handler.name)),
         Outcome::TimedOut(after) => Err(Rejection::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
-            format!("`{}` timed out after {}s; retry later", handler.name, after.as_secs_f32()),
+            format!(
+                "`{}` timed out after {}s; retry later",
+                handler.name,
+                after.as_secs_f32()
+            ),
         )
         .with_retry_after(retry_secs)),
     }

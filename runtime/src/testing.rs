@@ -46,20 +46,35 @@ impl TestService {
     /// Builds `service` with [`TestService::config`] unless it already has a configuration.
     /// Panics (it is a test helper) when the service cannot start.
     pub fn new(service: Service) -> Self {
-        let service = if service.has_config() { service } else { service.config(Self::config()) };
-        let router = service.router().unwrap_or_else(|e| panic!("service does not start: {e}"));
-        Self { router, secret: TEST_WEBHOOK_SECRET.into(), jwt_key: TEST_JWT_KEY.into() }
+        let service = if service.has_config() {
+            service
+        } else {
+            service.config(Self::config())
+        };
+        let router = service
+            .router()
+            .unwrap_or_else(|e| panic!("service does not start: {e}"));
+        Self {
+            router,
+            secret: TEST_WEBHOOK_SECRET.into(),
+            jwt_key: TEST_JWT_KEY.into(),
+        }
     }
 
     /// Wraps an already built router; requests carry `secret`.
     pub fn from_router(router: Router, secret: &str) -> Self {
-        Self { router, secret: secret.into(), jwt_key: TEST_JWT_KEY.into() }
+        Self {
+            router,
+            secret: secret.into(),
+            jwt_key: TEST_JWT_KEY.into(),
+        }
     }
 
     /// The configuration tests use: [`TEST_WEBHOOK_SECRET`] and HS256 JWTs signed with
     /// [`TEST_JWT_KEY`].
     pub fn config() -> Config {
-        Config::new(TEST_WEBHOOK_SECRET).with_jwt(JwtConfig::hs256(TEST_JWT_KEY).expect("valid test key"))
+        Config::new(TEST_WEBHOOK_SECRET)
+            .with_jwt(JwtConfig::hs256(TEST_JWT_KEY).expect("valid test key"))
     }
 
     /// The router.
@@ -96,12 +111,19 @@ impl TestService {
 
     /// A run of cron trigger `name` (payload `null` until told otherwise).
     pub fn cron(&self, name: &str) -> CronCall {
-        CronCall { base: self.request(format!("/crons/{name}")), name: name.into(), payload: Value::Null }
+        CronCall {
+            base: self.request(format!("/crons/{name}")),
+            name: name.into(),
+            payload: Value::Null,
+        }
     }
 
     /// A raw POST to `path` with the webhook secret and an arbitrary body.
     pub fn post(&self, path: &str) -> RawCall {
-        RawCall { base: self.request(path.into()), body: Vec::new() }
+        RawCall {
+            base: self.request(path.into()),
+            body: Vec::new(),
+        }
     }
 
     /// A token signed with the test key for `role` (allowed roles: just `role`).
@@ -115,10 +137,24 @@ impl TestService {
 
     fn request(&self, path: String) -> BaseRequest {
         let mut headers = HeaderMap::new();
-        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(http::header::USER_AGENT, HeaderValue::from_static("hasura-graphql-engine/v2.48.0"));
-        headers.insert(WEBHOOK_SECRET_HEADER, HeaderValue::from_str(&self.secret).expect("secret is a header value"));
-        BaseRequest { router: self.router.clone(), path, headers, jwt_key: self.jwt_key.clone() }
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static("hasura-graphql-engine/v2.48.0"),
+        );
+        headers.insert(
+            WEBHOOK_SECRET_HEADER,
+            HeaderValue::from_str(&self.secret).expect("secret is a header value"),
+        );
+        BaseRequest {
+            router: self.router.clone(),
+            path,
+            headers,
+            jwt_key: self.jwt_key.clone(),
+        }
     }
 }
 
@@ -132,17 +168,35 @@ struct BaseRequest {
 impl BaseRequest {
     fn header(&mut self, name: &str, value: &str) {
         let name = HeaderName::from_bytes(name.as_bytes()).expect("valid header name");
-        self.headers.insert(name, HeaderValue::from_str(value).expect("valid header value"));
+        self.headers.insert(
+            name,
+            HeaderValue::from_str(value).expect("valid header value"),
+        );
     }
 
     async fn send(self, body: Vec<u8>) -> TestResponse {
-        let mut request = Request::post(self.path).body(Body::from(body)).expect("valid request");
+        let mut request = Request::post(self.path)
+            .body(Body::from(body))
+            .expect("valid request");
         *request.headers_mut() = self.headers;
-        let response = self.router.oneshot(request).await.expect("router is infallible");
+        let response = self
+            .router
+            .oneshot(request)
+            .await
+            .expect("router is infallible");
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
-        TestResponse { status, headers, body }
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_default();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 }
 
@@ -232,13 +286,19 @@ impl ActionCall {
         if let Some(id) = user_id {
             claims = claims.user_id(id);
         }
-        let token = claims.sign_hs256(&self.base.jwt_key).expect("test key signs");
+        let token = claims
+            .sign_hs256(&self.base.jwt_key)
+            .expect("test key signs");
         self.bearer(&token)
     }
 
     /// The body Hasura would send.
     pub fn body(&self) -> Value {
-        let session: Map<String, Value> = self.session.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        let session: Map<String, Value> = self
+            .session
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
         json!({
             "action": { "name": self.name },
             "input": self.input,
@@ -409,14 +469,23 @@ pub struct TestResponse {
 impl TestResponse {
     /// The body as JSON (panics if it is not JSON).
     pub fn json<T: DeserializeOwned>(&self) -> T {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("body is not the expected JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not the expected JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     /// Asserts the status.
     #[track_caller]
     pub fn assert_status(&self, status: u16) -> &Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
         self
     }
 
@@ -427,13 +496,19 @@ impl TestResponse {
         self.assert_status(status);
         let body: Value = self.json();
         assert!(body["message"].is_string(), "no string `message` in {body}");
-        assert_eq!(body["extensions"]["code"], code, "unexpected code in {body}");
+        assert_eq!(
+            body["extensions"]["code"], code,
+            "unexpected code in {body}"
+        );
         self
     }
 
     /// The `message` of an error body.
     pub fn message(&self) -> String {
-        self.json::<Value>()["message"].as_str().unwrap_or_default().to_owned()
+        self.json::<Value>()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// A header's value.
@@ -482,7 +557,8 @@ impl JwtClaims {
     /// `x-hasura-allowed-roles`.
     pub fn allowed_roles<I: IntoIterator<Item = S>, S: Into<String>>(mut self, roles: I) -> Self {
         let roles: Vec<Value> = roles.into_iter().map(|r| Value::String(r.into())).collect();
-        self.hasura.insert("x-hasura-allowed-roles".into(), Value::Array(roles));
+        self.hasura
+            .insert("x-hasura-allowed-roles".into(), Value::Array(roles));
         self
     }
 
@@ -549,7 +625,11 @@ impl JwtClaims {
     pub fn payload(&self) -> Value {
         let mut payload = self.payload.clone();
         let hasura = Value::Object(self.hasura.clone());
-        let hasura = if self.stringified { Value::String(hasura.to_string()) } else { hasura };
+        let hasura = if self.stringified {
+            Value::String(hasura.to_string())
+        } else {
+            hasura
+        };
         if !self.hasura.is_empty() {
             payload.insert(self.namespace.clone(), hasura);
         }
@@ -557,7 +637,11 @@ impl JwtClaims {
     }
 
     /// Signs with any algorithm and key.
-    pub fn sign(&self, algorithm: Algorithm, key: &EncodingKey) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn sign(
+        &self,
+        algorithm: Algorithm,
+        key: &EncodingKey,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let mut header = Header::new(algorithm);
         header.kid = self.kid.clone();
         jsonwebtoken::encode(&header, &self.payload(), key)
@@ -565,11 +649,18 @@ impl JwtClaims {
 
     /// Signs with HS256 and `secret`.
     pub fn sign_hs256(&self, secret: &str) -> Result<String, jsonwebtoken::errors::Error> {
-        self.sign(Algorithm::HS256, &EncodingKey::from_secret(secret.as_bytes()))
+        self.sign(
+            Algorithm::HS256,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
     }
 
     /// Signs with a PEM private key (RSA, EC or Ed25519, per `algorithm`).
-    pub fn sign_pem(&self, algorithm: Algorithm, pem: &[u8]) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn sign_pem(
+        &self,
+        algorithm: Algorithm,
+        pem: &[u8],
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let key = match algorithm {
             Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(pem)?,
             Algorithm::EdDSA => EncodingKey::from_ed_pem(pem)?,
@@ -581,7 +672,10 @@ impl JwtClaims {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 /// A service binary running as a child process, for tests over real TCP.
@@ -612,7 +706,9 @@ impl RunningService {
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
-        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
         let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         for stream in [
@@ -622,11 +718,19 @@ impl RunningService {
             let output = output.clone();
             let tx = tx.clone();
             std::thread::spawn(move || {
-                for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Some(addr) = line.split_whitespace().find_map(|w| w.strip_prefix("address=")) {
+                for line in std::io::BufReader::new(stream)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if let Some(addr) = line
+                        .split_whitespace()
+                        .find_map(|w| w.strip_prefix("address="))
+                    {
                         let _ = tx.send(addr.to_owned());
                     }
-                    let mut out = output.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut out = output
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     out.push_str(&line);
                     out.push('\n');
                 }
@@ -636,11 +740,18 @@ impl RunningService {
             Ok(addr) => addr.parse().expect("a socket address"),
             Err(_) => {
                 let _ = child.kill();
-                let out = output.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+                let out = output
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
                 panic!("{binary} did not start listening; its output:\n{out}");
             }
         };
-        Self { child, address, output }
+        Self {
+            child,
+            address,
+            output,
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -655,7 +766,10 @@ impl RunningService {
 
     /// Everything the process printed so far (stdout and stderr).
     pub fn output(&self) -> String {
-        self.output.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.output
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The process id.
@@ -665,7 +779,10 @@ impl RunningService {
 
     /// Sends SIGTERM (via `kill`) and waits for the exit status, at most `timeout`.
     pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let _ = std::process::Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = std::time::Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rasura::testing::{TestService, TEST_WEBHOOK_SECRET};
+use rasura::testing::{TEST_WEBHOOK_SECRET, TestService};
 use rasura::{ActionError, Config, Ctx, Service, action, handler};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -58,12 +58,23 @@ fn service() -> TestService {
 
 #[tokio::test]
 async fn ping_answers_with_the_callers_role_and_user_id() {
-    let res = service().action("ping").role("user").user_id("42").send().await;
+    let res = service()
+        .action("ping")
+        .role("user")
+        .user_id("42")
+        .send()
+        .await;
     res.assert_status(200);
-    assert_eq!(res.json::<Value>(), json!({"message": "pong", "role": "user", "user_id": "42"}));
+    assert_eq!(
+        res.json::<Value>(),
+        json!({"message": "pong", "role": "user", "user_id": "42"})
+    );
     assert_eq!(res.header("content-type"), Some("application/json"));
     let res = service().action("ping").send().await;
-    assert_eq!(res.json::<Value>(), json!({"message": "pong", "role": "admin", "user_id": null}));
+    assert_eq!(
+        res.json::<Value>(),
+        json!({"message": "pong", "role": "admin", "user_id": null})
+    );
 }
 
 #[tokio::test]
@@ -94,10 +105,25 @@ async fn post_actions_dispatches_on_the_action_name() {
 #[tokio::test]
 async fn unknown_routes_are_not_exists() {
     let s = service();
-    s.action("nope").send().await.assert_error(404, "not-exists");
-    s.post("/events/nope").body("{}").send().await.assert_error(404, "not-exists");
-    s.post("/crons/nope").body("{}").send().await.assert_error(404, "not-exists");
-    s.post("/elsewhere").body("{}").send().await.assert_error(404, "not-exists");
+    s.action("nope")
+        .send()
+        .await
+        .assert_error(404, "not-exists");
+    s.post("/events/nope")
+        .body("{}")
+        .send()
+        .await
+        .assert_error(404, "not-exists");
+    s.post("/crons/nope")
+        .body("{}")
+        .send()
+        .await
+        .assert_error(404, "not-exists");
+    s.post("/elsewhere")
+        .body("{}")
+        .send()
+        .await
+        .assert_error(404, "not-exists");
 }
 
 #[tokio::test]
@@ -113,29 +139,64 @@ async fn webhook_secret_is_required_and_checked_before_anything_else() {
     let res = s.action("ping").without_secret().send().await;
     res.assert_error(401, "access-denied");
     assert!(res.message().contains("missing"));
-    s.action("ping").secret("wrong").send().await.assert_error(401, "access-denied");
+    s.action("ping")
+        .secret("wrong")
+        .send()
+        .await
+        .assert_error(401, "access-denied");
     // Even unknown routes and garbage bodies are 401 first.
-    s.action("nope").secret("wrong").send().await.assert_error(401, "access-denied");
-    s.post("/actions/ping").secret("").body("not json").send().await.assert_error(401, "access-denied");
+    s.action("nope")
+        .secret("wrong")
+        .send()
+        .await
+        .assert_error(401, "access-denied");
+    s.post("/actions/ping")
+        .secret("")
+        .body("not json")
+        .send()
+        .await
+        .assert_error(401, "access-denied");
 }
 
 #[tokio::test]
 async fn every_listed_secret_is_accepted_for_rotation() {
     let config = TestService::config();
-    let config = Config { webhook_secrets: rasura::security::WebhookSecrets::from_list(&format!("previous,{TEST_WEBHOOK_SECRET}")), ..config };
-    let s = TestService::new(Service::with_handlers([handler!(example_default::ping)]).config(config));
+    let config = Config {
+        webhook_secrets: rasura::security::WebhookSecrets::from_list(&format!(
+            "previous,{TEST_WEBHOOK_SECRET}"
+        )),
+        ..config
+    };
+    let s =
+        TestService::new(Service::with_handlers([handler!(example_default::ping)]).config(config));
     s.action("ping").send().await.assert_status(200);
-    s.action("ping").secret("previous").send().await.assert_status(200);
-    s.action("ping").secret("previou").send().await.assert_error(401, "access-denied");
+    s.action("ping")
+        .secret("previous")
+        .send()
+        .await
+        .assert_status(200);
+    s.action("ping")
+        .secret("previou")
+        .send()
+        .await
+        .assert_error(401, "access-denied");
 }
 
 #[tokio::test]
 async fn roles_default_to_admin_only_and_admin_is_always_allowed() {
     let s = service();
     // `boom` has no roles: admin only.
-    s.action("boom").role("user").send().await.assert_error(403, "access-denied");
+    s.action("boom")
+        .role("user")
+        .send()
+        .await
+        .assert_error(403, "access-denied");
     // `whoami` allows user and editor; admin always.
-    s.action("whoami").role("editor").send().await.assert_status(200);
+    s.action("whoami")
+        .role("editor")
+        .send()
+        .await
+        .assert_status(200);
     s.action("whoami").send().await.assert_status(200);
     let res = s.action("whoami").role("guest").send().await;
     res.assert_error(403, "access-denied");
@@ -153,7 +214,10 @@ async fn identity_has_every_session_variable_case_insensitively() {
         .send()
         .await;
     res.assert_status(200);
-    assert_eq!(res.json::<Value>(), json!({"role": "editor", "user_id": "7", "org": "3", "request_id": "req-abc"}));
+    assert_eq!(
+        res.json::<Value>(),
+        json!({"role": "editor", "user_id": "7", "org": "3", "request_id": "req-abc"})
+    );
     assert_eq!(res.header("x-request-id"), Some("req-abc"));
 }
 
@@ -169,7 +233,11 @@ async fn bodies_that_are_not_the_envelope_are_parse_failed() {
     let s = service();
     let res = s.post("/actions/ping").body("not json").send().await;
     res.assert_error(400, "parse-failed");
-    s.post("/actions/ping").body(r#"{"input": {}}"#).send().await.assert_error(400, "parse-failed");
+    s.post("/actions/ping")
+        .body(r#"{"input": {}}"#)
+        .send()
+        .await
+        .assert_error(400, "parse-failed");
     // Session values must be strings.
     s.post("/actions/ping")
         .body(r#"{"action":{"name":"ping"},"input":{},"session_variables":{"x-hasura-role":1}}"#)
@@ -192,7 +260,11 @@ async fn input_that_does_not_match_its_type_is_validation_failed() {
     res.assert_error(400, "validation-failed");
     assert!(res.message().contains("pong"));
     // An action without input still wants an object.
-    s.action("ping").input(json!([1])).send().await.assert_error(400, "validation-failed");
+    s.action("ping")
+        .input(json!([1]))
+        .send()
+        .await
+        .assert_error(400, "validation-failed");
 }
 
 #[tokio::test]
@@ -201,12 +273,22 @@ async fn unknown_keys_and_null_request_query_are_accepted() {
         "action": {"name": "ping"}, "input": {}, "session_variables": {"x-hasura-role": "admin"},
         "request_query": null, "new_field_from_a_newer_hasura": true
     });
-    service().post("/actions/ping").body(body.to_string()).send().await.assert_status(200);
+    service()
+        .post("/actions/ping")
+        .body(body.to_string())
+        .send()
+        .await
+        .assert_status(200);
 }
 
 #[tokio::test]
 async fn handler_errors_keep_their_status_code_and_extensions() {
-    let res = service().action("fail").role("user").input(json!({"field": "email"})).send().await;
+    let res = service()
+        .action("fail")
+        .role("user")
+        .input(json!({"field": "email"}))
+        .send()
+        .await;
     res.assert_error(409, "conflict");
     assert_eq!(
         res.json::<Value>(),
@@ -233,8 +315,13 @@ async fn a_panicking_handler_answers_500_and_the_service_keeps_serving() {
 #[tokio::test]
 async fn bodies_over_the_limit_are_413() {
     let config = TestService::config().with_body_limit(64);
-    let s = TestService::new(Service::with_handlers([handler!(example_default::ping)]).config(config));
-    let res = s.action("ping").input(json!({"padding": "x".repeat(200)})).send().await;
+    let s =
+        TestService::new(Service::with_handlers([handler!(example_default::ping)]).config(config));
+    let res = s
+        .action("ping")
+        .input(json!({"padding": "x".repeat(200)}))
+        .send()
+        .await;
     res.assert_error(413, "payload-too-large");
 }
 
@@ -248,12 +335,16 @@ async fn duplicate_names_are_a_clear_startup_error() {
             Ok(Empty {})
         }
     }
-    let err = Service::with_handlers([handler!(example_default::ping), handler!(other::ping_again)])
-        .config(TestService::config())
-        .router()
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("two action handlers are named `ping`"), "{err}");
+    let err =
+        Service::with_handlers([handler!(example_default::ping), handler!(other::ping_again)])
+            .config(TestService::config())
+            .router()
+            .unwrap_err()
+            .to_string();
+    assert!(
+        err.contains("two action handlers are named `ping`"),
+        "{err}"
+    );
     assert!(err.contains("ping_again"), "{err}");
 }
 
@@ -264,12 +355,18 @@ async fn jwt_actions_need_a_jwt_configuration_at_startup() {
         .router()
         .unwrap_err()
         .to_string();
-    assert!(err.contains("HASURA_GRAPHQL_JWT_SECRET") && err.contains("`pong`"), "{err}");
+    assert!(
+        err.contains("HASURA_GRAPHQL_JWT_SECRET") && err.contains("`pong`"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn a_service_without_a_webhook_secret_does_not_start() {
-    let err = Service::with_handlers([handler!(example_default::ping)]).config(Config::new("")).router().unwrap_err();
+    let err = Service::with_handlers([handler!(example_default::ping)])
+        .config(Config::new(""))
+        .router()
+        .unwrap_err();
     assert!(err.to_string().contains("RASURA_WEBHOOK_SECRET"), "{err}");
 }
 
@@ -277,8 +374,10 @@ async fn a_service_without_a_webhook_secret_does_not_start() {
 fn the_registry_collects_every_linked_handler() {
     // Referencing the example links it; its handlers register themselves.
     let _ = handler!(example_default::ping);
-    let names: Vec<(&str, &str)> =
-        rasura::registry::registered().iter().map(|h| (h.kind_name(), h.name)).collect();
+    let names: Vec<(&str, &str)> = rasura::registry::registered()
+        .iter()
+        .map(|h| (h.kind_name(), h.name))
+        .collect();
     for expected in [
         ("action", "ping"),
         ("action", "pong"),
@@ -289,7 +388,10 @@ fn the_registry_collects_every_linked_handler() {
         ("action", "fail"),
         ("action", "whoami"),
     ] {
-        assert!(names.contains(&expected), "{expected:?} missing from {names:?}");
+        assert!(
+            names.contains(&expected),
+            "{expected:?} missing from {names:?}"
+        );
     }
 }
 
@@ -297,14 +399,21 @@ fn the_registry_collects_every_linked_handler() {
 fn handler_descriptions_record_the_macro_options() {
     use rasura::registry::{ActionType, HandlerKind};
     let h = handler!(example_default::pong);
-    let HandlerKind::Action(spec) = &h.kind else { panic!("pong is an action") };
+    let HandlerKind::Action(spec) = &h.kind else {
+        panic!("pong is an action")
+    };
     assert_eq!(spec.action_type, ActionType::Mutation);
     assert!(spec.jwt && !spec.asynchronous);
     assert_eq!(spec.roles, &["user", "admin"]);
-    assert_eq!((spec.input_type, spec.output_type), ("PongInput", "PongOutput"));
+    assert_eq!(
+        (spec.input_type, spec.output_type),
+        ("PongInput", "PongOutput")
+    );
     assert!(h.doc.unwrap().starts_with("Echoes"));
     let h = handler!(slow);
-    let HandlerKind::Action(spec) = &h.kind else { panic!() };
+    let HandlerKind::Action(spec) = &h.kind else {
+        panic!()
+    };
     assert_eq!(spec.timeout_secs, Some(1));
     assert_eq!(h.route(), "/actions/slow");
 }

@@ -27,12 +27,18 @@ fn config(value: Value) -> JwtConfig {
 
 fn bearer(token: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
-    h.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+    h.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
     h
 }
 
 fn user() -> JwtClaims {
-    JwtClaims::new().allowed_roles(["user", "editor"]).default_role("user").user_id("42")
+    JwtClaims::new()
+        .allowed_roles(["user", "editor"])
+        .default_role("user")
+        .user_id("42")
 }
 
 async fn verify(cfg: &JwtConfig, token: &str) -> Result<VerifiedClaims, JwtError> {
@@ -49,11 +55,22 @@ fn assert_code(result: Result<VerifiedClaims, JwtError>, code: &str) -> JwtError
 #[tokio::test]
 async fn hs256() {
     let cfg = config(json!({"type": "HS256", "key": HMAC}));
-    let claims = verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await.unwrap();
+    let claims = verify(&cfg, &user().sign_hs256(HMAC).unwrap())
+        .await
+        .unwrap();
     assert_eq!(claims.allowed_roles, ["user", "editor"]);
     assert_eq!(claims.default_role, "user");
     assert_eq!(claims.session.user_id(), Some("42"));
-    let err = assert_code(verify(&cfg, &user().sign_hs256("another-key-of-32-characters-or-more").unwrap()).await, "invalid-jwt");
+    let err = assert_code(
+        verify(
+            &cfg,
+            &user()
+                .sign_hs256("another-key-of-32-characters-or-more")
+                .unwrap(),
+        )
+        .await,
+        "invalid-jwt",
+    );
     assert!(err.message.starts_with("Could not verify JWT"), "{err:?}");
 }
 
@@ -61,26 +78,49 @@ async fn hs256() {
 async fn hs384_and_hs512() {
     for (name, alg) in [("HS384", Algorithm::HS384), ("HS512", Algorithm::HS512)] {
         let cfg = config(json!({"type": name, "key": HMAC}));
-        let token = user().sign(alg, &EncodingKey::from_secret(HMAC.as_bytes())).unwrap();
+        let token = user()
+            .sign(alg, &EncodingKey::from_secret(HMAC.as_bytes()))
+            .unwrap();
         verify(&cfg, &token).await.unwrap();
         // A token of another HMAC size is refused.
-        assert_code(verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await, "invalid-jwt");
+        assert_code(
+            verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await,
+            "invalid-jwt",
+        );
     }
 }
 
 #[tokio::test]
 async fn rs256_with_a_pem_public_key() {
     let cfg = config(json!({"type": "RS256", "key": key("rsa_public.pem")}));
-    verify(&cfg, &user().sign_pem(Algorithm::RS256, key("rsa_private.pem").as_bytes()).unwrap()).await.unwrap();
-    let other = user().sign_pem(Algorithm::RS256, key("rsa_other_private.pem").as_bytes()).unwrap();
+    verify(
+        &cfg,
+        &user()
+            .sign_pem(Algorithm::RS256, key("rsa_private.pem").as_bytes())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let other = user()
+        .sign_pem(Algorithm::RS256, key("rsa_other_private.pem").as_bytes())
+        .unwrap();
     assert_code(verify(&cfg, &other).await, "invalid-jwt");
 }
 
 #[tokio::test]
 async fn rs256_with_an_x509_certificate() {
     let cfg = config(json!({"type": "RS256", "key": key("rsa_cert.pem")}));
-    verify(&cfg, &user().sign_pem(Algorithm::RS256, key("rsa_private.pem").as_bytes()).unwrap()).await.unwrap();
-    let other = user().sign_pem(Algorithm::RS256, key("rsa_other_private.pem").as_bytes()).unwrap();
+    verify(
+        &cfg,
+        &user()
+            .sign_pem(Algorithm::RS256, key("rsa_private.pem").as_bytes())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let other = user()
+        .sign_pem(Algorithm::RS256, key("rsa_other_private.pem").as_bytes())
+        .unwrap();
     assert_code(verify(&cfg, &other).await, "invalid-jwt");
 }
 
@@ -88,7 +128,9 @@ async fn rs256_with_an_x509_certificate() {
 async fn es256_with_a_pem_key_and_a_certificate() {
     for pem in ["ec_public.pem", "ec_cert.pem"] {
         let cfg = config(json!({"type": "ES256", "key": key(pem)}));
-        let token = user().sign_pem(Algorithm::ES256, key("ec_private.pem").as_bytes()).unwrap();
+        let token = user()
+            .sign_pem(Algorithm::ES256, key("ec_private.pem").as_bytes())
+            .unwrap();
         verify(&cfg, &token).await.unwrap();
         assert_code(verify(&cfg, &tamper(&token)).await, "invalid-jwt");
     }
@@ -97,7 +139,9 @@ async fn es256_with_a_pem_key_and_a_certificate() {
 #[tokio::test]
 async fn ed25519() {
     let cfg = config(json!({"type": "Ed25519", "key": key("ed_public.pem")}));
-    let token = user().sign_pem(Algorithm::EdDSA, key("ed_private.pem").as_bytes()).unwrap();
+    let token = user()
+        .sign_pem(Algorithm::EdDSA, key("ed_private.pem").as_bytes())
+        .unwrap();
     verify(&cfg, &token).await.unwrap();
     assert_code(verify(&cfg, &tamper(&token)).await, "invalid-jwt");
 }
@@ -108,20 +152,32 @@ fn tamper(token: &str) -> String {
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let mut payload: Value = serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
     payload["https://hasura.io/jwt/claims"]["x-hasura-allowed-roles"] = json!(["admin"]);
-    format!("{}.{}.{}", parts[0], engine.encode(payload.to_string()), parts[2])
+    format!(
+        "{}.{}.{}",
+        parts[0],
+        engine.encode(payload.to_string()),
+        parts[2]
+    )
 }
 
 #[test]
 fn algorithms_the_library_lacks_are_a_clear_startup_error() {
-    let err = JwtConfig::from_json(&json!({"type": "ES512", "key": key("ec_public.pem")}).to_string()).unwrap_err();
+    let err =
+        JwtConfig::from_json(&json!({"type": "ES512", "key": key("ec_public.pem")}).to_string())
+            .unwrap_err();
     assert!(err.to_string().contains("ES512"), "{err}");
     let err = Config::from_lookup(|k| match k {
         "RASURA_WEBHOOK_SECRET" => Some("s".into()),
-        "HASURA_GRAPHQL_JWT_SECRET" => Some(json!({"type": "ES512", "jwk_url": "http://127.0.0.1:1/jwks"}).to_string()),
+        "HASURA_GRAPHQL_JWT_SECRET" => {
+            Some(json!({"type": "ES512", "jwk_url": "http://127.0.0.1:1/jwks"}).to_string())
+        }
         _ => None,
     })
     .unwrap_err();
-    assert!(err.to_string().contains("HASURA_GRAPHQL_JWT_SECRET") && err.to_string().contains("ES512"), "{err}");
+    assert!(
+        err.to_string().contains("HASURA_GRAPHQL_JWT_SECRET") && err.to_string().contains("ES512"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -130,7 +186,10 @@ async fn alg_none_is_refused() {
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let header = engine.encode(r#"{"alg":"none","typ":"JWT"}"#);
     let payload = engine.encode(user().payload().to_string());
-    assert_code(verify(&cfg, &format!("{header}.{payload}.")).await, "invalid-jwt");
+    assert_code(
+        verify(&cfg, &format!("{header}.{payload}.")).await,
+        "invalid-jwt",
+    );
 }
 
 #[tokio::test]
@@ -138,7 +197,12 @@ async fn algorithm_confusion_is_refused() {
     // An HS256 token "signed" with the RSA public key, presented to an RS256 configuration.
     let public = key("rsa_public.pem");
     let cfg = config(json!({"type": "RS256", "key": public}));
-    let forged = user().sign(Algorithm::HS256, &EncodingKey::from_secret(public.as_bytes())).unwrap();
+    let forged = user()
+        .sign(
+            Algorithm::HS256,
+            &EncodingKey::from_secret(public.as_bytes()),
+        )
+        .unwrap();
     assert_code(verify(&cfg, &forged).await, "invalid-jwt");
 }
 
@@ -146,11 +210,17 @@ async fn algorithm_confusion_is_refused() {
 async fn expiry_and_allowed_skew() {
     let strict = config(json!({"type": "HS256", "key": HMAC}));
     let skewed = config(json!({"type": "HS256", "key": HMAC, "allowed_skew": 60}));
-    let expired = user().expired_since(Duration::from_secs(10)).sign_hs256(HMAC).unwrap();
+    let expired = user()
+        .expired_since(Duration::from_secs(10))
+        .sign_hs256(HMAC)
+        .unwrap();
     let err = assert_code(verify(&strict, &expired).await, "invalid-jwt");
     assert!(err.message.contains("JWTExpired"), "{err:?}");
     verify(&skewed, &expired).await.unwrap();
-    let long_expired = user().expired_since(Duration::from_secs(600)).sign_hs256(HMAC).unwrap();
+    let long_expired = user()
+        .expired_since(Duration::from_secs(600))
+        .sign_hs256(HMAC)
+        .unwrap();
     assert_code(verify(&skewed, &long_expired).await, "invalid-jwt");
 }
 
@@ -158,7 +228,10 @@ async fn expiry_and_allowed_skew() {
 async fn not_yet_valid_tokens_are_refused() {
     let strict = config(json!({"type": "HS256", "key": HMAC}));
     let skewed = config(json!({"type": "HS256", "key": HMAC, "allowed_skew": 60}));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let early = user().claim("nbf", now + 30).sign_hs256(HMAC).unwrap();
     assert_code(verify(&strict, &early).await, "invalid-jwt");
     verify(&skewed, &early).await.unwrap();
@@ -167,53 +240,125 @@ async fn not_yet_valid_tokens_are_refused() {
 #[tokio::test]
 async fn audience() {
     let cfg = config(json!({"type": "HS256", "key": HMAC, "audience": ["rasura", "other-app"]}));
-    verify(&cfg, &user().claim("aud", "rasura").sign_hs256(HMAC).unwrap()).await.unwrap();
-    verify(&cfg, &user().claim("aud", json!(["x", "other-app"])).sign_hs256(HMAC).unwrap()).await.unwrap();
-    let err = assert_code(verify(&cfg, &user().claim("aud", "evil").sign_hs256(HMAC).unwrap()).await, "invalid-jwt");
+    verify(
+        &cfg,
+        &user().claim("aud", "rasura").sign_hs256(HMAC).unwrap(),
+    )
+    .await
+    .unwrap();
+    verify(
+        &cfg,
+        &user()
+            .claim("aud", json!(["x", "other-app"]))
+            .sign_hs256(HMAC)
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let err = assert_code(
+        verify(&cfg, &user().claim("aud", "evil").sign_hs256(HMAC).unwrap()).await,
+        "invalid-jwt",
+    );
     assert!(err.message.contains("JWTNotInAudience"), "{err:?}");
-    assert_code(verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await, "invalid-jwt");
+    assert_code(
+        verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await,
+        "invalid-jwt",
+    );
     // Without an audience configured, `aud` is not checked.
     let open = config(json!({"type": "HS256", "key": HMAC}));
-    verify(&open, &user().claim("aud", "anything").sign_hs256(HMAC).unwrap()).await.unwrap();
+    verify(
+        &open,
+        &user().claim("aud", "anything").sign_hs256(HMAC).unwrap(),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
 async fn issuer() {
     let cfg = config(json!({"type": "HS256", "key": HMAC, "issuer": "https://auth.example"}));
-    verify(&cfg, &user().claim("iss", "https://auth.example").sign_hs256(HMAC).unwrap()).await.unwrap();
+    verify(
+        &cfg,
+        &user()
+            .claim("iss", "https://auth.example")
+            .sign_hs256(HMAC)
+            .unwrap(),
+    )
+    .await
+    .unwrap();
     // As in Hasura, a token without `iss` matches.
-    verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await.unwrap();
-    let err = assert_code(verify(&cfg, &user().claim("iss", "https://evil").sign_hs256(HMAC).unwrap()).await, "invalid-jwt");
+    verify(&cfg, &user().sign_hs256(HMAC).unwrap())
+        .await
+        .unwrap();
+    let err = assert_code(
+        verify(
+            &cfg,
+            &user()
+                .claim("iss", "https://evil")
+                .sign_hs256(HMAC)
+                .unwrap(),
+        )
+        .await,
+        "invalid-jwt",
+    );
     assert!(err.message.contains("JWTNotInIssuer"), "{err:?}");
 }
 
 #[tokio::test]
 async fn claims_namespace() {
-    let cfg = config(json!({"type": "HS256", "key": HMAC, "claims_namespace": "https://my.app/claims"}));
-    let claims = verify(&cfg, &user().namespace("https://my.app/claims").sign_hs256(HMAC).unwrap()).await.unwrap();
+    let cfg =
+        config(json!({"type": "HS256", "key": HMAC, "claims_namespace": "https://my.app/claims"}));
+    let claims = verify(
+        &cfg,
+        &user()
+            .namespace("https://my.app/claims")
+            .sign_hs256(HMAC)
+            .unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!(claims.default_role, "user");
-    let err = assert_code(verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await, "jwt-invalid-claims");
+    let err = assert_code(
+        verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await,
+        "jwt-invalid-claims",
+    );
     assert!(err.message.contains("https://my.app/claims"), "{err:?}");
 }
 
 #[tokio::test]
 async fn claims_namespace_path() {
-    let cfg = config(json!({"type": "HS256", "key": HMAC, "claims_namespace_path": "$.hasura['claims']"}));
+    let cfg = config(
+        json!({"type": "HS256", "key": HMAC, "claims_namespace_path": "$.hasura['claims']"}),
+    );
     let inner = json!({"x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user", "x-hasura-user-id": "5"});
-    let token = JwtClaims::new().claim("hasura", json!({"claims": inner})).sign_hs256(HMAC).unwrap();
+    let token = JwtClaims::new()
+        .claim("hasura", json!({"claims": inner}))
+        .sign_hs256(HMAC)
+        .unwrap();
     let claims = verify(&cfg, &token).await.unwrap();
     assert_eq!(claims.session.user_id(), Some("5"));
-    assert_code(verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await, "jwt-invalid-claims");
+    assert_code(
+        verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await,
+        "jwt-invalid-claims",
+    );
 }
 
 #[tokio::test]
 async fn claims_format_stringified_json() {
     let cfg = config(json!({"type": "HS256", "key": HMAC, "claims_format": "stringified_json"}));
-    verify(&cfg, &user().stringified().sign_hs256(HMAC).unwrap()).await.unwrap();
-    assert_code(verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await, "jwt-invalid-claims");
+    verify(&cfg, &user().stringified().sign_hs256(HMAC).unwrap())
+        .await
+        .unwrap();
+    assert_code(
+        verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await,
+        "jwt-invalid-claims",
+    );
     // And the other way round.
     let json_cfg = config(json!({"type": "HS256", "key": HMAC, "claims_format": "json"}));
-    assert_code(verify(&json_cfg, &user().stringified().sign_hs256(HMAC).unwrap()).await, "jwt-invalid-claims");
+    assert_code(
+        verify(&json_cfg, &user().stringified().sign_hs256(HMAC).unwrap()).await,
+        "jwt-invalid-claims",
+    );
 }
 
 #[tokio::test]
@@ -224,51 +369,99 @@ async fn claims_map() {
         "x-hasura-user-id": {"path": "$.sub", "default": "anonymous"},
         "x-hasura-org-id": {"path": "$.org.id"}
     }}));
-    let token = JwtClaims::new().claim("roles", json!(["user"])).claim("sub", "9").claim("org", json!({"id": "3"})).sign_hs256(HMAC).unwrap();
+    let token = JwtClaims::new()
+        .claim("roles", json!(["user"]))
+        .claim("sub", "9")
+        .claim("org", json!({"id": "3"}))
+        .sign_hs256(HMAC)
+        .unwrap();
     let claims = verify(&cfg, &token).await.unwrap();
-    assert_eq!((claims.session.user_id(), claims.session.get("x-hasura-org-id")), (Some("9"), Some("3")));
-    let token = JwtClaims::new().claim("roles", json!(["user"])).sign_hs256(HMAC).unwrap();
-    assert_eq!(verify(&cfg, &token).await.unwrap().session.user_id(), Some("anonymous"));
+    assert_eq!(
+        (
+            claims.session.user_id(),
+            claims.session.get("x-hasura-org-id")
+        ),
+        (Some("9"), Some("3"))
+    );
+    let token = JwtClaims::new()
+        .claim("roles", json!(["user"]))
+        .sign_hs256(HMAC)
+        .unwrap();
+    assert_eq!(
+        verify(&cfg, &token).await.unwrap().session.user_id(),
+        Some("anonymous")
+    );
     // Namespace settings are ignored with a claims_map: the roles must come from `$.roles`.
-    assert_code(verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await, "jwt-missing-role-claims");
+    assert_code(
+        verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await,
+        "jwt-missing-role-claims",
+    );
 }
 
 #[tokio::test]
 async fn role_claims_are_mandatory_and_typed() {
     let cfg = config(json!({"type": "HS256", "key": HMAC}));
-    let no_roles = user().without_hasura_claim("x-hasura-allowed-roles").sign_hs256(HMAC).unwrap();
+    let no_roles = user()
+        .without_hasura_claim("x-hasura-allowed-roles")
+        .sign_hs256(HMAC)
+        .unwrap();
     let err = assert_code(verify(&cfg, &no_roles).await, "jwt-missing-role-claims");
     assert!(err.message.contains("x-hasura-allowed-roles"));
-    let no_default = user().without_hasura_claim("x-hasura-default-role").sign_hs256(HMAC).unwrap();
+    let no_default = user()
+        .without_hasura_claim("x-hasura-default-role")
+        .sign_hs256(HMAC)
+        .unwrap();
     assert_code(verify(&cfg, &no_default).await, "jwt-missing-role-claims");
-    let bad_roles = user().hasura_claim("x-hasura-allowed-roles", "user").sign_hs256(HMAC).unwrap();
+    let bad_roles = user()
+        .hasura_claim("x-hasura-allowed-roles", "user")
+        .sign_hs256(HMAC)
+        .unwrap();
     assert_code(verify(&cfg, &bad_roles).await, "jwt-invalid-claims");
-    let bad_claim = user().hasura_claim("x-hasura-org-id", 3).sign_hs256(HMAC).unwrap();
+    let bad_claim = user()
+        .hasura_claim("x-hasura-org-id", 3)
+        .sign_hs256(HMAC)
+        .unwrap();
     assert_code(verify(&cfg, &bad_claim).await, "jwt-invalid-claims");
 }
 
 #[tokio::test]
 async fn token_locations() {
     let token = user().sign_hs256(HMAC).unwrap();
-    let cookie = config(json!({"type": "HS256", "key": HMAC, "header": {"type": "Cookie", "name": "session"}}));
+    let cookie = config(
+        json!({"type": "HS256", "key": HMAC, "header": {"type": "Cookie", "name": "session"}}),
+    );
     let mut h = HeaderMap::new();
-    h.insert("cookie", HeaderValue::from_str(&format!("theme=dark; session={token}")).unwrap());
+    h.insert(
+        "cookie",
+        HeaderValue::from_str(&format!("theme=dark; session={token}")).unwrap(),
+    );
     cookie.verify(&h).await.unwrap();
     let err = cookie.verify(&bearer(&token)).await.unwrap_err();
     assert_eq!(err.code, "invalid-headers");
 
-    let custom = config(json!({"type": "HS256", "key": HMAC, "header": {"type": "CustomHeader", "name": "X-Auth-Token"}}));
+    let custom = config(
+        json!({"type": "HS256", "key": HMAC, "header": {"type": "CustomHeader", "name": "X-Auth-Token"}}),
+    );
     let mut h = HeaderMap::new();
     h.insert("x-auth-token", HeaderValue::from_str(&token).unwrap());
     custom.verify(&h).await.unwrap();
-    assert_eq!(custom.verify(&bearer(&token)).await.unwrap_err().code, "invalid-headers");
+    assert_eq!(
+        custom.verify(&bearer(&token)).await.unwrap_err().code,
+        "invalid-headers"
+    );
 
     let auth = config(json!({"type": "HS256", "key": HMAC, "header": {"type": "Authorization"}}));
     auth.verify(&bearer(&token)).await.unwrap();
     let mut h = HeaderMap::new();
-    h.insert("authorization", HeaderValue::from_str(&format!("Token {token}")).unwrap());
+    h.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Token {token}")).unwrap(),
+    );
     let err = auth.verify(&h).await.unwrap_err();
-    assert_eq!((err.code, err.message.as_str()), ("invalid-headers", "Malformed Authorization header"));
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        ("invalid-headers", "Malformed Authorization header")
+    );
     let err = auth.verify(&HeaderMap::new()).await.unwrap_err();
     assert_eq!(err.code, "invalid-headers");
 }
@@ -287,15 +480,55 @@ fn pong() -> serde_json::Value {
 async fn service_answers_each_jwt_failure_with_hasuras_code() {
     let s = service();
     let key = rasura::testing::TEST_JWT_KEY;
-    s.action("pong").role("user").user_id("42").input(pong()).send().await.assert_error(401, "invalid-headers");
-    let res = s.action("pong").role("user").user_id("42").bearer("not-a-jwt").input(pong()).send().await;
+    s.action("pong")
+        .role("user")
+        .user_id("42")
+        .input(pong())
+        .send()
+        .await
+        .assert_error(401, "invalid-headers");
+    let res = s
+        .action("pong")
+        .role("user")
+        .user_id("42")
+        .bearer("not-a-jwt")
+        .input(pong())
+        .send()
+        .await;
     res.assert_error(401, "invalid-jwt");
-    let no_roles = user().without_hasura_claim("x-hasura-allowed-roles").sign_hs256(key).unwrap();
-    s.action("pong").role("user").user_id("42").bearer(&no_roles).input(pong()).send().await.assert_error(401, "jwt-missing-role-claims");
-    let bad_roles = user().hasura_claim("x-hasura-allowed-roles", "user").sign_hs256(key).unwrap();
-    s.action("pong").role("user").user_id("42").bearer(&bad_roles).input(pong()).send().await.assert_error(401, "jwt-invalid-claims");
+    let no_roles = user()
+        .without_hasura_claim("x-hasura-allowed-roles")
+        .sign_hs256(key)
+        .unwrap();
+    s.action("pong")
+        .role("user")
+        .user_id("42")
+        .bearer(&no_roles)
+        .input(pong())
+        .send()
+        .await
+        .assert_error(401, "jwt-missing-role-claims");
+    let bad_roles = user()
+        .hasura_claim("x-hasura-allowed-roles", "user")
+        .sign_hs256(key)
+        .unwrap();
+    s.action("pong")
+        .role("user")
+        .user_id("42")
+        .bearer(&bad_roles)
+        .input(pong())
+        .send()
+        .await
+        .assert_error(401, "jwt-invalid-claims");
     let good = user().sign_hs256(key).unwrap();
-    s.action("pong").role("user").user_id("42").bearer(&good).input(pong()).send().await.assert_status(200);
+    s.action("pong")
+        .role("user")
+        .user_id("42")
+        .bearer(&good)
+        .input(pong())
+        .send()
+        .await
+        .assert_status(200);
 }
 
 #[tokio::test]
@@ -303,29 +536,59 @@ async fn claims_must_agree_with_the_session() {
     let s = service();
     let token = user().sign_hs256(rasura::testing::TEST_JWT_KEY).unwrap();
     // A role the token does not allow (even one the action allows).
-    let res = s.action("pong").role("admin").user_id("42").bearer(&token).input(pong()).send().await;
+    let res = s
+        .action("pong")
+        .role("admin")
+        .user_id("42")
+        .bearer(&token)
+        .input(pong())
+        .send()
+        .await;
     res.assert_error(403, "access-denied");
     assert!(res.message().contains("not in allowed roles"));
     // Another user's id.
-    let res = s.action("pong").role("user").user_id("43").bearer(&token).input(pong()).send().await;
+    let res = s
+        .action("pong")
+        .role("user")
+        .user_id("43")
+        .bearer(&token)
+        .input(pong())
+        .send()
+        .await;
     res.assert_error(403, "access-denied");
     assert!(res.message().contains("x-hasura-user-id"));
     // A role the token allows but the action does not.
-    let res = s.action("pong").role("editor").user_id("42").bearer(&token).input(pong()).send().await;
+    let res = s
+        .action("pong")
+        .role("editor")
+        .user_id("42")
+        .bearer(&token)
+        .input(pong())
+        .send()
+        .await;
     res.assert_error(403, "access-denied");
 }
 
 // ---- JWKS ----
 
+/// The status and headers the JWKS server answers with.
+type JwksResponse = (u16, Vec<(String, String)>);
+
 struct JwksServer {
     url: String,
     fetches: Arc<AtomicUsize>,
-    response: Arc<Mutex<(u16, Vec<(String, String)>)>>,
+    response: Arc<Mutex<JwksResponse>>,
 }
 
 async fn jwks_server(cache: &[(&str, &str)]) -> JwksServer {
     let fetches = Arc::new(AtomicUsize::new(0));
-    let response = Arc::new(Mutex::new((200u16, cache.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>())));
+    let response = Arc::new(Mutex::new((
+        200u16,
+        cache
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>(),
+    )));
     let body = key("jwks.json");
     let (f, r) = (fetches.clone(), response.clone());
     let app = axum::Router::new().route(
@@ -335,10 +598,18 @@ async fn jwks_server(cache: &[(&str, &str)]) -> JwksServer {
             async move {
                 f.fetch_add(1, Ordering::SeqCst);
                 let (status, headers) = r.lock().unwrap().clone();
-                let mut res = axum::response::Response::new(axum::body::Body::from(if status == 200 { body } else { "oops".into() }));
+                let mut res =
+                    axum::response::Response::new(axum::body::Body::from(if status == 200 {
+                        body
+                    } else {
+                        "oops".into()
+                    }));
                 *res.status_mut() = http::StatusCode::from_u16(status).unwrap();
                 for (k, v) in headers {
-                    res.headers_mut().insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+                    res.headers_mut().insert(
+                        http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                        v.parse().unwrap(),
+                    );
                 }
                 res
             }
@@ -347,11 +618,18 @@ async fn jwks_server(cache: &[(&str, &str)]) -> JwksServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    JwksServer { url, fetches, response }
+    JwksServer {
+        url,
+        fetches,
+        response,
+    }
 }
 
 fn rsa_token(kid: &str) -> String {
-    user().kid(kid).sign_pem(Algorithm::RS256, key("rsa_private.pem").as_bytes()).unwrap()
+    user()
+        .kid(kid)
+        .sign_pem(Algorithm::RS256, key("rsa_private.pem").as_bytes())
+        .unwrap()
 }
 
 #[tokio::test]
@@ -360,16 +638,34 @@ async fn jwks_keys_are_reused_until_max_age() {
     let cfg = config(json!({"jwk_url": server.url})).with_jwks_min_refresh_interval(Duration::ZERO);
     verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
     verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
-    verify(&cfg, &user().kid("ec-1").sign_pem(Algorithm::ES256, key("ec_private.pem").as_bytes()).unwrap()).await.unwrap();
-    assert_eq!(server.fetches.load(Ordering::SeqCst), 1, "cached within max-age");
+    verify(
+        &cfg,
+        &user()
+            .kid("ec-1")
+            .sign_pem(Algorithm::ES256, key("ec_private.pem").as_bytes())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        server.fetches.load(Ordering::SeqCst),
+        1,
+        "cached within max-age"
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await;
     verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
-    assert_eq!(server.fetches.load(Ordering::SeqCst), 2, "refetched after max-age");
+    assert_eq!(
+        server.fetches.load(Ordering::SeqCst),
+        2,
+        "refetched after max-age"
+    );
 }
 
 #[tokio::test]
 async fn jwks_expires_header_is_honoured() {
-    let later = (chrono::Utc::now() + chrono::Duration::seconds(3600)).to_rfc2822().replace("+0000", "GMT");
+    let later = (chrono::Utc::now() + chrono::Duration::seconds(3600))
+        .to_rfc2822()
+        .replace("+0000", "GMT");
     let server = jwks_server(&[("expires", &later)]).await;
     let cfg = config(json!({"jwk_url": server.url})).with_jwks_min_refresh_interval(Duration::ZERO);
     for _ in 0..3 {
@@ -381,15 +677,24 @@ async fn jwks_expires_header_is_honoured() {
 #[tokio::test]
 async fn unknown_kid_refetches_but_rate_limited() {
     let server = jwks_server(&[("cache-control", "max-age=3600")]).await;
-    let cfg = config(json!({"jwk_url": server.url})).with_jwks_min_refresh_interval(Duration::from_millis(500));
+    let cfg = config(json!({"jwk_url": server.url}))
+        .with_jwks_min_refresh_interval(Duration::from_millis(500));
     verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_code(verify(&cfg, &rsa_token("rotated-2")).await, "invalid-jwt");
-    assert_eq!(server.fetches.load(Ordering::SeqCst), 2, "an unknown kid refetches");
+    assert_eq!(
+        server.fetches.load(Ordering::SeqCst),
+        2,
+        "an unknown kid refetches"
+    );
     for _ in 0..5 {
         assert_code(verify(&cfg, &rsa_token("rotated-3")).await, "invalid-jwt");
     }
-    assert_eq!(server.fetches.load(Ordering::SeqCst), 2, "a flood of unknown kids is rate-limited");
+    assert_eq!(
+        server.fetches.load(Ordering::SeqCst),
+        2,
+        "a flood of unknown kids is rate-limited"
+    );
 }
 
 #[tokio::test]
@@ -400,7 +705,11 @@ async fn last_good_keys_survive_a_failed_refresh() {
     server.response.lock().unwrap().0 = 500;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
-    assert_eq!(server.fetches.load(Ordering::SeqCst), 2, "the refresh was attempted");
+    assert_eq!(
+        server.fetches.load(Ordering::SeqCst),
+        2,
+        "the refresh was attempted"
+    );
 }
 
 #[tokio::test]
@@ -410,9 +719,15 @@ async fn jwks_refuses_encryption_keys_and_mismatched_algorithms() {
     // `enc-1` has `use: enc`: not for signatures.
     assert_code(verify(&cfg, &rsa_token("enc-1")).await, "invalid-jwt");
     // An ES256 token naming the RSA key.
-    let confused = user().kid("rsa-1").sign_pem(Algorithm::ES256, key("ec_private.pem").as_bytes()).unwrap();
+    let confused = user()
+        .kid("rsa-1")
+        .sign_pem(Algorithm::ES256, key("ec_private.pem").as_bytes())
+        .unwrap();
     assert_code(verify(&cfg, &confused).await, "invalid-jwt");
     // A token signed by a key not in the set, with the set's kid.
-    let forged = user().kid("rsa-1").sign_pem(Algorithm::RS256, key("rsa_other_private.pem").as_bytes()).unwrap();
+    let forged = user()
+        .kid("rsa-1")
+        .sign_pem(Algorithm::RS256, key("rsa_other_private.pem").as_bytes())
+        .unwrap();
     assert_code(verify(&cfg, &forged).await, "invalid-jwt");
 }

@@ -14,9 +14,12 @@ use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 
+/// A span's name and recorded fields.
+type SpanRecord = (String, HashMap<String, String>);
+
 #[derive(Default, Clone)]
 struct Captured {
-    spans: Arc<Mutex<HashMap<u64, (String, HashMap<String, String>)>>>,
+    spans: Arc<Mutex<HashMap<u64, SpanRecord>>>,
     logs: Arc<Mutex<String>>,
 }
 
@@ -31,11 +34,16 @@ impl Visit for FieldsVisitor<'_> {
     }
 }
 
-impl<S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>> Layer<S> for Captured {
+impl<S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>> Layer<S>
+    for Captured
+{
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _ctx: Context<'_, S>) {
         let mut fields = HashMap::new();
         attrs.record(&mut FieldsVisitor(&mut fields));
-        self.spans.lock().unwrap().insert(id.into_u64(), (attrs.metadata().name().to_owned(), fields));
+        self.spans
+            .lock()
+            .unwrap()
+            .insert(id.into_u64(), (attrs.metadata().name().to_owned(), fields));
     }
     fn on_record(&self, id: &Id, values: &Record<'_>, _ctx: Context<'_, S>) {
         if let Some((_, fields)) = self.spans.lock().unwrap().get_mut(&id.into_u64()) {
@@ -45,7 +53,11 @@ impl<S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
         let mut fields = HashMap::new();
         event.record(&mut FieldsVisitor(&mut fields));
-        let _ = writeln!(self.logs.lock().unwrap(), "{} {fields:?}", event.metadata().level());
+        let _ = writeln!(
+            self.logs.lock().unwrap(),
+            "{} {fields:?}",
+            event.metadata().level()
+        );
     }
 }
 
@@ -53,18 +65,31 @@ impl Captured {
     fn span(&self, name: &str) -> HashMap<String, String> {
         let spans = self.spans.lock().unwrap();
         let found: Vec<_> = spans.values().filter(|(n, _)| n == name).collect();
-        assert_eq!(found.len(), 1, "expected one `{name}` span, got {:?}", spans.values().map(|s| &s.0).collect::<Vec<_>>());
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one `{name}` span, got {:?}",
+            spans.values().map(|s| &s.0).collect::<Vec<_>>()
+        );
         found[0].1.clone()
     }
 }
 
 /// Captures spans and events, and also formats every event with the real fmt layer.
-fn capture() -> (Captured, Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+fn capture() -> (
+    Captured,
+    Arc<Mutex<Vec<u8>>>,
+    tracing::subscriber::DefaultGuard,
+) {
     let captured = Captured::default();
     let formatted = Arc::new(Mutex::new(Vec::new()));
     let sink = formatted.clone();
-    let fmt = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(move || SinkWriter(sink.clone()));
-    let subscriber = tracing_subscriber::registry().with(captured.clone()).with(fmt);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(move || SinkWriter(sink.clone()));
+    let subscriber = tracing_subscriber::registry()
+        .with(captured.clone())
+        .with(fmt);
     let guard = tracing::subscriber::set_default(subscriber);
     (captured, formatted, guard)
 }
@@ -114,12 +139,18 @@ async fn traceparent_ids_and_event_ids_are_recorded() {
     let call = s
         .event("user_deleted")
         .table("public.user")
-        .delete(json!({"id": "u1"}))
-        .header("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+        .delete(json!({"user_id": "u1"}))
+        .header(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        );
     let body = call.body();
     let event_id = body["id"].as_str().unwrap().to_owned();
     s.post("/events/user_deleted")
-        .header("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+        .header(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        )
         .body(body.to_string())
         .send()
         .await
@@ -137,23 +168,55 @@ async fn failed_authentication_logs_no_secret() {
     let (_, formatted, _guard) = capture();
     let s = service();
     let wrong_secret = "wrong-secret-value-that-must-not-be-logged";
-    s.action("ping").secret(wrong_secret).send().await.assert_error(401, "access-denied");
-    let forged = JwtClaims::new().allowed_roles(["user"]).default_role("user").user_id("1").sign_hs256("forged-key-0123456789-0123456789-xx").unwrap();
-    let res = s.action("pong").role("user").user_id("1").bearer(&forged).input(json!({"message": "m", "number": 1})).send().await;
+    s.action("ping")
+        .secret(wrong_secret)
+        .send()
+        .await
+        .assert_error(401, "access-denied");
+    let forged = JwtClaims::new()
+        .allowed_roles(["user"])
+        .default_role("user")
+        .user_id("1")
+        .sign_hs256("forged-key-0123456789-0123456789-xx")
+        .unwrap();
+    let res = s
+        .action("pong")
+        .role("user")
+        .user_id("1")
+        .bearer(&forged)
+        .input(json!({"message": "m", "number": 1}))
+        .send()
+        .await;
     res.assert_error(401, "invalid-jwt");
     let logs = String::from_utf8(formatted.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("access-denied") && logs.contains("invalid-jwt"), "the failures are logged: {logs}");
-    for secret in [wrong_secret, TEST_WEBHOOK_SECRET, TEST_JWT_KEY, forged.as_str(), forged.split('.').nth(2).unwrap()] {
-        assert!(!logs.contains(secret), "`{secret}` leaked into the logs: {logs}");
-        assert!(!String::from_utf8_lossy(&res.body).contains(secret), "`{secret}` leaked into a response");
+    assert!(
+        logs.contains("access-denied") && logs.contains("invalid-jwt"),
+        "the failures are logged: {logs}"
+    );
+    for secret in [
+        wrong_secret,
+        TEST_WEBHOOK_SECRET,
+        TEST_JWT_KEY,
+        forged.as_str(),
+        forged.split('.').nth(2).unwrap(),
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "`{secret}` leaked into the logs: {logs}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&res.body).contains(secret),
+            "`{secret}` leaked into a response"
+        );
     }
 }
 
 #[test]
 fn debug_output_shows_no_secret() {
     let hmac = "hmac-key-that-is-secret-0123456789abcdef";
-    let config = Config::new("first-secret-value,second-secret-value")
-        .with_jwt(JwtConfig::from_json(&json!({"type": "HS256", "key": hmac}).to_string()).unwrap());
+    let config = Config::new("first-secret-value,second-secret-value").with_jwt(
+        JwtConfig::from_json(&json!({"type": "HS256", "key": hmac}).to_string()).unwrap(),
+    );
     let service = Service::with_handlers([handler!(example_default::ping)]).config(config.clone());
     let texts = [
         format!("{config:?}"),
@@ -180,5 +243,8 @@ fn configuration_errors_show_no_secret() {
     })
     .unwrap_err();
     let text = format!("{err} {err:?}");
-    assert!(!text.contains("short-secret") && !text.contains("a-webhook-secret"), "{text}");
+    assert!(
+        !text.contains("short-secret") && !text.contains("a-webhook-secret"),
+        "{text}"
+    );
 }

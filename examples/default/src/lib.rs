@@ -58,7 +58,10 @@ pub struct PongOutput {
 /// Echoes the caller's message and number, after verifying the caller's JWT.
 #[action(mutation, roles = ["user", "admin"], jwt)]
 pub async fn pong(_ctx: Ctx, input: PongInput) -> Result<PongOutput, ActionError> {
-    Ok(PongOutput { message: input.message, number: input.number })
+    Ok(PongOutput {
+        message: input.message,
+        number: input.number,
+    })
 }
 
 /// `delay`'s arguments.
@@ -82,29 +85,37 @@ pub async fn delay(_ctx: Ctx, input: DelayInput) -> Result<DelayOutput, ActionEr
     let ms = u64::try_from(input.milliseconds)
         .ok()
         .filter(|ms| *ms <= 60_000)
-        .ok_or_else(|| ActionError::bad_request("invalid-delay", "milliseconds must be between 0 and 60000"))?;
+        .ok_or_else(|| {
+            ActionError::bad_request("invalid-delay", "milliseconds must be between 0 and 60000")
+        })?;
     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-    Ok(DelayOutput { slept_ms: input.milliseconds })
+    Ok(DelayOutput {
+        slept_ms: input.milliseconds,
+    })
 }
 
-/// A row of `public.user`, as Postgres encodes it in event payloads.
+/// A row of `public.user` (Pysura's model), as Postgres encodes it in event payloads. Only the
+/// key is required: a trigger's `payload` columns may be a subset.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct UserRow {
     /// Primary key.
-    pub id: String,
-    /// The role (`ENUM_ROLE` values such as `user`, `admin`).
+    pub user_id: String,
+    /// The role (`ENUM_ROLE` values: `user`, `admin`, `persona`).
     #[serde(default)]
     pub role: Option<String>,
-    /// Display name.
+    /// Phone number.
     #[serde(default)]
-    pub name: Option<String>,
+    pub user_phone: Option<String>,
 }
 
 /// Reacts to a user's role changing.
 #[event(table = "public.user", update(columns = ["role"]), retry(num_retries = 3, interval_sec = 10))]
 pub async fn user_role_changed(_ctx: Ctx, event: Event<UserRow>) -> Result<(), EventError> {
     if let Operation::Update { old, new } = &event.operation {
-        tracing_info(&format!("user {} role {:?} -> {:?}", new.id, old.role, new.role));
+        tracing_info(&format!(
+            "user {} role {:?} -> {:?}",
+            new.id, old.role, new.role
+        ));
     }
     Ok(())
 }
@@ -113,7 +124,7 @@ pub async fn user_role_changed(_ctx: Ctx, event: Event<UserRow>) -> Result<(), E
 #[event(table = "public.user", delete, retry(num_retries = 3))]
 pub async fn user_deleted(_ctx: Ctx, event: Event<UserRow>) -> Result<(), EventError> {
     if let Some(old) = event.operation.old_row() {
-        tracing_info(&format!("user {} deleted", old.id));
+        tracing_info(&format!("user {} deleted", old.user_id));
     }
     Ok(())
 }
@@ -126,9 +137,19 @@ pub struct AppMessagePayload {
 }
 
 /// Updates the app message every five minutes.
-#[cron(schedule = "*/5 * * * *", payload = r#"{"trigger": "cron"}"#, retry(num_retries = 3, retry_interval_seconds = 600, timeout_seconds = 600))]
-pub async fn update_app_message(_ctx: Ctx, tick: Cron<AppMessagePayload>) -> Result<(), EventError> {
-    tracing_info(&format!("app message refresh ({}) scheduled at {}", tick.payload.trigger, tick.scheduled_time));
+#[cron(
+    schedule = "*/5 * * * *",
+    payload = r#"{"trigger": "cron"}"#,
+    retry(num_retries = 3, retry_interval_seconds = 600, timeout_seconds = 600)
+)]
+pub async fn update_app_message(
+    _ctx: Ctx,
+    tick: Cron<AppMessagePayload>,
+) -> Result<(), EventError> {
+    tracing_info(&format!(
+        "app message refresh ({}) scheduled at {}",
+        tick.payload.trigger, tick.scheduled_time
+    ));
     Ok(())
 }
 

@@ -27,18 +27,35 @@ struct Reply {
     body: Value,
 }
 
-async fn post(base: &str, path: &str, headers: &[(&str, &str)], body: impl Into<reqwest::Body>) -> Reply {
-    let mut req = reqwest::Client::new().post(format!("{base}{path}")).header("content-type", "application/json");
+async fn post(
+    base: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<reqwest::Body>,
+) -> Reply {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/json");
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
     let res = req.body(body).send().await.expect("the service answers");
     let status = res.status().as_u16();
-    let header = |n: &str| res.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |n: &str| {
+        res.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let (retry_after, request_id) = (header("retry-after"), header("x-request-id"));
     let text = res.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
-    Reply { status, retry_after, request_id, body }
+    Reply {
+        status,
+        retry_after,
+        request_id,
+        body,
+    }
 }
 
 fn action(name: &str, input: Value, role: &str, user_id: Option<&str>) -> String {
@@ -57,58 +74,237 @@ fn assert_error(reply: &Reply, status: u16, code: &str) {
 }
 
 fn token(role: &str, user: &str) -> String {
-    let t = JwtClaims::new().allowed_roles([role]).default_role(role).user_id(user).sign_hs256(JWT_KEY).unwrap();
+    let t = JwtClaims::new()
+        .allowed_roles([role])
+        .default_role(role)
+        .user_id(user)
+        .sign_hs256(JWT_KEY)
+        .unwrap();
     format!("Bearer {t}")
 }
 
 #[tokio::test]
 async fn actions_answer_as_hasura_expects() {
-    let svc = start(&[("RASURA_BODY_LIMIT", "2048"), ("RASURA_HANDLER_TIMEOUT", "1")]);
+    let svc = start(&[
+        ("RASURA_BODY_LIMIT", "2048"),
+        ("RASURA_HANDLER_TIMEOUT", "1"),
+    ]);
     let base = svc.base_url();
     let secret = ("x-rasura-webhook-secret", SECRET);
 
-    let r = post(&base, "/actions/ping", &[secret], action("ping", json!({}), "user", Some("42"))).await;
-    assert_eq!((r.status, &r.body), (200, &json!({"message": "pong", "role": "user", "user_id": "42"})));
+    let r = post(
+        &base,
+        "/actions/ping",
+        &[secret],
+        action("ping", json!({}), "user", Some("42")),
+    )
+    .await;
+    assert_eq!(
+        (r.status, &r.body),
+        (
+            200,
+            &json!({"message": "pong", "role": "user", "user_id": "42"})
+        )
+    );
     assert!(r.request_id.is_some());
-    let r = post(&base, "/actions", &[secret], action("ping", json!({}), "admin", None)).await;
-    assert_eq!((r.status, &r.body), (200, &json!({"message": "pong", "role": "admin", "user_id": null})));
+    let r = post(
+        &base,
+        "/actions",
+        &[secret],
+        action("ping", json!({}), "admin", None),
+    )
+    .await;
+    assert_eq!(
+        (r.status, &r.body),
+        (
+            200,
+            &json!({"message": "pong", "role": "admin", "user_id": null})
+        )
+    );
 
     let bearer = token("user", "42");
     let pong_headers = [secret, ("authorization", bearer.as_str())];
-    let r = post(&base, "/actions/pong", &pong_headers, action("pong", json!({"message": "hi", "number": 5}), "user", Some("42"))).await;
-    assert_eq!((r.status, &r.body), (200, &json!({"message": "hi", "number": 5})));
+    let r = post(
+        &base,
+        "/actions/pong",
+        &pong_headers,
+        action(
+            "pong",
+            json!({"message": "hi", "number": 5}),
+            "user",
+            Some("42"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r.status, &r.body),
+        (200, &json!({"message": "hi", "number": 5}))
+    );
 
     // 400 parse-failed / validation-failed, name mismatch.
-    assert_error(&post(&base, "/actions/ping", &[secret], "{").await, 400, "parse-failed");
-    let r = post(&base, "/actions/pong", &pong_headers, action("pong", json!({"message": "hi"}), "user", Some("42"))).await;
+    assert_error(
+        &post(&base, "/actions/ping", &[secret], "{").await,
+        400,
+        "parse-failed",
+    );
+    let r = post(
+        &base,
+        "/actions/pong",
+        &pong_headers,
+        action("pong", json!({"message": "hi"}), "user", Some("42")),
+    )
+    .await;
     assert_error(&r, 400, "validation-failed");
-    assert_error(&post(&base, "/actions/ping", &[secret], action("pong", json!({}), "user", None)).await, 400, "validation-failed");
+    assert_error(
+        &post(
+            &base,
+            "/actions/ping",
+            &[secret],
+            action("pong", json!({}), "user", None),
+        )
+        .await,
+        400,
+        "validation-failed",
+    );
     // 401 webhook secret.
-    assert_error(&post(&base, "/actions/ping", &[], action("ping", json!({}), "user", None)).await, 401, "access-denied");
-    assert_error(&post(&base, "/actions/ping", &[("x-rasura-webhook-secret", "nope")], action("ping", json!({}), "user", None)).await, 401, "access-denied");
+    assert_error(
+        &post(
+            &base,
+            "/actions/ping",
+            &[],
+            action("ping", json!({}), "user", None),
+        )
+        .await,
+        401,
+        "access-denied",
+    );
+    assert_error(
+        &post(
+            &base,
+            "/actions/ping",
+            &[("x-rasura-webhook-secret", "nope")],
+            action("ping", json!({}), "user", None),
+        )
+        .await,
+        401,
+        "access-denied",
+    );
     // 401 JWT failures.
-    let body = || action("pong", json!({"message": "hi", "number": 5}), "user", Some("42"));
-    assert_error(&post(&base, "/actions/pong", &[secret], body()).await, 401, "invalid-headers");
-    assert_error(&post(&base, "/actions/pong", &[secret, ("authorization", "Bearer x.y.z")], body()).await, 401, "invalid-jwt");
-    let no_roles = JwtClaims::new().default_role("user").user_id("42").sign_hs256(JWT_KEY).unwrap();
-    let r = post(&base, "/actions/pong", &[secret, ("authorization", &format!("Bearer {no_roles}"))], body()).await;
+    let body = || {
+        action(
+            "pong",
+            json!({"message": "hi", "number": 5}),
+            "user",
+            Some("42"),
+        )
+    };
+    assert_error(
+        &post(&base, "/actions/pong", &[secret], body()).await,
+        401,
+        "invalid-headers",
+    );
+    assert_error(
+        &post(
+            &base,
+            "/actions/pong",
+            &[secret, ("authorization", "Bearer x.y.z")],
+            body(),
+        )
+        .await,
+        401,
+        "invalid-jwt",
+    );
+    let no_roles = JwtClaims::new()
+        .default_role("user")
+        .user_id("42")
+        .sign_hs256(JWT_KEY)
+        .unwrap();
+    let r = post(
+        &base,
+        "/actions/pong",
+        &[secret, ("authorization", &format!("Bearer {no_roles}"))],
+        body(),
+    )
+    .await;
     assert_error(&r, 401, "jwt-missing-role-claims");
-    let bad = JwtClaims::new().hasura_claim("x-hasura-allowed-roles", "user").default_role("user").user_id("42").sign_hs256(JWT_KEY).unwrap();
-    let r = post(&base, "/actions/pong", &[secret, ("authorization", &format!("Bearer {bad}"))], body()).await;
+    let bad = JwtClaims::new()
+        .hasura_claim("x-hasura-allowed-roles", "user")
+        .default_role("user")
+        .user_id("42")
+        .sign_hs256(JWT_KEY)
+        .unwrap();
+    let r = post(
+        &base,
+        "/actions/pong",
+        &[secret, ("authorization", &format!("Bearer {bad}"))],
+        body(),
+    )
+    .await;
     assert_error(&r, 401, "jwt-invalid-claims");
     // 403: role not allowed; claims disagree with the session.
-    assert_error(&post(&base, "/actions/delay", &[secret], action("delay", json!({"milliseconds": 0}), "user", None)).await, 403, "access-denied");
-    let r = post(&base, "/actions/pong", &pong_headers, action("pong", json!({"message": "hi", "number": 5}), "user", Some("43"))).await;
+    assert_error(
+        &post(
+            &base,
+            "/actions/delay",
+            &[secret],
+            action("delay", json!({"milliseconds": 0}), "user", None),
+        )
+        .await,
+        403,
+        "access-denied",
+    );
+    let r = post(
+        &base,
+        "/actions/pong",
+        &pong_headers,
+        action(
+            "pong",
+            json!({"message": "hi", "number": 5}),
+            "user",
+            Some("43"),
+        ),
+    )
+    .await;
     assert_error(&r, 403, "access-denied");
     // 404 on POST /actions.
-    assert_error(&post(&base, "/actions", &[secret], action("nope", json!({}), "admin", None)).await, 404, "not-exists");
+    assert_error(
+        &post(
+            &base,
+            "/actions",
+            &[secret],
+            action("nope", json!({}), "admin", None),
+        )
+        .await,
+        404,
+        "not-exists",
+    );
     // 413.
     let big = action("ping", json!({"pad": "x".repeat(4096)}), "admin", None);
     let r = post(&base, "/actions/ping", &[secret], big).await;
     assert_error(&r, 413, "payload-too-large");
     // The handler's own error and a timeout (504; Hasura hides 5xx bodies from clients).
-    assert_error(&post(&base, "/actions/delay", &[secret], action("delay", json!({"milliseconds": -1}), "admin", None)).await, 400, "invalid-delay");
-    assert_error(&post(&base, "/actions/delay", &[secret], action("delay", json!({"milliseconds": 3000}), "admin", None)).await, 504, "timeout");
+    assert_error(
+        &post(
+            &base,
+            "/actions/delay",
+            &[secret],
+            action("delay", json!({"milliseconds": -1}), "admin", None),
+        )
+        .await,
+        400,
+        "invalid-delay",
+    );
+    assert_error(
+        &post(
+            &base,
+            "/actions/delay",
+            &[secret],
+            action("delay", json!({"milliseconds": 3000}), "admin", None),
+        )
+        .await,
+        504,
+        "timeout",
+    );
 }
 
 fn event_body(trigger: &str, op: &str, old: Value, new: Value) -> String {
@@ -128,36 +324,80 @@ async fn events_and_crons_answer_as_hasura_expects() {
     let svc = start(&[("RASURA_BODY_LIMIT", "2048")]);
     let base = svc.base_url();
     let secret = ("x-rasura-webhook-secret", SECRET);
-    let user = |role: &str| json!({"id": "u1", "role": role, "name": "Ada"});
+    let user = |role: &str| json!({"user_id": "u1", "role": role, "user_phone": "+331234"});
 
-    let r = post(&base, "/events/user_role_changed", &[secret], event_body("user_role_changed", "UPDATE", user("user"), user("admin"))).await;
+    let r = post(
+        &base,
+        "/events/user_role_changed",
+        &[secret],
+        event_body("user_role_changed", "UPDATE", user("user"), user("admin")),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = post(&base, "/events/user_deleted", &[secret], event_body("user_deleted", "DELETE", user("user"), Value::Null)).await;
+    let r = post(
+        &base,
+        "/events/user_deleted",
+        &[secret],
+        event_body("user_deleted", "DELETE", user("user"), Value::Null),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     // Permanent failures: 4xx without Retry-After.
     let r = post(&base, "/events/user_deleted", &[secret], "[]").await;
     assert_error(&r, 400, "parse-failed");
     assert_eq!(r.retry_after, None);
-    let r = post(&base, "/events/user_deleted", &[secret], event_body("user_deleted", "DELETE", json!({"id": 5}), Value::Null)).await;
+    let r = post(
+        &base,
+        "/events/user_deleted",
+        &[secret],
+        event_body("user_deleted", "DELETE", json!({"user_id": 5}), Value::Null),
+    )
+    .await;
     assert_error(&r, 400, "validation-failed");
     assert_eq!(r.retry_after, None);
-    let r = post(&base, "/events/user_deleted", &[], event_body("user_deleted", "DELETE", user("user"), Value::Null)).await;
+    let r = post(
+        &base,
+        "/events/user_deleted",
+        &[],
+        event_body("user_deleted", "DELETE", user("user"), Value::Null),
+    )
+    .await;
     assert_error(&r, 401, "access-denied");
     assert_eq!(r.retry_after, None);
     let r = post(&base, "/events/user_deleted", &[secret], "x".repeat(4096)).await;
     assert_error(&r, 413, "payload-too-large");
-    assert_error(&post(&base, "/events/nope", &[secret], "{}").await, 404, "not-exists");
+    assert_error(
+        &post(&base, "/events/nope", &[secret], "{}").await,
+        404,
+        "not-exists",
+    );
 
     let tick = json!({"id": "b918cd10-8853-4e66-91b8-81b5cd16e44b", "name": "update_app_message",
         "scheduled_time": "2024-05-01T22:00:00Z", "payload": {"trigger": "cron"}});
-    let r = post(&base, "/crons/update_app_message", &[secret], tick.to_string()).await;
+    let r = post(
+        &base,
+        "/crons/update_app_message",
+        &[secret],
+        tick.to_string(),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let mut wrong = tick.clone();
     wrong["payload"] = json!({"unexpected": true});
-    let r = post(&base, "/crons/update_app_message", &[secret], wrong.to_string()).await;
+    let r = post(
+        &base,
+        "/crons/update_app_message",
+        &[secret],
+        wrong.to_string(),
+    )
+    .await;
     assert_error(&r, 400, "validation-failed");
     assert_eq!(r.retry_after, None);
-    assert_error(&post(&base, "/crons/update_app_message", &[secret], "nope").await, 400, "parse-failed");
+    assert_error(
+        &post(&base, "/crons/update_app_message", &[secret], "nope").await,
+        400,
+        "parse-failed",
+    );
 }
 
 #[tokio::test]
@@ -165,7 +405,13 @@ async fn sigterm_lets_the_in_flight_request_finish_and_exits_zero() {
     let mut svc = start(&[]);
     let base = svc.base_url();
     let slow = tokio::spawn(async move {
-        post(&base, "/actions/delay", &[("x-rasura-webhook-secret", SECRET)], action("delay", json!({"milliseconds": 1500}), "admin", None)).await
+        post(
+            &base,
+            "/actions/delay",
+            &[("x-rasura-webhook-secret", SECRET)],
+            action("delay", json!({"milliseconds": 1500}), "admin", None),
+        )
+        .await
     });
     tokio::time::sleep(Duration::from_millis(400)).await;
     let status = tokio::task::spawn_blocking(move || {
@@ -173,10 +419,17 @@ async fn sigterm_lets_the_in_flight_request_finish_and_exits_zero() {
         (status, svc)
     });
     let reply = slow.await.unwrap();
-    assert_eq!((reply.status, &reply.body), (200, &json!({"slept_ms": 1500})));
+    assert_eq!(
+        (reply.status, &reply.body),
+        (200, &json!({"slept_ms": 1500}))
+    );
     let (status, svc) = status.await.unwrap();
     let status = status.expect("the process exits after SIGTERM");
-    assert!(status.success(), "exit status {status:?}; output:\n{}", svc.output());
+    assert!(
+        status.success(),
+        "exit status {status:?}; output:\n{}",
+        svc.output()
+    );
     // It stopped accepting: a new connection is refused.
     assert!(std::net::TcpStream::connect(svc.address()).is_err());
 }
@@ -186,23 +439,37 @@ fn a_missing_setting_is_one_clear_message_without_a_panic() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_example-default"))
         .env_remove("RASURA_WEBHOOK_SECRET")
         .env("RASURA_LISTEN", "not-an-address")
-        .env("HASURA_GRAPHQL_JWT_SECRET", "{\"type\": \"ES512\", \"key\": \"x\"}")
+        .env(
+            "HASURA_GRAPHQL_JWT_SECRET",
+            "{\"type\": \"ES512\", \"key\": \"x\"}",
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("RASURA_LISTEN") && stderr.contains("ES512"), "{stderr}");
+    assert!(
+        stderr.contains("RASURA_LISTEN") && stderr.contains("ES512"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
 fn routes_lists_every_handler() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_example-default")).arg("routes").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_example-default"))
+        .arg("routes")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let table = String::from_utf8_lossy(&out.stdout);
     for line in [
-        "/actions/ping", "/actions/pong", "/actions/delay", "/events/user_role_changed",
-        "/events/user_deleted", "/crons/update_app_message", "webhook secret, JWT",
+        "/actions/ping",
+        "/actions/pong",
+        "/actions/delay",
+        "/events/user_role_changed",
+        "/events/user_deleted",
+        "/crons/update_app_message",
+        "webhook secret, JWT",
     ] {
         assert!(table.contains(line), "{line} missing from:\n{table}");
     }
@@ -220,5 +487,8 @@ fn development_defaults_print_ready_to_paste_secrets_to_stderr() {
     assert!(output.contains("RASURA_WEBHOOK_SECRET="), "{output}");
     assert!(output.contains("HASURA_GRAPHQL_JWT_SECRET='{"), "{output}");
     assert!(output.contains("RASURA_DEV_JWT=ey"), "{output}");
-    assert!(svc.terminate(Duration::from_secs(10)).is_some_and(|s| s.success()));
+    assert!(
+        svc.terminate(Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    );
 }

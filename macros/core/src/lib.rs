@@ -20,14 +20,27 @@ use syn::{FnArg, ItemFn, LitStr, ReturnType, Type};
 
 use options::{Errors, Opt};
 
-const ACTION_OPTIONS: &[&str] = &["name", "query", "mutation", "asynchronous", "roles", "jwt", "timeout"];
-const EVENT_OPTIONS: &[&str] =
-    &["trigger", "table", "source", "insert", "update", "delete", "manual", "retry", "timeout"];
+const ACTION_OPTIONS: &[&str] = &[
+    "name",
+    "query",
+    "mutation",
+    "asynchronous",
+    "roles",
+    "jwt",
+    "timeout",
+];
+const EVENT_OPTIONS: &[&str] = &[
+    "trigger", "table", "source", "insert", "update", "delete", "manual", "retry", "timeout",
+];
 const EVENT_OP_OPTIONS: &[&str] = &["columns", "payload"];
 const EVENT_RETRY_OPTIONS: &[&str] = &["num_retries", "interval_sec", "timeout_sec"];
 const CRON_OPTIONS: &[&str] = &["name", "schedule", "payload", "comment", "retry", "timeout"];
-const CRON_RETRY_OPTIONS: &[&str] =
-    &["num_retries", "retry_interval_seconds", "timeout_seconds", "tolerance_seconds"];
+const CRON_RETRY_OPTIONS: &[&str] = &[
+    "num_retries",
+    "retry_interval_seconds",
+    "timeout_seconds",
+    "tolerance_seconds",
+];
 
 /// Expands `#[action(args)] item`.
 pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -49,12 +62,16 @@ pub fn handler_ref(input: TokenStream) -> TokenStream {
     match syn::parse2::<syn::Path>(input) {
         Ok(mut path) => {
             if let Some(last) = path.segments.last_mut() {
-                last.ident = format_ident!("__rasura_handler_{}", last.ident, span = last.ident.span());
+                last.ident =
+                    format_ident!("__rasura_handler_{}", last.ident, span = last.ident.span());
             }
             quote!(&#path)
         }
-        Err(e) => syn::Error::new(e.span(), "expected the path of an `#[action]`, `#[event]` or `#[cron]` function")
-            .to_compile_error(),
+        Err(e) => syn::Error::new(
+            e.span(),
+            "expected the path of an `#[action]`, `#[event]` or `#[cron]` function",
+        )
+        .to_compile_error(),
     }
 }
 
@@ -87,7 +104,12 @@ struct Signature<'a> {
 
 /// Checks `async fn name(ctx: Ctx[, second: T]) -> Result<…>`. `second` says whether the second
 /// parameter is required (events, crons) or optional (actions).
-fn check_signature<'a>(f: &'a ItemFn, what: &str, second: (&str, bool), errors: &mut Errors) -> Signature<'a> {
+fn check_signature<'a>(
+    f: &'a ItemFn,
+    what: &str,
+    second: (&str, bool),
+    errors: &mut Errors,
+) -> Signature<'a> {
     let sig = &f.sig;
     let expected_params = if second.1 {
         format!("(ctx: Ctx, {})", second.0)
@@ -95,10 +117,16 @@ fn check_signature<'a>(f: &'a ItemFn, what: &str, second: (&str, bool), errors: 
         format!("(ctx: Ctx) or (ctx: Ctx, {})", second.0)
     };
     if sig.asyncness.is_none() {
-        errors.push(sig.fn_token.span, format!("{what} handlers must be `async fn`; add `async` before `fn`"));
+        errors.push(
+            sig.fn_token.span,
+            format!("{what} handlers must be `async fn`; add `async` before `fn`"),
+        );
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.push(sig.generics.span(), format!("{what} handlers cannot be generic"));
+        errors.push(
+            sig.generics.span(),
+            format!("{what} handlers cannot be generic"),
+        );
     }
     if let Some(variadic) = &sig.variadic {
         errors.push(variadic.span(), "variadic parameters are not supported");
@@ -111,36 +139,64 @@ fn check_signature<'a>(f: &'a ItemFn, what: &str, second: (&str, bool), errors: 
             }
             FnArg::Typed(pat) if i < 2 => types.push(&*pat.ty),
             FnArg::Typed(pat) => {
-                errors.push(pat.span(), format!("unexpected parameter: {what} handlers take {expected_params}"));
+                errors.push(
+                    pat.span(),
+                    format!("unexpected parameter: {what} handlers take {expected_params}"),
+                );
             }
         }
     }
     let min = if second.1 { 2 } else { 1 };
     if sig.inputs.len() < min {
-        errors.push(sig.paren_token.span.join(), format!("missing parameters: {what} handlers take {expected_params}"));
+        errors.push(
+            sig.paren_token.span.join(),
+            format!("missing parameters: {what} handlers take {expected_params}"),
+        );
     }
     let output = match &sig.output {
         ReturnType::Default => {
-            let expected = if what == "action" { "Result<Out, ActionError>" } else { "Result<(), EventError>" };
-            errors.push(sig.ident.span(), format!("missing return type: {what} handlers return `{expected}`"));
+            let expected = if what == "action" {
+                "Result<Out, ActionError>"
+            } else {
+                "Result<(), EventError>"
+            };
+            errors.push(
+                sig.ident.span(),
+                format!("missing return type: {what} handlers return `{expected}`"),
+            );
             None
         }
         ReturnType::Type(_, ty) => {
             if !looks_like_result(ty) {
-                let expected = if what == "action" { "Result<Out, ActionError>" } else { "Result<(), EventError>" };
-                errors.push(ty.span(), format!("bad return type: {what} handlers return `{expected}`"));
+                let expected = if what == "action" {
+                    "Result<Out, ActionError>"
+                } else {
+                    "Result<(), EventError>"
+                };
+                errors.push(
+                    ty.span(),
+                    format!("bad return type: {what} handlers return `{expected}`"),
+                );
             }
             Some(&**ty)
         }
     };
-    Signature { context: types.first().copied(), second: types.get(1).copied(), output }
+    Signature {
+        context: types.first().copied(),
+        second: types.get(1).copied(),
+        output,
+    }
 }
 
 /// `Result<…>`, `rasura::Result<…>` or an alias ending in `Result`: the exact type is checked
 /// by a trait assertion after expansion.
 fn looks_like_result(ty: &Type) -> bool {
     match ty {
-        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident.to_string().ends_with("Result")),
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident.to_string().ends_with("Result")),
         Type::Paren(p) => looks_like_result(&p.elem),
         Type::Group(g) => looks_like_result(&g.elem),
         _ => false,
@@ -154,19 +210,28 @@ fn doc_comment(f: &ItemFn) -> TokenStream {
         .filter(|a| a.path().is_ident("doc"))
         .filter_map(|a| match &a.meta {
             syn::Meta::NameValue(nv) => match &nv.value {
-                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value().trim().to_owned()),
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value().trim().to_owned()),
                 _ => None,
             },
             _ => None,
         })
         .collect();
     let text = lines.join("\n").trim().to_owned();
-    if text.is_empty() { quote!(::core::option::Option::None) } else { quote!(::core::option::Option::Some(#text)) }
+    if text.is_empty() {
+        quote!(::core::option::Option::None)
+    } else {
+        quote!(::core::option::Option::Some(#text))
+    }
 }
 
 fn is_graphql_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -176,9 +241,14 @@ pub fn trigger_name_problem(s: &str) -> Option<String> {
     let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !valid {
-        Some(format!("invalid trigger name `{s}`: expected a letter followed by letters, digits, `_` or `-`"))
+        Some(format!(
+            "invalid trigger name `{s}`: expected a letter followed by letters, digits, `_` or `-`"
+        ))
     } else if s.len() > 42 {
-        Some(format!("invalid trigger name `{s}`: Hasura allows at most 42 characters, this has {}", s.len()))
+        Some(format!(
+            "invalid trigger name `{s}`: Hasura allows at most 42 characters, this has {}",
+            s.len()
+        ))
     } else {
         None
     }
@@ -197,7 +267,13 @@ fn find<'a>(opts: &'a [Opt], name: &str) -> Option<&'a Opt> {
 }
 
 /// The parts every handler shares: span fn, location, static and registration.
-fn registration(f: &ItemFn, name: &str, kind: &str, spec: TokenStream, assertions: TokenStream) -> TokenStream {
+fn registration(
+    f: &ItemFn,
+    name: &str,
+    kind: &str,
+    spec: TokenStream,
+    assertions: TokenStream,
+) -> TokenStream {
     let vis = &f.vis;
     let function = &f.sig.ident;
     let function_name = function.to_string();
@@ -235,13 +311,21 @@ fn registration(f: &ItemFn, name: &str, kind: &str, spec: TokenStream, assertion
 /// A type as readable text (`Event<UserRow>`, not `Event < UserRow >`).
 fn type_text(ty: &Type) -> String {
     let raw = quote!(#ty).to_string();
-    raw.replace(" :: ", "::").replace(":: ", "::").replace(" <", "<").replace("< ", "<").replace(" >", ">").replace(" ,", ",").replace("& ", "&")
+    raw.replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace("& ", "&")
 }
 
 /// The success type of `Result<T, E>` (or the whole type when it is not spelled that way).
 fn ok_type_text(ty: &Type) -> String {
     if let Type::Path(p) = ty {
-        if let Some(syn::PathArguments::AngleBracketed(args)) = p.path.segments.last().map(|s| &s.arguments) {
+        if let Some(syn::PathArguments::AngleBracketed(args)) =
+            p.path.segments.last().map(|s| &s.arguments)
+        {
             if let Some(syn::GenericArgument::Type(ok)) = args.args.first() {
                 return type_text(ok);
             }
@@ -271,7 +355,10 @@ fn timeout(opts: &[Opt], errors: &mut Errors) -> TokenStream {
 fn expand_action(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStream {
     let opts = options::parse(args, ACTION_OPTIONS, "#[action]", errors);
     let sig = check_signature(f, "action", ("input: In", false), errors);
-    let (name, name_span) = handler_name(find(&opts, "name").and_then(|o| options::string(o, errors)), f);
+    let (name, name_span) = handler_name(
+        find(&opts, "name").and_then(|o| options::string(o, errors)),
+        f,
+    );
     if !is_graphql_name(&name) {
         errors.push(name_span, format!("invalid action name `{name}`: expected a GraphQL name (letters, digits, `_`, not starting with a digit)"));
     }
@@ -282,10 +369,16 @@ fn expand_action(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStr
     }
     let query = find(&opts, "query");
     if let (Some(_), Some(m)) = (query, find(&opts, "mutation")) {
-        errors.push(m.span, "an action is either `query` or `mutation`, not both");
+        errors.push(
+            m.span,
+            "an action is either `query` or `mutation`, not both",
+        );
     }
     if let (Some(_), Some(a)) = (query, find(&opts, "asynchronous")) {
-        errors.push(a.span, "only mutations can be `asynchronous` (Hasura runs query actions synchronously)");
+        errors.push(
+            a.span,
+            "only mutations can be `asynchronous` (Hasura runs query actions synchronously)",
+        );
     }
     let roles: Vec<String> = find(&opts, "roles")
         .and_then(|o| options::string_list(o, errors))
@@ -306,7 +399,11 @@ fn expand_action(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStr
         return TokenStream::new();
     }
     let function = &f.sig.ident;
-    let action_type = if query.is_some() { quote!(Query) } else { quote!(Mutation) };
+    let action_type = if query.is_some() {
+        quote!(Query)
+    } else {
+        quote!(Mutation)
+    };
     let asynchronous = find(&opts, "asynchronous").is_some();
     let jwt = find(&opts, "jwt").is_some();
     let mut assertions = TokenStream::new();
@@ -319,9 +416,15 @@ fn expand_action(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStr
     let (call, input_type) = match sig.second {
         Some(ty) => {
             assertions.extend(assert_with(ty, "assert_action_input"));
-            (quote!(::rasura::__private::call_action(ctx, input, #function)), type_text(ty))
+            (
+                quote!(::rasura::__private::call_action(ctx, input, #function)),
+                type_text(ty),
+            )
         }
-        None => (quote!(::rasura::__private::call_action_without_input(ctx, input, #function)), "()".to_owned()),
+        None => (
+            quote!(::rasura::__private::call_action_without_input(ctx, input, #function)),
+            "()".to_owned(),
+        ),
     };
     let output_type = sig.output.map(ok_type_text).unwrap_or_default();
     let spec = quote! {
@@ -360,13 +463,18 @@ fn columns(lits: &[LitStr]) -> TokenStream {
 }
 
 fn operation(opts: &[Opt], op: &str, errors: &mut Errors) -> TokenStream {
-    let Some(opt) = find(opts, op) else { return quote!(::core::option::Option::None) };
+    let Some(opt) = find(opts, op) else {
+        return quote!(::core::option::Option::None);
+    };
     let nested = options::nested(&opt.meta, EVENT_OP_OPTIONS, &format!("`{op}(…)`"), errors);
     let mut list = |name: &str| -> Option<Vec<LitStr>> {
         let o = find(&nested, name)?;
         let lits = options::string_list(o, errors)?;
         if lits.is_empty() {
-            errors.push(o.span, format!("`{name}` cannot be empty (use \"*\" for every column)"));
+            errors.push(
+                o.span,
+                format!("`{name}` cannot be empty (use \"*\" for every column)"),
+            );
         }
         Some(lits)
     };
@@ -374,8 +482,14 @@ fn operation(opts: &[Opt], op: &str, errors: &mut Errors) -> TokenStream {
     let payload = list("payload");
     if op != "update" {
         if let (Some(_), Some(o)) = (&cols, find(&nested, "columns")) {
-            if cols.as_ref().is_some_and(|c| !(c.len() == 1 && c[0].value() == "*")) {
-                errors.push(o.span, format!("`{op}` always fires on every column: only `update` takes `columns`"));
+            if cols
+                .as_ref()
+                .is_some_and(|c| !(c.len() == 1 && c[0].value() == "*"))
+            {
+                errors.push(
+                    o.span,
+                    format!("`{op}` always fires on every column: only `update` takes `columns`"),
+                );
             }
         }
     }
@@ -394,13 +508,19 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
     let attr_span = args.span();
     let opts = options::parse(args, EVENT_OPTIONS, "#[event]", errors);
     let sig = check_signature(f, "event", ("event: Event<Row>", true), errors);
-    let (name, name_span) = handler_name(find(&opts, "trigger").and_then(|o| options::string(o, errors)), f);
+    let (name, name_span) = handler_name(
+        find(&opts, "trigger").and_then(|o| options::string(o, errors)),
+        f,
+    );
     if let Some(problem) = trigger_name_problem(&name) {
         errors.push(name_span, problem);
     }
     let (schema, table) = match find(&opts, "table") {
         None => {
-            errors.push(attr_span, "missing `table = \"schema.table\"`: the table whose changes fire the trigger");
+            errors.push(
+                attr_span,
+                "missing `table = \"schema.table\"`: the table whose changes fire the trigger",
+            );
             (String::new(), String::new())
         }
         Some(o) => match options::string(o, errors) {
@@ -408,14 +528,19 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
                 let value = lit.value();
                 let (schema, table) = value.split_once('.').unwrap_or(("public", value.as_str()));
                 if schema.is_empty() || table.is_empty() || table.contains('.') {
-                    errors.push(lit.span(), format!("invalid table `{value}`: expected `schema.table` or `table`"));
+                    errors.push(
+                        lit.span(),
+                        format!("invalid table `{value}`: expected `schema.table` or `table`"),
+                    );
                 }
                 (schema.to_owned(), table.to_owned())
             }
             None => (String::new(), String::new()),
         },
     };
-    let source = find(&opts, "source").and_then(|o| options::string(o, errors)).map_or("default".to_owned(), |s| s.value());
+    let source = find(&opts, "source")
+        .and_then(|o| options::string(o, errors))
+        .map_or("default".to_owned(), |s| s.value());
     let insert = operation(&opts, "insert", errors);
     let update = operation(&opts, "update", errors);
     let delete = operation(&opts, "delete", errors);
@@ -423,8 +548,14 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
     if let Some(o) = find(&opts, "manual") {
         options::flag(o, errors);
     }
-    if !["insert", "update", "delete", "manual"].iter().any(|op| find(&opts, op).is_some()) {
-        errors.push(attr_span, "enable at least one of `insert`, `update(…)`, `delete` or `manual`");
+    if !["insert", "update", "delete", "manual"]
+        .iter()
+        .any(|op| find(&opts, op).is_some())
+    {
+        errors.push(
+            attr_span,
+            "enable at least one of `insert`, `update(…)`, `delete` or `manual`",
+        );
     }
     let mut retry = (0u32, 10u32, 60u32);
     if let Some(o) = find(&opts, "retry") {
@@ -487,20 +618,33 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
     let attr_span = args.span();
     let opts = options::parse(args, CRON_OPTIONS, "#[cron]", errors);
     let sig = check_signature(f, "cron", ("tick: Cron<P>", true), errors);
-    let (name, name_span) = handler_name(find(&opts, "name").and_then(|o| options::string(o, errors)), f);
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    let (name, name_span) = handler_name(
+        find(&opts, "name").and_then(|o| options::string(o, errors)),
+        f,
+    );
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         errors.push(name_span, format!("invalid cron trigger name `{name}`: expected letters, digits, `_` or `-` (it is part of the route)"));
     }
     let schedule = match find(&opts, "schedule") {
         None => {
-            errors.push(attr_span, "missing `schedule = \"…\"`, e.g. `schedule = \"0 8 * * *\"` (five fields, UTC)");
+            errors.push(
+                attr_span,
+                "missing `schedule = \"…\"`, e.g. `schedule = \"0 8 * * *\"` (five fields, UTC)",
+            );
             String::new()
         }
         Some(o) => match options::string(o, errors) {
             Some(lit) => {
                 let value = lit.value();
                 if let Err(why) = schedule::Schedule::parse(&value) {
-                    errors.push(lit.span(), format!("invalid cron schedule `{value}`: {why}"));
+                    errors.push(
+                        lit.span(),
+                        format!("invalid cron schedule `{value}`: {why}"),
+                    );
                 }
                 value
             }
@@ -589,14 +733,21 @@ mod tests {
 
     fn errors_of(tokens: TokenStream) -> Vec<String> {
         let text = tokens.to_string();
-        text.split("compile_error !").skip(1).map(|s| s.to_owned()).collect()
+        text.split("compile_error !")
+            .skip(1)
+            .map(|s| s.to_owned())
+            .collect()
     }
 
     #[test]
     fn valid_action_registers_and_keeps_the_item() {
         let out = action(
             quote!(query, roles = ["user"], jwt),
-            quote!(async fn ping(ctx: Ctx) -> Result<Out, ActionError> { todo() }),
+            quote!(
+                async fn ping(ctx: Ctx) -> Result<Out, ActionError> {
+                    todo()
+                }
+            ),
         )
         .to_string();
         assert!(out.contains("async fn ping"));
@@ -611,7 +762,11 @@ mod tests {
     fn three_mistakes_three_errors_and_the_item_survives() {
         let out = cron(
             quote!(schedule = "0 0 8 * * *", paylod = "{}"),
-            quote!(fn tick(ctx: Ctx, t: Cron) -> Result<(), EventError> { Ok(()) }),
+            quote!(
+                fn tick(ctx: Ctx, t: Cron) -> Result<(), EventError> {
+                    Ok(())
+                }
+            ),
         );
         let errors = errors_of(out.clone());
         assert_eq!(errors.len(), 3, "{errors:?}");
@@ -624,7 +779,11 @@ mod tests {
         assert!(trigger_name_problem("user_role-changed2").is_none());
         assert!(trigger_name_problem("2fast").is_some());
         assert!(trigger_name_problem("has space").is_some());
-        assert!(trigger_name_problem(&"a".repeat(43)).unwrap().contains("42"));
+        assert!(
+            trigger_name_problem(&"a".repeat(43))
+                .unwrap()
+                .contains("42")
+        );
         assert!(trigger_name_problem(&"a".repeat(42)).is_none());
     }
 
@@ -632,7 +791,11 @@ mod tests {
     fn event_requires_a_table_and_an_operation() {
         let out = event(
             quote!(trigger = "t"),
-            quote!(async fn on(ctx: Ctx, e: Event<Row>) -> Result<(), EventError> { Ok(()) }),
+            quote!(
+                async fn on(ctx: Ctx, e: Event<Row>) -> Result<(), EventError> {
+                    Ok(())
+                }
+            ),
         );
         let errors = errors_of(out);
         assert_eq!(errors.len(), 2, "{errors:?}");
@@ -640,12 +803,22 @@ mod tests {
 
     #[test]
     fn handler_ref_rewrites_the_last_segment() {
-        assert_eq!(handler_ref(quote!(a::b::pong)).to_string(), "& a :: b :: __rasura_handler_pong");
+        assert_eq!(
+            handler_ref(quote!(a::b::pong)).to_string(),
+            "& a :: b :: __rasura_handler_pong"
+        );
     }
 
     #[test]
     fn action_signature_errors() {
-        let out = action(quote!(), quote!(async fn a(ctx: Ctx, i: In, extra: u8) -> String { x }));
+        let out = action(
+            quote!(),
+            quote!(
+                async fn a(ctx: Ctx, i: In, extra: u8) -> String {
+                    x
+                }
+            ),
+        );
         let errors = errors_of(out);
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].contains("unexpected parameter"));

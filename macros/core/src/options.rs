@@ -38,7 +38,10 @@ impl Errors {
 
     /// One `compile_error!` per error.
     pub fn to_compile_errors(&self) -> TokenStream {
-        self.errors.iter().map(syn::Error::to_compile_error).collect()
+        self.errors
+            .iter()
+            .map(syn::Error::to_compile_error)
+            .collect()
     }
 
     /// The messages (for tests).
@@ -86,13 +89,15 @@ pub fn parse(args: TokenStream, known: &[&str], what: &str, errors: &mut Errors)
 /// Parses the nested options of `name(…)`.
 pub fn nested(meta: &Meta, known: &[&str], what: &str, errors: &mut Errors) -> Vec<Opt> {
     match meta {
-        Meta::List(list) => match list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) {
-            Ok(metas) => check(metas, known, what, errors),
-            Err(e) => {
-                errors.push_error(e);
-                Vec::new()
+        Meta::List(list) => {
+            match list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) {
+                Ok(metas) => check(metas, known, what, errors),
+                Err(e) => {
+                    errors.push_error(e);
+                    Vec::new()
+                }
             }
-        },
+        }
         Meta::Path(_) => Vec::new(),
         Meta::NameValue(nv) => {
             errors.push(nv.eq_token.span, format!("expected `{what}(…)`"));
@@ -101,14 +106,26 @@ pub fn nested(meta: &Meta, known: &[&str], what: &str, errors: &mut Errors) -> V
     }
 }
 
-fn check(metas: Punctuated<Meta, Token![,]>, known: &[&str], what: &str, errors: &mut Errors) -> Vec<Opt> {
+fn check(
+    metas: Punctuated<Meta, Token![,]>,
+    known: &[&str],
+    what: &str,
+    errors: &mut Errors,
+) -> Vec<Opt> {
     let mut seen: HashMap<String, Span> = HashMap::new();
     let mut out = Vec::new();
     for meta in metas {
         let path = meta.path();
-        let name = path.get_ident().map(ToString::to_string).unwrap_or_else(|| {
-            path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
-        });
+        let name = path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| {
+                path.segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect::<Vec<_>>()
+                    .join("::")
+            });
         let span = path.span();
         if !known.contains(&name.as_str()) {
             let hint = match did_you_mean(&name, known) {
@@ -132,7 +149,10 @@ fn value(opt: &Opt, errors: &mut Errors, example: &str) -> Option<Expr> {
     match &opt.meta {
         Meta::NameValue(nv) => Some(nv.value.clone()),
         _ => {
-            errors.push(opt.span, format!("`{}` needs a value, e.g. `{example}`", opt.name));
+            errors.push(
+                opt.span,
+                format!("`{}` needs a value, e.g. `{example}`", opt.name),
+            );
             None
         }
     }
@@ -142,9 +162,14 @@ fn value(opt: &Opt, errors: &mut Errors, example: &str) -> Option<Expr> {
 pub fn string(opt: &Opt, errors: &mut Errors) -> Option<LitStr> {
     let expr = value(opt, errors, &format!("{} = \"…\"", opt.name))?;
     match expr {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s),
         other => {
-            errors.push(other.span(), format!("expected a string literal for `{}`", opt.name));
+            errors.push(
+                other.span(),
+                format!("expected a string literal for `{}`", opt.name),
+            );
             None
         }
     }
@@ -154,7 +179,9 @@ pub fn string(opt: &Opt, errors: &mut Errors) -> Option<LitStr> {
 pub fn integer(opt: &Opt, errors: &mut Errors) -> Option<u64> {
     let expr = value(opt, errors, &format!("{} = 10", opt.name))?;
     match &expr {
-        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => match i.base10_parse::<u64>() {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => match i.base10_parse::<u64>() {
             Ok(n) => Some(n),
             Err(e) => {
                 errors.push(i.span(), e);
@@ -162,7 +189,10 @@ pub fn integer(opt: &Opt, errors: &mut Errors) -> Option<u64> {
             }
         },
         other => {
-            errors.push(other.span(), format!("expected an integer for `{}`", opt.name));
+            errors.push(
+                other.span(),
+                format!("expected an integer for `{}`", opt.name),
+            );
             None
         }
     }
@@ -183,7 +213,10 @@ pub fn integer_u32(opt: &Opt, errors: &mut Errors) -> Option<u32> {
 /// A bare flag: `query`.
 pub fn flag(opt: &Opt, errors: &mut Errors) {
     if !matches!(opt.meta, Meta::Path(_)) {
-        errors.push(opt.meta.span(), format!("`{}` is a flag and takes no value", opt.name));
+        errors.push(
+            opt.meta.span(),
+            format!("`{}` is a flag and takes no value", opt.name),
+        );
     }
 }
 
@@ -196,13 +229,20 @@ pub fn string_list(opt: &Opt, errors: &mut Errors) -> Option<Vec<LitStr>> {
 /// A string or an array of strings.
 pub fn string_list_expr(expr: &Expr, name: &str, errors: &mut Errors) -> Option<Vec<LitStr>> {
     match expr {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(vec![s.clone()]),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(vec![s.clone()]),
         Expr::Array(array) => {
             let mut out = Vec::new();
             for elem in &array.elems {
                 match elem {
-                    Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => out.push(s.clone()),
-                    other => errors.push(other.span(), format!("expected a string literal in `{name}`")),
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(s), ..
+                    }) => out.push(s.clone()),
+                    other => errors.push(
+                        other.span(),
+                        format!("expected a string literal in `{name}`"),
+                    ),
                 }
             }
             Some(out)
@@ -221,7 +261,10 @@ mod tests {
 
     #[test]
     fn did_you_mean_finds_typos_only() {
-        assert_eq!(did_you_mean("rolse", &["name", "roles", "jwt"]), Some("roles"));
+        assert_eq!(
+            did_you_mean("rolse", &["name", "roles", "jwt"]),
+            Some("roles")
+        );
         assert_eq!(did_you_mean("qurey", &["query", "mutation"]), Some("query"));
         assert_eq!(did_you_mean("zzz", &["query", "mutation"]), None);
     }
@@ -229,7 +272,12 @@ mod tests {
     #[test]
     fn unknown_and_duplicate_options_are_all_reported() {
         let mut errors = Errors::default();
-        let opts = parse(quote!(query, rolse = ["a"], query, jwt), &["query", "roles", "jwt"], "#[action]", &mut errors);
+        let opts = parse(
+            quote!(query, rolse = ["a"], query, jwt),
+            &["query", "roles", "jwt"],
+            "#[action]",
+            &mut errors,
+        );
         assert_eq!(opts.len(), 2);
         let messages = errors.messages();
         assert_eq!(messages.len(), 2, "{messages:?}");

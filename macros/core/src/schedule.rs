@@ -8,8 +8,13 @@ use chrono::{DateTime, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
-const FIELDS: [(&str, u32, u32); 5] =
-    [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7)];
+const FIELDS: [(&str, u32, u32); 5] = [
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+];
 
 const MACROS: [(&str, &str); 5] = [
     ("@yearly", "0 0 1 1 *"),
@@ -57,7 +62,10 @@ impl Schedule {
         for (field, (name, min, max)) in fields.iter().zip(FIELDS) {
             check_field(field, name, min, max)?;
         }
-        let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
+        let parser = CronParser::builder()
+            .seconds(Seconds::Disallowed)
+            .year(Year::Disallowed)
+            .build();
         let cron = parser.parse(expanded).map_err(|e| format!("{e}"))?;
         Ok(Self { cron })
     }
@@ -69,7 +77,10 @@ impl Schedule {
 }
 
 fn check_field(field: &str, name: &str, min: u32, max: u32) -> Result<(), String> {
-    if let Some(bad) = field.chars().find(|c| !(c.is_ascii_digit() || matches!(c, '*' | ',' | '-' | '/'))) {
+    if let Some(bad) = field
+        .chars()
+        .find(|c| !(c.is_ascii_digit() || matches!(c, '*' | ',' | '-' | '/')))
+    {
         let hint = if bad.is_ascii_alphabetic() {
             if name == "day of week" {
                 " (Hasura's dialect takes numbers only: 0 = Sunday … 6 = Saturday)"
@@ -79,7 +90,9 @@ fn check_field(field: &str, name: &str, min: u32, max: u32) -> Result<(), String
         } else {
             ""
         };
-        return Err(format!("invalid {name} field `{field}`: unexpected `{bad}`{hint}"));
+        return Err(format!(
+            "invalid {name} field `{field}`: unexpected `{bad}`{hint}"
+        ));
     }
     for part in field.split(',') {
         let (range, step) = match part.split_once('/') {
@@ -89,7 +102,11 @@ fn check_field(field: &str, name: &str, min: u32, max: u32) -> Result<(), String
         if let Some(step) = step {
             match step.parse::<u32>() {
                 Ok(s) if s > 0 => {}
-                _ => return Err(format!("invalid {name} field `{field}`: the step must be a positive number")),
+                _ => {
+                    return Err(format!(
+                        "invalid {name} field `{field}`: the step must be a positive number"
+                    ));
+                }
             }
         }
         if range == "*" {
@@ -104,12 +121,16 @@ fn check_field(field: &str, name: &str, min: u32, max: u32) -> Result<(), String
                 .parse()
                 .map_err(|_| format!("invalid {name} field `{field}`: expected a number, `*`, a list, a range or a step"))?;
             if n < min || n > max {
-                return Err(format!("invalid {name} field `{field}`: {n} is outside {min}–{max}"));
+                return Err(format!(
+                    "invalid {name} field `{field}`: {n} is outside {min}–{max}"
+                ));
             }
         }
         if let Some(hi) = hi {
             if lo.parse::<u32>().ok() > hi.parse::<u32>().ok() {
-                return Err(format!("invalid {name} field `{field}`: the range is backwards"));
+                return Err(format!(
+                    "invalid {name} field `{field}`: the range is backwards"
+                ));
             }
         }
     }
@@ -129,9 +150,15 @@ mod tests {
     fn day_of_week_zero_is_sunday() {
         // 2024-05-04 is a Saturday.
         let s = Schedule::parse("0 22 * * 0-4").unwrap();
-        assert_eq!(s.next_after(at(2024, 5, 4, 0, 0)), Some(at(2024, 5, 5, 22, 0)));
+        assert_eq!(
+            s.next_after(at(2024, 5, 4, 0, 0)),
+            Some(at(2024, 5, 5, 22, 0))
+        );
         let sunday_as_seven = Schedule::parse("0 8 * * 7").unwrap();
-        assert_eq!(sunday_as_seven.next_after(at(2024, 5, 4, 0, 0)), Some(at(2024, 5, 5, 8, 0)));
+        assert_eq!(
+            sunday_as_seven.next_after(at(2024, 5, 4, 0, 0)),
+            Some(at(2024, 5, 5, 8, 0))
+        );
     }
 
     #[test]
@@ -150,33 +177,55 @@ mod tests {
     #[test]
     fn macros_steps_lists() {
         let s = Schedule::parse("@daily").unwrap();
-        assert_eq!(s.next_after(at(2024, 5, 4, 10, 0)), Some(at(2024, 5, 5, 0, 0)));
+        assert_eq!(
+            s.next_after(at(2024, 5, 4, 10, 0)),
+            Some(at(2024, 5, 5, 0, 0))
+        );
         let s = Schedule::parse("*/15 9-17 * * 1,3").unwrap();
         // Saturday → Monday 09:00.
-        assert_eq!(s.next_after(at(2024, 5, 4, 0, 0)), Some(at(2024, 5, 6, 9, 0)));
-        assert_eq!(s.next_after(at(2024, 5, 6, 9, 0)), Some(at(2024, 5, 6, 9, 15)));
+        assert_eq!(
+            s.next_after(at(2024, 5, 4, 0, 0)),
+            Some(at(2024, 5, 6, 9, 0))
+        );
+        assert_eq!(
+            s.next_after(at(2024, 5, 6, 9, 0)),
+            Some(at(2024, 5, 6, 9, 15))
+        );
     }
 
     /// Every schedule in the shared fixtures parses, and runs when it should.
     #[test]
     fn every_fixture_schedule() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/hasura-schemas");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/hasura-schemas");
         assert!(root.is_dir(), "fixtures missing at {}", root.display());
         let mut found = Vec::new();
         for project in ["carnet-de-bord", "intuition-rs", "current-bench", "aerie"] {
             let path = root.join(project).join("metadata/cron_triggers.yaml");
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
             let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
             for trigger in value.as_sequence().into_iter().flatten() {
                 let schedule = trigger["schedule"].as_str().unwrap().to_owned();
                 found.push(schedule);
             }
         }
-        let export: serde_yaml_ng::Value =
-            serde_yaml_ng::from_str(&std::fs::read_to_string(root.join("pysura/metadata_export.json")).unwrap()).unwrap();
+        let export: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+            &std::fs::read_to_string(root.join("pysura/metadata_export.json")).unwrap(),
+        )
+        .unwrap();
         // An export may or may not be wrapped in `{"metadata": …}`.
-        let metadata = if export.get("metadata").is_some() { &export["metadata"] } else { &export };
-        for trigger in metadata["cron_triggers"].as_sequence().into_iter().flatten() {
+        let metadata = if export.get("metadata").is_some() {
+            &export["metadata"]
+        } else {
+            &export
+        };
+        for trigger in metadata["cron_triggers"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
             found.push(trigger["schedule"].as_str().unwrap().to_owned());
         }
         assert!(found.len() >= 3, "{found:?}");

@@ -62,7 +62,11 @@ impl JwksCache {
     }
 
     /// The key for a token with this `kid` and `alg`, fetching the key set when needed.
-    pub(crate) async fn key_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, JwtError> {
+    pub(crate) async fn key_for(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<DecodingKey, JwtError> {
         if let Some(key) = self.fresh_lookup(kid, alg) {
             return Ok(key);
         }
@@ -82,7 +86,11 @@ impl JwksCache {
     fn fresh_lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
         let state = lock(&self.state);
         let fresh = state.expires_at.is_some_and(|t| Instant::now() < t);
-        if fresh { find(&state.keys, kid, alg) } else { None }
+        if fresh {
+            find(&state.keys, kid, alg)
+        } else {
+            None
+        }
     }
 
     fn lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
@@ -92,7 +100,9 @@ impl JwksCache {
     /// Every fetch, on expiry or on an unknown `kid`, is rate-limited: at most one per interval.
     fn may_refresh(&self) -> bool {
         let interval = *lock(&self.min_refresh_interval);
-        lock(&self.state).last_attempt.is_none_or(|t| t.elapsed() >= interval)
+        lock(&self.state)
+            .last_attempt
+            .is_none_or(|t| t.elapsed() >= interval)
     }
 
     async fn refresh(&self) {
@@ -112,21 +122,41 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<(Vec<CachedKey>, Duration), String> {
-        let response = self.client.get(self.url.clone()).send().await.map_err(|e| e.without_url().to_string())?;
+        let response = self
+            .client
+            .get(self.url.clone())
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
         if !response.status().is_success() {
             return Err(format!("status {}", response.status()));
         }
         let max_age = cache_lifetime(response.headers());
-        let body: Value = response.json().await.map_err(|e| e.without_url().to_string())?;
-        let entries = body.get("keys").and_then(Value::as_array).ok_or("no `keys` array")?;
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        let entries = body
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or("no `keys` array")?;
         let mut keys = Vec::new();
         for entry in entries {
             // One unusable key (an `enc` key, ES512, an unknown kty) must not discard the others.
-            let Ok(jwk) = serde_json::from_value::<Jwk>(entry.clone()) else { continue };
-            if jwk.common.public_key_use.as_ref().is_some_and(|u| !matches!(u, jsonwebtoken::jwk::PublicKeyUse::Signature)) {
+            let Ok(jwk) = serde_json::from_value::<Jwk>(entry.clone()) else {
+                continue;
+            };
+            if jwk
+                .common
+                .public_key_use
+                .as_ref()
+                .is_some_and(|u| !matches!(u, jsonwebtoken::jwk::PublicKeyUse::Signature))
+            {
                 continue;
             }
-            let Ok(key) = DecodingKey::from_jwk(&jwk) else { continue };
+            let Ok(key) = DecodingKey::from_jwk(&jwk) else {
+                continue;
+            };
             let family = match &jwk.algorithm {
                 AlgorithmParameters::RSA(_) => AlgorithmFamily::Rsa,
                 AlgorithmParameters::EllipticCurve(_) => AlgorithmFamily::Ec,
@@ -135,7 +165,12 @@ impl JwksCache {
                 _ => continue,
             };
             let algorithm = jwk.common.key_algorithm.and_then(signing_algorithm);
-            keys.push(CachedKey { kid: jwk.common.key_id.clone(), algorithm, family, key });
+            keys.push(CachedKey {
+                kid: jwk.common.key_id.clone(),
+                algorithm,
+                family,
+                key,
+            });
         }
         Ok((keys, max_age))
     }
@@ -177,14 +212,20 @@ fn find(keys: &[CachedKey], kid: Option<&str>, alg: Algorithm) -> Option<Decodin
 
 /// How long a JWKS response may be reused (`Cache-Control` first, then `Expires`).
 fn cache_lifetime(headers: &http::HeaderMap) -> Duration {
-    if let Some(cc) = headers.get(http::header::CACHE_CONTROL).and_then(|v| v.to_str().ok()) {
+    if let Some(cc) = headers
+        .get(http::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+    {
         let mut max_age = None;
         for directive in cc.split(',').map(str::trim) {
             let lower = directive.to_ascii_lowercase();
             if lower == "no-cache" || lower == "no-store" || lower == "must-revalidate" {
                 return Duration::ZERO;
             }
-            if let Some(v) = lower.strip_prefix("s-maxage=").or_else(|| lower.strip_prefix("max-age=")) {
+            if let Some(v) = lower
+                .strip_prefix("s-maxage=")
+                .or_else(|| lower.strip_prefix("max-age="))
+            {
                 if let Ok(secs) = v.trim_matches('"').parse::<u64>() {
                     // s-maxage wins over max-age for shared caches; take the first one given.
                     max_age.get_or_insert(Duration::from_secs(secs));
@@ -195,7 +236,10 @@ fn cache_lifetime(headers: &http::HeaderMap) -> Duration {
             return age;
         }
     }
-    if let Some(expires) = headers.get(http::header::EXPIRES).and_then(|v| v.to_str().ok()) {
+    if let Some(expires) = headers
+        .get(http::header::EXPIRES)
+        .and_then(|v| v.to_str().ok())
+    {
         if let Ok(at) = chrono::DateTime::parse_from_rfc2822(expires) {
             let secs = (at.timestamp() - chrono::Utc::now().timestamp()).max(0);
             return Duration::from_secs(secs as u64);
@@ -210,15 +254,30 @@ mod tests {
     use super::*;
 
     fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
-        pairs.iter().map(|(k, v)| (http::HeaderName::from_static(k), v.parse().unwrap())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (http::HeaderName::from_static(k), v.parse().unwrap()))
+            .collect()
     }
 
     #[test]
     fn lifetime_from_cache_headers() {
-        assert_eq!(cache_lifetime(&headers(&[("cache-control", "public, max-age=60")])), Duration::from_secs(60));
-        assert_eq!(cache_lifetime(&headers(&[("cache-control", "s-maxage=30, max-age=60")])), Duration::from_secs(30));
-        assert_eq!(cache_lifetime(&headers(&[("cache-control", "no-store")])), Duration::ZERO);
-        assert_eq!(cache_lifetime(&headers(&[("expires", "Mon, 30 Mar 2020 13:25:18 GMT")])), Duration::ZERO);
+        assert_eq!(
+            cache_lifetime(&headers(&[("cache-control", "public, max-age=60")])),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            cache_lifetime(&headers(&[("cache-control", "s-maxage=30, max-age=60")])),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            cache_lifetime(&headers(&[("cache-control", "no-store")])),
+            Duration::ZERO
+        );
+        assert_eq!(
+            cache_lifetime(&headers(&[("expires", "Mon, 30 Mar 2020 13:25:18 GMT")])),
+            Duration::ZERO
+        );
         let later = (chrono::Utc::now() + chrono::Duration::seconds(120)).to_rfc2822();
         let got = cache_lifetime(&headers(&[("expires", &later)]));
         assert!(got > Duration::from_secs(100) && got <= Duration::from_secs(120));

@@ -60,7 +60,9 @@ impl JsonPath {
     /// Parses a path such as `$.hasura.claims`, `$['https://x/claims']` or `$.roles[0]`.
     pub fn parse(text: &str) -> Result<Self, JwtConfigError> {
         let bad = |why: &str| config_error(format!("invalid JSON path `{text}`: {why}"));
-        let rest = text.strip_prefix('$').ok_or_else(|| bad("it must start with `$`"))?;
+        let rest = text
+            .strip_prefix('$')
+            .ok_or_else(|| bad("it must start with `$`"))?;
         let mut steps = Vec::new();
         let mut chars = rest.char_indices().peekable();
         while let Some((_, c)) = chars.next() {
@@ -104,7 +106,9 @@ impl JsonPath {
                                 _ => return Err(bad("expected `[N]` or `['key']`")),
                             }
                         }
-                        let index = digits.parse().map_err(|_| bad("expected an index in `[N]`"))?;
+                        let index = digits
+                            .parse()
+                            .map_err(|_| bad("expected an index in `[N]`"))?;
                         steps.push(PathStep::Index(index));
                     }
                 }
@@ -163,7 +167,10 @@ pub enum NamespaceLocation {
 /// How tokens are verified.
 #[derive(Clone)]
 pub(crate) enum KeySource {
-    Static { algorithm: Algorithm, key: DecodingKey },
+    Static {
+        algorithm: Algorithm,
+        key: DecodingKey,
+    },
     Jwks(Arc<JwksCache>),
 }
 
@@ -263,7 +270,9 @@ impl JwtConfig {
     pub fn from_json(text: &str) -> Result<Self, JwtConfigError> {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| config_error(format!("not a JSON object: {e}")))?;
-        let obj = value.as_object().ok_or_else(|| config_error("not a JSON object"))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| config_error("not a JSON object"))?;
         Self::from_object(obj)
     }
 
@@ -279,26 +288,35 @@ impl JwtConfig {
                 let name = string_field(obj, "type")?
                     .ok_or_else(|| config_error("`type` is required with `key`"))?;
                 let algorithm = hasura_algorithm(&name)?;
-                KeySource::Static { algorithm, key: decoding_key(algorithm, &key)? }
+                KeySource::Static {
+                    algorithm,
+                    key: decoding_key(algorithm, &key)?,
+                }
             }
             (None, Some(url)) => {
                 if let Some(name) = string_field(obj, "type")? {
                     // Checked for the clear error on ES512; JWKS keys carry their own algorithm.
                     hasura_algorithm(&name)?;
                 }
-                let url = url.parse::<reqwest::Url>().map_err(|_| config_error("`jwk_url` is not a URL"))?;
+                let url = url
+                    .parse::<reqwest::Url>()
+                    .map_err(|_| config_error("`jwk_url` is not a URL"))?;
                 KeySource::Jwks(Arc::new(JwksCache::new(url)))
             }
         };
 
         let claims = if let Some(map) = obj.get("claims_map") {
-            let map = map.as_object().ok_or_else(|| config_error("`claims_map` must be an object"))?;
+            let map = map
+                .as_object()
+                .ok_or_else(|| config_error("`claims_map` must be an object"))?;
             let mut entries = Vec::new();
             for (name, spec) in map {
                 let mapping = match spec {
                     Value::Object(o) if o.contains_key("path") => ClaimMapping::Path {
                         path: JsonPath::parse(
-                            o["path"].as_str().ok_or_else(|| config_error("`path` must be a string"))?,
+                            o["path"]
+                                .as_str()
+                                .ok_or_else(|| config_error("`path` must be a string"))?,
                         )?,
                         default: o.get("default").cloned(),
                     },
@@ -340,29 +358,42 @@ impl JwtConfig {
                     .iter()
                     .map(|a| a.as_str().map(str::to_owned))
                     .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| config_error("`audience` must be a string or a list of strings"))?,
+                    .ok_or_else(|| {
+                        config_error("`audience` must be a string or a list of strings")
+                    })?,
             ),
-            Some(_) => return Err(config_error("`audience` must be a string or a list of strings")),
+            Some(_) => {
+                return Err(config_error(
+                    "`audience` must be a string or a list of strings",
+                ));
+            }
         };
         let issuer = string_field(obj, "issuer")?;
         let allowed_skew = match obj.get("allowed_skew") {
             None | Some(Value::Null) => Duration::ZERO,
             Some(v) => Duration::from_secs(
-                v.as_u64().ok_or_else(|| config_error("`allowed_skew` must be a number of seconds"))?,
+                v.as_u64()
+                    .ok_or_else(|| config_error("`allowed_skew` must be a number of seconds"))?,
             ),
         };
         let header = match obj.get("header") {
             None | Some(Value::Null) => TokenLocation::Authorization,
-            Some(Value::Object(h)) => match (string_field(h, "type")?.as_deref(), string_field(h, "name")?) {
+            Some(Value::Object(h)) => match (
+                string_field(h, "type")?.as_deref(),
+                string_field(h, "name")?,
+            ) {
                 (Some("Authorization"), _) => TokenLocation::Authorization,
                 (Some("Cookie"), Some(name)) => TokenLocation::Cookie(name),
                 (Some("CustomHeader"), Some(name)) => {
-                    http::HeaderName::from_bytes(name.as_bytes())
-                        .map_err(|_| config_error(format!("`header.name` `{name}` is not a header name")))?;
+                    http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                        config_error(format!("`header.name` `{name}` is not a header name"))
+                    })?;
                     TokenLocation::CustomHeader(name.to_ascii_lowercase())
                 }
                 (Some("Cookie" | "CustomHeader"), None) => {
-                    return Err(config_error("`header.name` is required for Cookie and CustomHeader"));
+                    return Err(config_error(
+                        "`header.name` is required for Cookie and CustomHeader",
+                    ));
                 }
                 _ => {
                     return Err(config_error(
@@ -372,7 +403,14 @@ impl JwtConfig {
             },
             Some(_) => return Err(config_error("`header` must be an object")),
         };
-        Ok(Self { keys, claims, audience, issuer, allowed_skew, header })
+        Ok(Self {
+            keys,
+            claims,
+            audience,
+            issuer,
+            allowed_skew,
+            header,
+        })
     }
 
     /// A configuration verifying HS256 tokens signed with `secret` (default namespace,
@@ -437,15 +475,24 @@ impl JwtConfig {
     }
 
     fn token<'h>(&self, headers: &'h HeaderMap) -> Result<&'h str, JwtError> {
-        let missing =
-            || JwtError::headers("Missing 'Authorization' or 'Cookie' header in JWT authentication mode");
+        let missing = || {
+            JwtError::headers(
+                "Missing 'Authorization' or 'Cookie' header in JWT authentication mode",
+            )
+        };
         match &self.header {
             TokenLocation::Authorization => {
-                let value = headers.get(http::header::AUTHORIZATION).ok_or_else(missing)?;
-                let value = value.to_str().map_err(|_| JwtError::headers("Malformed Authorization header"))?;
+                let value = headers
+                    .get(http::header::AUTHORIZATION)
+                    .ok_or_else(missing)?;
+                let value = value
+                    .to_str()
+                    .map_err(|_| JwtError::headers("Malformed Authorization header"))?;
                 let mut parts = value.split_whitespace();
                 match (parts.next(), parts.next(), parts.next()) {
-                    (Some(scheme), Some(token), None) if scheme.eq_ignore_ascii_case("bearer") => Ok(token),
+                    (Some(scheme), Some(token), None) if scheme.eq_ignore_ascii_case("bearer") => {
+                        Ok(token)
+                    }
                     _ => Err(JwtError::headers("Malformed Authorization header")),
                 }
             }
@@ -457,12 +504,20 @@ impl JwtConfig {
                 .filter_map(|pair| pair.trim().split_once('='))
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.trim_matches('"'))
-                .ok_or_else(|| JwtError::headers(format!("Missing cookie '{name}' in JWT authentication mode"))),
+                .ok_or_else(|| {
+                    JwtError::headers(format!(
+                        "Missing cookie '{name}' in JWT authentication mode"
+                    ))
+                }),
             TokenLocation::CustomHeader(name) => headers
                 .get(name.as_str())
                 .and_then(|v| v.to_str().ok())
                 .map(str::trim)
-                .ok_or_else(|| JwtError::headers(format!("Missing '{name}' header in JWT authentication mode"))),
+                .ok_or_else(|| {
+                    JwtError::headers(format!(
+                        "Missing '{name}' header in JWT authentication mode"
+                    ))
+                }),
         }
     }
 
@@ -473,7 +528,9 @@ impl JwtConfig {
             ClaimsSource::Namespace { location, format } => {
                 let (found, name) = match location {
                     NamespaceLocation::Key(key) => (payload.get(key.as_str()), key.clone()),
-                    NamespaceLocation::Path(path) => (path.lookup(payload), "claims_namespace_path".into()),
+                    NamespaceLocation::Path(path) => {
+                        (path.lookup(payload), "claims_namespace_path".into())
+                    }
                 };
                 let found = found.ok_or_else(|| {
                     JwtError::invalid_claims(format!("claims key: '{name}' not found"))
@@ -523,24 +580,32 @@ impl JwtConfig {
         }
 
         let take = |name: &str, claims: &mut Vec<(String, Value)>| {
-            claims.iter().position(|(k, _)| k == name).map(|i| claims.remove(i).1)
+            claims
+                .iter()
+                .position(|(k, _)| k == name)
+                .map(|i| claims.remove(i).1)
         };
         let allowed = take("x-hasura-allowed-roles", &mut claims).ok_or_else(|| {
             JwtError::missing_role_claims("JWT claim does not contain x-hasura-allowed-roles")
         })?;
         let allowed_roles = allowed
             .as_array()
-            .and_then(|a| a.iter().map(|r| r.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+            .and_then(|a| {
+                a.iter()
+                    .map(|r| r.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            })
             .ok_or_else(|| {
-                JwtError::invalid_claims("invalid x-hasura-allowed-roles; should be a list of roles")
+                JwtError::invalid_claims(
+                    "invalid x-hasura-allowed-roles; should be a list of roles",
+                )
             })?;
         let default = take("x-hasura-default-role", &mut claims).ok_or_else(|| {
             JwtError::missing_role_claims("JWT claim does not contain x-hasura-default-role")
         })?;
-        let default_role = default
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| JwtError::invalid_claims("invalid x-hasura-default-role; should be a role"))?;
+        let default_role = default.as_str().map(str::to_owned).ok_or_else(|| {
+            JwtError::invalid_claims("invalid x-hasura-default-role; should be a role")
+        })?;
         let mut session = SessionVariables::new();
         for (name, value) in claims {
             match value {
@@ -552,7 +617,11 @@ impl JwtConfig {
                 }
             }
         }
-        Ok(VerifiedClaims { allowed_roles, default_role, session })
+        Ok(VerifiedClaims {
+            allowed_roles,
+            default_role,
+            session,
+        })
     }
 }
 
@@ -566,7 +635,9 @@ fn describe(e: &jsonwebtoken::errors::Error) -> String {
         K::InvalidIssuer => "JWTNotInIssuer".into(),
         K::InvalidSignature => "JWSError JWSInvalidSignature".into(),
         K::InvalidAlgorithm | K::InvalidAlgorithmName => "JWSError (unexpected algorithm)".into(),
-        K::InvalidToken | K::Base64(_) | K::Json(_) | K::Utf8(_) => "JWSError (malformed token)".into(),
+        K::InvalidToken | K::Base64(_) | K::Json(_) | K::Utf8(_) => {
+            "JWSError (malformed token)".into()
+        }
         other => format!("JWSError ({other:?})"),
     }
 }
@@ -588,7 +659,9 @@ impl VerifiedClaims {
     pub fn agrees_with(&self, session: &SessionVariables) -> Result<(), JwtError> {
         let role = session.role().unwrap_or(&self.default_role);
         if !self.allowed_roles.iter().any(|r| r == role) {
-            return Err(JwtError::forbidden("Your requested role is not in allowed roles"));
+            return Err(JwtError::forbidden(
+                "Your requested role is not in allowed roles",
+            ));
         }
         if session.user_id() != self.session.user_id() {
             return Err(JwtError::forbidden(
@@ -613,7 +686,11 @@ pub struct JwtError {
 
 impl JwtError {
     fn new(status: http::StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::new(http::StatusCode::UNAUTHORIZED, "invalid-jwt", message)
@@ -622,10 +699,18 @@ impl JwtError {
         Self::new(http::StatusCode::UNAUTHORIZED, "invalid-headers", message)
     }
     fn missing_role_claims(message: impl Into<String>) -> Self {
-        Self::new(http::StatusCode::UNAUTHORIZED, "jwt-missing-role-claims", message)
+        Self::new(
+            http::StatusCode::UNAUTHORIZED,
+            "jwt-missing-role-claims",
+            message,
+        )
     }
     fn invalid_claims(message: impl Into<String>) -> Self {
-        Self::new(http::StatusCode::UNAUTHORIZED, "jwt-invalid-claims", message)
+        Self::new(
+            http::StatusCode::UNAUTHORIZED,
+            "jwt-invalid-claims",
+            message,
+        )
     }
     fn forbidden(message: impl Into<String>) -> Self {
         Self::new(http::StatusCode::FORBIDDEN, "access-denied", message)
@@ -658,20 +743,28 @@ mod tests {
 
     #[test]
     fn config_errors_are_clear() {
-        let err = |j: Value| JwtConfig::from_json(&j.to_string()).unwrap_err().to_string();
+        let err = |j: Value| {
+            JwtConfig::from_json(&j.to_string())
+                .unwrap_err()
+                .to_string()
+        };
         assert!(err(json!({"type": "HS256"})).contains("cannot both be empty"));
         assert!(err(json!({"type": "ES512", "key": "x"})).contains("ES512"));
         assert!(err(json!({"type": "HS256", "key": "short"})).contains("32"));
         assert!(err(json!({"type": "RS256", "key": "not pem"})).contains("PEM"));
         assert!(err(json!({"type": "XX1", "key": "x"})).contains("unknown `type`"));
         assert!(
-            err(json!({"key": "0123456789abcdef0123456789abcdef", "type": "HS256",
-                       "claims_namespace": "a", "claims_namespace_path": "$.a"}))
+            err(
+                json!({"key": "0123456789abcdef0123456789abcdef", "type": "HS256",
+                       "claims_namespace": "a", "claims_namespace_path": "$.a"})
+            )
             .contains("cannot both")
         );
         assert!(
-            err(json!({"key": "0123456789abcdef0123456789abcdef", "type": "HS256",
-                       "header": {"type": "Cookie"}}))
+            err(
+                json!({"key": "0123456789abcdef0123456789abcdef", "type": "HS256",
+                       "header": {"type": "Cookie"}})
+            )
             .contains("header.name")
         );
     }

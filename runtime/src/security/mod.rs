@@ -1,8 +1,8 @@
 //! Who may call a handler: the webhook secret shared with Hasura, the caller's role, and
 //! (for `jwt` actions) the caller's own token.
 
-pub mod jwt;
 mod jwks;
+pub mod jwt;
 mod secret;
 
 pub use secret::{WEBHOOK_SECRET_HEADER, WebhookSecrets};

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Rasura's test command (README): formatting, clippy with warnings as errors, and every test
+# (unit, integration, over-TCP, trybuild UI). Works on a fresh machine: it installs what the
+# tests need. Services later features need (PostgreSQL, Redis) are installed and started here,
+# and their tests fail, never skip, when the service is unreachable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need cargo; then
+  echo "error: cargo is required (the machine's Rust toolchain)" >&2
+  exit 1
+fi
+# The over-TCP tests send SIGTERM with `kill` (procps).
+if ! need kill; then
+  apt-get update -qq && apt-get install -y -qq procps
+fi
+if [ ! -d ../shared/fixtures/hasura-schemas ]; then
+  echo "error: ../shared/fixtures/hasura-schemas is missing (the shared fixtures sit beside the checkout)" >&2
+  exit 1
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked --no-fail-fast
