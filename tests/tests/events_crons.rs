@@ -311,8 +311,8 @@ async fn example_event_reads_the_user_role_change() {
         .event("user_role_changed")
         .table("public.user")
         .update(
-            json!({"id": "u1", "role": "user"}),
-            json!({"id": "u1", "role": "admin"}),
+            json!({"user_id": "u1", "role": "user"}),
+            json!({"user_id": "u1", "role": "admin"}),
         )
         .send()
         .await

@@ -114,7 +114,7 @@ pub async fn user_role_changed(_ctx: Ctx, event: Event<UserRow>) -> Result<(), E
     if let Operation::Update { old, new } = &event.operation {
         tracing_info(&format!(
             "user {} role {:?} -> {:?}",
-            new.id, old.role, new.role
+            new.user_id, old.role, new.role
         ));
     }
     Ok(())
