@@ -167,9 +167,11 @@ pub enum NamespaceLocation {
 /// How tokens are verified.
 #[derive(Clone)]
 pub(crate) enum KeySource {
+    // The validation is built once: nothing per request but the checks themselves.
     Static {
         algorithm: Algorithm,
         key: DecodingKey,
+        validation: Box<Validation>,
     },
     Jwks(Arc<JwksCache>),
 }
@@ -291,6 +293,8 @@ impl JwtConfig {
                 KeySource::Static {
                     algorithm,
                     key: decoding_key(algorithm, &key)?,
+                    // Rebuilt below once audience, issuer and skew are known.
+                    validation: Box::new(Validation::new(algorithm)),
                 }
             }
             (None, Some(url)) => {
@@ -403,14 +407,28 @@ impl JwtConfig {
             },
             Some(_) => return Err(config_error("`header` must be an object")),
         };
-        Ok(Self {
+        let mut config = Self {
             keys,
             claims,
             audience,
             issuer,
             allowed_skew,
             header,
-        })
+        };
+        if let KeySource::Static {
+            algorithm,
+            validation,
+            ..
+        } = &mut config.keys
+        {
+            **validation = validation_for(
+                *algorithm,
+                config.audience.as_deref(),
+                config.issuer.as_deref(),
+                config.allowed_skew,
+            );
+        }
+        Ok(config)
     }
 
     /// A configuration verifying HS256 tokens signed with `secret` (default namespace,
@@ -439,39 +457,30 @@ impl JwtConfig {
     /// Reads, verifies and decodes the caller's token from the request headers.
     pub async fn verify(&self, headers: &HeaderMap) -> Result<VerifiedClaims, JwtError> {
         let token = self.token(headers)?;
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|e| JwtError::invalid(format!("Could not verify JWT: {}", describe(&e))))?;
-        let key = match &self.keys {
-            KeySource::Static { algorithm, key } => {
-                if header.alg != *algorithm {
-                    return Err(JwtError::invalid(format!(
-                        "Could not verify JWT: JWSError (unexpected algorithm {:?})",
-                        header.alg
-                    )));
-                }
-                key.clone()
-            }
-            KeySource::Jwks(cache) => cache.key_for(header.kid.as_deref(), header.alg).await?,
+        let invalid = |e: jsonwebtoken::errors::Error| {
+            JwtError::invalid(format!("Could not verify JWT: {}", describe(&e)))
         };
-        let mut validation = Validation::new(header.alg);
-        validation.leeway = self.allowed_skew.as_secs();
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.required_spec_claims.clear();
-        match &self.audience {
-            Some(aud) => {
-                validation.set_audience(aud);
-                validation.required_spec_claims.insert("aud".into());
+        let payload = match &self.keys {
+            // `decode` refuses any `alg` but the configured one (so `none` and algorithm
+            // confusion fail here) before it checks the signature.
+            KeySource::Static {
+                key, validation, ..
+            } => jsonwebtoken::decode::<Value>(token, key, validation),
+            KeySource::Jwks(cache) => {
+                let header = jsonwebtoken::decode_header(token).map_err(invalid)?;
+                let key = cache.key_for(header.kid.as_deref(), header.alg).await?;
+                let validation = validation_for(
+                    header.alg,
+                    self.audience.as_deref(),
+                    self.issuer.as_deref(),
+                    self.allowed_skew,
+                );
+                jsonwebtoken::decode::<Value>(token, &key, &validation)
             }
-            None => validation.validate_aud = false,
         }
-        if let Some(iss) = &self.issuer {
-            validation.set_issuer(&[iss]);
-        }
-        let payload = jsonwebtoken::decode::<Value>(token, &key, &validation)
-            .map_err(|e| JwtError::invalid(format!("Could not verify JWT: {}", describe(&e))))?
-            .claims;
-        self.claims_of(&payload)
+        .map_err(invalid)?
+        .claims;
+        self.claims_of(payload)
     }
 
     fn token<'h>(&self, headers: &'h HeaderMap) -> Result<&'h str, JwtError> {
@@ -522,29 +531,38 @@ impl JwtConfig {
     }
 
     /// Extracts Hasura's claims from a verified payload.
-    pub fn claims_of(&self, payload: &Value) -> Result<VerifiedClaims, JwtError> {
+    pub fn claims_of(&self, mut payload: Value) -> Result<VerifiedClaims, JwtError> {
         let mut claims: Vec<(String, Value)> = Vec::new();
         match &self.claims {
             ClaimsSource::Namespace { location, format } => {
                 let (found, name) = match location {
-                    NamespaceLocation::Key(key) => (payload.get(key.as_str()), key.clone()),
+                    NamespaceLocation::Key(key) => (
+                        payload.as_object_mut().and_then(|o| o.remove(key.as_str())),
+                        key.as_str(),
+                    ),
                     NamespaceLocation::Path(path) => {
-                        (path.lookup(payload), "claims_namespace_path".into())
+                        (path.lookup(&payload).cloned(), "claims_namespace_path")
                     }
                 };
                 let found = found.ok_or_else(|| {
                     JwtError::invalid_claims(format!("claims key: '{name}' not found"))
                 })?;
-                let parsed;
                 let object = match (format, found) {
                     (ClaimsFormat::Json, Value::Object(o)) => o,
                     (ClaimsFormat::StringifiedJson, Value::String(s)) => {
-                        parsed = serde_json::from_str::<Value>(s).map_err(|_| {
-                            JwtError::invalid_claims("claims are not stringified JSON")
-                        })?;
-                        parsed.as_object().ok_or_else(|| {
-                            JwtError::invalid_claims("stringified claims are not a JSON object")
-                        })?
+                        match serde_json::from_str::<Value>(&s) {
+                            Ok(Value::Object(o)) => o,
+                            Ok(_) => {
+                                return Err(JwtError::invalid_claims(
+                                    "stringified claims are not a JSON object",
+                                ));
+                            }
+                            Err(_) => {
+                                return Err(JwtError::invalid_claims(
+                                    "claims are not stringified JSON",
+                                ));
+                            }
+                        }
                     }
                     (ClaimsFormat::Json, _) => {
                         return Err(JwtError::invalid_claims("claims must be a JSON object"));
@@ -555,10 +573,10 @@ impl JwtConfig {
                         ));
                     }
                 };
-                for (k, v) in object {
-                    let lower = k.to_ascii_lowercase();
-                    if lower.starts_with("x-hasura-") {
-                        claims.push((lower, v.clone()));
+                for (mut k, v) in object {
+                    k.make_ascii_lowercase();
+                    if k.starts_with("x-hasura-") {
+                        claims.push((k, v));
                     }
                 }
             }
@@ -566,7 +584,7 @@ impl JwtConfig {
                 for (name, mapping) in entries {
                     let value = match mapping {
                         ClaimMapping::Literal(v) => v.clone(),
-                        ClaimMapping::Path { path, default } => match path.lookup(payload) {
+                        ClaimMapping::Path { path, default } => match path.lookup(&payload) {
                             Some(v) => v.clone(),
                             None => match default {
                                 Some(d) => d.clone(),
@@ -623,6 +641,32 @@ impl JwtConfig {
             session,
         })
     }
+}
+
+/// What `decode` checks: only `alg`, `exp`/`nbf` with the allowed skew, `aud` when configured
+/// (then required), and `iss` when configured and present (as Hasura does).
+fn validation_for(
+    algorithm: Algorithm,
+    audience: Option<&[String]>,
+    issuer: Option<&str>,
+    skew: Duration,
+) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.leeway = skew.as_secs();
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.required_spec_claims.clear();
+    match audience {
+        Some(aud) => {
+            validation.set_audience(aud);
+            validation.required_spec_claims.insert("aud".into());
+        }
+        None => validation.validate_aud = false,
+    }
+    if let Some(iss) = issuer {
+        validation.set_issuer(&[iss]);
+    }
+    validation
 }
 
 fn describe(e: &jsonwebtoken::errors::Error) -> String {
