@@ -48,4 +48,41 @@ fn main() {
         "decode_header: {:.0} ns",
         t.elapsed().as_nanos() as f64 / n as f64
     );
+
+    // The handler span under the service's default subscriber (fmt + `info` filter).
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::io::sink)
+        .finish();
+    let fields = rasura::__private::SpanFields {
+        request_id: "0123456789abcdef0123456789abcdef",
+        trace_id: None,
+        span_id: None,
+    };
+    tracing::subscriber::with_default(subscriber, || {
+        let t = Instant::now();
+        for _ in 0..n {
+            let span = rasura::__handler_span!("pong", "action", &fields);
+            let _entered = span.enter();
+        }
+        println!(
+            "span create+enter+exit+close: {:.0} ns",
+            t.elapsed().as_nanos() as f64 / n as f64
+        );
+    });
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::sink)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let t = Instant::now();
+        for _ in 0..n {
+            let span = rasura::__handler_span!("pong", "action", &fields);
+            let _entered = span.enter();
+        }
+        println!(
+            "span, level filter: {:.0} ns",
+            t.elapsed().as_nanos() as f64 / n as f64
+        );
+    });
 }

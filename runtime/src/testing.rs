@@ -683,7 +683,6 @@ fn now() -> u64 {
 /// It listens on a free loopback port (`RASURA_LISTEN=127.0.0.1:0`); the address is read from its
 /// `rasura listening` log line. The process is killed when this value is dropped, unless it was
 /// stopped with [`RunningService::terminate`].
-#[derive(Debug)]
 pub struct RunningService {
     child: std::process::Child,
     address: std::net::SocketAddr,
@@ -793,6 +792,16 @@ impl RunningService {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+// Manual: the captured output can hold generated development secrets.
+impl std::fmt::Debug for RunningService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningService")
+            .field("pid", &self.child.id())
+            .field("address", &self.address)
+            .finish_non_exhaustive()
     }
 }
 

@@ -6,10 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 
 use super::jwks::JwksCache;
+use super::token;
 use crate::protocol::SessionVariables;
 
 /// Hasura's default claims namespace.
@@ -167,11 +170,9 @@ pub enum NamespaceLocation {
 /// How tokens are verified.
 #[derive(Clone)]
 pub(crate) enum KeySource {
-    // The validation is built once: nothing per request but the checks themselves.
     Static {
         algorithm: Algorithm,
         key: DecodingKey,
-        validation: Box<Validation>,
     },
     Jwks(Arc<JwksCache>),
 }
@@ -293,8 +294,6 @@ impl JwtConfig {
                 KeySource::Static {
                     algorithm,
                     key: decoding_key(algorithm, &key)?,
-                    // Rebuilt below once audience, issuer and skew are known.
-                    validation: Box::new(Validation::new(algorithm)),
                 }
             }
             (None, Some(url)) => {
@@ -407,28 +406,14 @@ impl JwtConfig {
             },
             Some(_) => return Err(config_error("`header` must be an object")),
         };
-        let mut config = Self {
+        Ok(Self {
             keys,
             claims,
             audience,
             issuer,
             allowed_skew,
             header,
-        };
-        if let KeySource::Static {
-            algorithm,
-            validation,
-            ..
-        } = &mut config.keys
-        {
-            **validation = validation_for(
-                *algorithm,
-                config.audience.as_deref(),
-                config.issuer.as_deref(),
-                config.allowed_skew,
-            );
-        }
-        Ok(config)
+        })
     }
 
     /// A configuration verifying HS256 tokens signed with `secret` (default namespace,
@@ -457,30 +442,74 @@ impl JwtConfig {
     /// Reads, verifies and decodes the caller's token from the request headers.
     pub async fn verify(&self, headers: &HeaderMap) -> Result<VerifiedClaims, JwtError> {
         let token = self.token(headers)?;
-        let invalid = |e: jsonwebtoken::errors::Error| {
-            JwtError::invalid(format!("Could not verify JWT: {}", describe(&e)))
-        };
-        let payload = match &self.keys {
-            // `decode` refuses any `alg` but the configured one (so `none` and algorithm
-            // confusion fail here) before it checks the signature.
-            KeySource::Static {
-                key, validation, ..
-            } => jsonwebtoken::decode::<Value>(token, key, validation),
+        let invalid = |why: &str| JwtError::invalid(format!("Could not verify JWT: {why}"));
+        let parts = token::split(token).map_err(invalid)?;
+        match &self.keys {
+            KeySource::Static { algorithm, key } => {
+                // Only the configured algorithm: this is what stops algorithm confusion.
+                if parts.alg != *algorithm {
+                    return Err(invalid("JWSError (unexpected algorithm)"));
+                }
+                parts.verify(key).map_err(invalid)?;
+            }
             KeySource::Jwks(cache) => {
-                let header = jsonwebtoken::decode_header(token).map_err(invalid)?;
-                let key = cache.key_for(header.kid.as_deref(), header.alg).await?;
-                let validation = validation_for(
-                    header.alg,
-                    self.audience.as_deref(),
-                    self.issuer.as_deref(),
-                    self.allowed_skew,
-                );
-                jsonwebtoken::decode::<Value>(token, &key, &validation)
+                // `key_for` only returns a key whose algorithm is `parts.alg`.
+                let key = cache.key_for(parts.kid.as_deref(), parts.alg).await?;
+                parts.verify(&key).map_err(invalid)?;
             }
         }
-        .map_err(invalid)?
-        .claims;
-        self.claims_of(payload)
+        let payload = parts.payload().map_err(invalid)?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let check = |registered: &token::Registered| {
+            registered
+                .check(
+                    self.audience.as_deref(),
+                    self.issuer.as_deref(),
+                    self.allowed_skew.as_secs(),
+                    now,
+                )
+                .map_err(invalid)
+        };
+        let malformed = |_| invalid("JWSError (malformed payload)");
+        match &self.claims {
+            // The common case, parsed in one pass without building a `Value` of the payload.
+            ClaimsSource::Namespace {
+                location: NamespaceLocation::Key(namespace),
+                format,
+            } => {
+                let mut de = serde_json::Deserializer::from_slice(&payload);
+                let parsed = serde::de::DeserializeSeed::deserialize(
+                    token::PayloadSeed { namespace },
+                    &mut de,
+                )
+                .map_err(malformed)?;
+                check(&parsed.registered)?;
+                let claims = match (format, parsed.namespace) {
+                    (_, None) => {
+                        return Err(JwtError::invalid_claims(format!(
+                            "claims key: '{namespace}' not found"
+                        )));
+                    }
+                    (ClaimsFormat::Json, Some(token::Namespace::Claims(claims))) => claims,
+                    (
+                        ClaimsFormat::StringifiedJson,
+                        Some(token::Namespace::Other(Value::String(text))),
+                    ) => hasura_claims(stringified_object(&text)?),
+                    (ClaimsFormat::Json, Some(_)) => {
+                        return Err(JwtError::invalid_claims("claims must be a JSON object"));
+                    }
+                    (ClaimsFormat::StringifiedJson, Some(_)) => return Err(not_stringified()),
+                };
+                verified_claims(claims)
+            }
+            _ => {
+                let payload: Value = serde_json::from_slice(&payload).map_err(malformed)?;
+                check(&token::registered_of(&payload).map_err(invalid)?)?;
+                self.claims_of(payload)
+            }
+        }
     }
 
     fn token<'h>(&self, headers: &'h HeaderMap) -> Result<&'h str, JwtError> {
@@ -491,19 +520,26 @@ impl JwtConfig {
         };
         match &self.header {
             TokenLocation::Authorization => {
+                // Bytes, not `to_str` + `split_whitespace`: the header is a few hundred bytes
+                // on every call of a `jwt` action.
+                let malformed = || JwtError::headers("Malformed Authorization header");
                 let value = headers
                     .get(http::header::AUTHORIZATION)
-                    .ok_or_else(missing)?;
-                let value = value
-                    .to_str()
-                    .map_err(|_| JwtError::headers("Malformed Authorization header"))?;
-                let mut parts = value.split_whitespace();
-                match (parts.next(), parts.next(), parts.next()) {
-                    (Some(scheme), Some(token), None) if scheme.eq_ignore_ascii_case("bearer") => {
-                        Ok(token)
-                    }
-                    _ => Err(JwtError::headers("Malformed Authorization header")),
+                    .ok_or_else(missing)?
+                    .as_bytes()
+                    .trim_ascii();
+                let split = value
+                    .iter()
+                    .position(u8::is_ascii_whitespace)
+                    .ok_or_else(malformed)?;
+                let (scheme, token) = (&value[..split], value[split..].trim_ascii());
+                if !scheme.eq_ignore_ascii_case(b"bearer")
+                    || token.is_empty()
+                    || token.iter().any(u8::is_ascii_whitespace)
+                {
+                    return Err(malformed());
                 }
+                std::str::from_utf8(token).map_err(|_| malformed())
             }
             TokenLocation::Cookie(name) => headers
                 .get_all(http::header::COOKIE)
@@ -549,36 +585,13 @@ impl JwtConfig {
                 })?;
                 let object = match (format, found) {
                     (ClaimsFormat::Json, Value::Object(o)) => o,
-                    (ClaimsFormat::StringifiedJson, Value::String(s)) => {
-                        match serde_json::from_str::<Value>(&s) {
-                            Ok(Value::Object(o)) => o,
-                            Ok(_) => {
-                                return Err(JwtError::invalid_claims(
-                                    "stringified claims are not a JSON object",
-                                ));
-                            }
-                            Err(_) => {
-                                return Err(JwtError::invalid_claims(
-                                    "claims are not stringified JSON",
-                                ));
-                            }
-                        }
-                    }
+                    (ClaimsFormat::StringifiedJson, Value::String(s)) => stringified_object(&s)?,
                     (ClaimsFormat::Json, _) => {
                         return Err(JwtError::invalid_claims("claims must be a JSON object"));
                     }
-                    (ClaimsFormat::StringifiedJson, _) => {
-                        return Err(JwtError::invalid_claims(
-                            "claims must be a string holding JSON (claims_format: stringified_json)",
-                        ));
-                    }
+                    (ClaimsFormat::StringifiedJson, _) => return Err(not_stringified()),
                 };
-                for (mut k, v) in object {
-                    k.make_ascii_lowercase();
-                    if k.starts_with("x-hasura-") {
-                        claims.push((k, v));
-                    }
-                }
+                claims = hasura_claims(object);
             }
             ClaimsSource::Map(entries) => {
                 for (name, mapping) in entries {
@@ -597,93 +610,85 @@ impl JwtConfig {
             }
         }
 
-        let take = |name: &str, claims: &mut Vec<(String, Value)>| {
-            claims
-                .iter()
-                .position(|(k, _)| k == name)
-                .map(|i| claims.remove(i).1)
-        };
-        let allowed = take("x-hasura-allowed-roles", &mut claims).ok_or_else(|| {
-            JwtError::missing_role_claims("JWT claim does not contain x-hasura-allowed-roles")
-        })?;
-        let allowed_roles = allowed
-            .as_array()
-            .and_then(|a| {
-                a.iter()
-                    .map(|r| r.as_str().map(str::to_owned))
-                    .collect::<Option<Vec<_>>>()
+        verified_claims(claims)
+    }
+}
+
+fn not_stringified() -> JwtError {
+    JwtError::invalid_claims(
+        "claims must be a string holding JSON (claims_format: stringified_json)",
+    )
+}
+
+fn stringified_object(text: &str) -> Result<Map<String, Value>, JwtError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(o)) => Ok(o),
+        Ok(_) => Err(JwtError::invalid_claims(
+            "stringified claims are not a JSON object",
+        )),
+        Err(_) => Err(JwtError::invalid_claims("claims are not stringified JSON")),
+    }
+}
+
+/// The `x-hasura-*` entries of a claims object, names lower-cased.
+fn hasura_claims(object: Map<String, Value>) -> Vec<(String, Value)> {
+    object
+        .into_iter()
+        .filter_map(|(mut k, v)| {
+            k.make_ascii_lowercase();
+            k.starts_with("x-hasura-").then_some((k, v))
+        })
+        .collect()
+}
+
+/// Checks the role claims and turns the rest into session variables.
+fn verified_claims(mut claims: Vec<(String, Value)>) -> Result<VerifiedClaims, JwtError> {
+    let take = |name: &str, claims: &mut Vec<(String, Value)>| {
+        claims
+            .iter()
+            .position(|(k, _)| k == name)
+            .map(|i| claims.remove(i).1)
+    };
+    let allowed = take("x-hasura-allowed-roles", &mut claims).ok_or_else(|| {
+        JwtError::missing_role_claims("JWT claim does not contain x-hasura-allowed-roles")
+    })?;
+    let allowed_roles = match allowed {
+        Value::Array(roles) => roles
+            .into_iter()
+            .map(|r| match r {
+                Value::String(role) => Some(role),
+                _ => None,
             })
-            .ok_or_else(|| {
-                JwtError::invalid_claims(
-                    "invalid x-hasura-allowed-roles; should be a list of roles",
-                )
-            })?;
-        let default = take("x-hasura-default-role", &mut claims).ok_or_else(|| {
-            JwtError::missing_role_claims("JWT claim does not contain x-hasura-default-role")
-        })?;
-        let default_role = default.as_str().map(str::to_owned).ok_or_else(|| {
-            JwtError::invalid_claims("invalid x-hasura-default-role; should be a role")
-        })?;
-        let mut session = SessionVariables::new();
-        for (name, value) in claims {
-            match value {
-                Value::String(s) => session.insert(name, s),
-                _ => {
-                    return Err(JwtError::invalid_claims(format!(
-                        "invalid {name}; x-hasura-* claims must be strings"
-                    )));
-                }
+            .collect::<Option<Vec<_>>>(),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        JwtError::invalid_claims("invalid x-hasura-allowed-roles; should be a list of roles")
+    })?;
+    let default = take("x-hasura-default-role", &mut claims).ok_or_else(|| {
+        JwtError::missing_role_claims("JWT claim does not contain x-hasura-default-role")
+    })?;
+    let Value::String(default_role) = default else {
+        return Err(JwtError::invalid_claims(
+            "invalid x-hasura-default-role; should be a role",
+        ));
+    };
+    let mut session = SessionVariables::new();
+    for (name, value) in claims {
+        match value {
+            Value::String(s) => session.insert(name, s),
+            _ => {
+                return Err(JwtError::invalid_claims(format!(
+                    "invalid {name}; x-hasura-* claims must be strings"
+                )));
             }
         }
-        Ok(VerifiedClaims {
-            allowed_roles,
-            default_role,
-            session,
-        })
     }
-}
-
-/// What `decode` checks: only `alg`, `exp`/`nbf` with the allowed skew, `aud` when configured
-/// (then required), and `iss` when configured and present (as Hasura does).
-fn validation_for(
-    algorithm: Algorithm,
-    audience: Option<&[String]>,
-    issuer: Option<&str>,
-    skew: Duration,
-) -> Validation {
-    let mut validation = Validation::new(algorithm);
-    validation.leeway = skew.as_secs();
-    validation.validate_exp = true;
-    validation.validate_nbf = true;
-    validation.required_spec_claims.clear();
-    match audience {
-        Some(aud) => {
-            validation.set_audience(aud);
-            validation.required_spec_claims.insert("aud".into());
-        }
-        None => validation.validate_aud = false,
-    }
-    if let Some(iss) = issuer {
-        validation.set_issuer(&[iss]);
-    }
-    validation
-}
-
-fn describe(e: &jsonwebtoken::errors::Error) -> String {
-    use jsonwebtoken::errors::ErrorKind as K;
-    match e.kind() {
-        K::ExpiredSignature => "JWTExpired".into(),
-        K::ImmatureSignature => "JWTNotYetValid".into(),
-        K::InvalidAudience => "JWTNotInAudience".into(),
-        K::MissingRequiredClaim(c) if c == "aud" => "JWTNotInAudience".into(),
-        K::InvalidIssuer => "JWTNotInIssuer".into(),
-        K::InvalidSignature => "JWSError JWSInvalidSignature".into(),
-        K::InvalidAlgorithm | K::InvalidAlgorithmName => "JWSError (unexpected algorithm)".into(),
-        K::InvalidToken | K::Base64(_) | K::Json(_) | K::Utf8(_) => {
-            "JWSError (malformed token)".into()
-        }
-        other => format!("JWSError ({other:?})"),
-    }
+    Ok(VerifiedClaims {
+        allowed_roles,
+        default_role,
+        session,
+    })
 }
 
 /// Hasura's claims from a verified token.

@@ -4,6 +4,7 @@
 mod jwks;
 pub mod jwt;
 mod secret;
+mod token;
 
 pub use secret::{WEBHOOK_SECRET_HEADER, WebhookSecrets};
 
