@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, LogFormat};
 use crate::registry::{Columns, Handler, HandlerKind, OperationSpec};
 use crate::service::{Service, StartupError, build_router, serve_until_signal};
 
@@ -59,7 +58,7 @@ pub(crate) async fn run(service: Service) -> ExitCode {
 
 async fn serve(service: Service) -> Result<(), StartupError> {
     let config = service.load_config()?;
-    init_tracing(&config);
+    crate::telemetry::init(&config);
     let listen = config.listen;
     let grace = config.shutdown_timeout;
     let handlers = service.handlers();
@@ -75,21 +74,6 @@ async fn serve(service: Service) -> Result<(), StartupError> {
         .map_err(StartupError::Io)?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Logs go to stdout; generated development secrets go to stderr, outside this stream.
-pub(crate) fn init_tracing(config: &Config) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stdout);
-    let _ = match config.log_format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
 }
 
 fn columns(c: &Columns) -> String {

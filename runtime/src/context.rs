@@ -42,6 +42,55 @@ impl Identity {
     }
 }
 
+/// A request id: Hasura's `x-request-id`, or 128 random bits in hex. Kept as the header value
+/// it is sent back as, so it is allocated at most once per request.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(http::HeaderValue);
+
+impl RequestId {
+    /// The incoming `x-request-id` when it is short visible ASCII, else a new random id.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+        match headers.get(&X_REQUEST_ID) {
+            Some(id)
+                if !id.is_empty()
+                    && id.len() <= 128
+                    && id.as_bytes().iter().all(u8::is_ascii_graphic) =>
+            {
+                Self(id.clone())
+            }
+            // The thread-local generator (no syscall), hex-encoded without `fmt`.
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let n = rand::random::<u128>();
+                let mut id = [0u8; 32];
+                for (i, digit) in id.iter_mut().enumerate() {
+                    *digit = HEX[((n >> (124 - 4 * i)) & 0xf) as usize];
+                }
+                Self(
+                    http::HeaderValue::from_bytes(&id)
+                        .unwrap_or_else(|_| http::HeaderValue::from_static("invalid")),
+                )
+            }
+        }
+    }
+
+    pub(crate) fn from_text(text: String) -> Self {
+        let value = http::HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
+            .unwrap_or_else(|_| http::HeaderValue::from_static("invalid"));
+        Self(value)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only visible ASCII gets here (checked above, or hex).
+        self.0.to_str().unwrap_or_default()
+    }
+
+    pub(crate) fn header_value(&self) -> http::HeaderValue {
+        self.0.clone()
+    }
+}
+
 /// State shared by every request of one service.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {}
@@ -54,7 +103,7 @@ pub struct Ctx {
     #[allow(dead_code)] // resources arrive with the context work; the Arc is how they are shared
     pub(crate) shared: Arc<Shared>,
     pub(crate) identity: Identity,
-    pub(crate) request_id: Arc<str>,
+    pub(crate) request_id: RequestId,
     pub(crate) headers: Arc<HeaderMap>,
     pub(crate) claims: Option<Arc<VerifiedClaims>>,
     pub(crate) handler: &'static str,
@@ -68,7 +117,7 @@ impl Ctx {
 
     /// This request's id (`x-request-id`, generated when Hasura did not send one).
     pub fn request_id(&self) -> &str {
-        &self.request_id
+        self.request_id.as_str()
     }
 
     /// The request headers Hasura sent (for `jwt` actions these include the client's forwarded
@@ -92,7 +141,7 @@ impl Ctx {
         Self {
             shared: Arc::new(Shared::default()),
             identity,
-            request_id: Arc::from("test"),
+            request_id: RequestId::from_text("test".into()),
             headers: Arc::new(HeaderMap::new()),
             claims: None,
             handler: "test",

@@ -38,6 +38,7 @@ pub mod protocol;
 pub mod registry;
 pub mod security;
 mod service;
+mod telemetry;
 pub mod testing;
 
 #[doc(hidden)]

@@ -241,7 +241,8 @@ macro_rules! __handler_span {
             target: "rasura::handler",
             $name,
             kind = $kind,
-            request_id = fields.request_id,
+            // Display, not Debug: no escaping pass over the id on every request.
+            request_id = %fields.request_id,
             trace_id = fields.trace_id,
             span_id = fields.span_id,
             event_id = $crate::__private::tracing::field::Empty,

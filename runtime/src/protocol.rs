@@ -3,6 +3,7 @@
 //!
 //! Every type ignores unknown keys, so a newer Hasura that adds fields keeps working.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -15,8 +16,19 @@ use serde::{Deserialize, Serialize};
 /// always strings. Lookups accept any case: `get("X-Hasura-User-Id")` finds `x-hasura-user-id`.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct SessionVariables {
-    // A handful of entries at most: a vector beats a hash map here.
-    entries: Vec<(String, String)>,
+    // A handful of entries at most: a vector beats a hash map here. The usual names are
+    // borrowed statics, so parsing a session allocates only its values.
+    entries: Vec<(Cow<'static, str>, String)>,
+}
+
+const WELL_KNOWN: [&str; 3] = ["x-hasura-role", "x-hasura-user-id", "x-hasura-org-id"];
+
+/// The lower-cased name, without allocating for the usual ones.
+fn session_key(name: &str) -> Cow<'static, str> {
+    match WELL_KNOWN.iter().find(|k| k.eq_ignore_ascii_case(name)) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(name.to_ascii_lowercase()),
+    }
 }
 
 impl SessionVariables {
@@ -26,9 +38,8 @@ impl SessionVariables {
     }
 
     /// Sets a variable, replacing any existing one with the same (case-insensitive) name.
-    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        let mut name = name.into();
-        name.make_ascii_lowercase();
+    pub fn insert(&mut self, name: impl AsRef<str>, value: impl Into<String>) {
+        let name = session_key(name.as_ref());
         let value = value.into();
         match self.entries.iter_mut().find(|(k, _)| *k == name) {
             Some(entry) => entry.1 = value,
@@ -56,7 +67,7 @@ impl SessionVariables {
 
     /// Every variable, names lower-cased, in the order they arrived.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
 
     /// Number of variables.
@@ -76,7 +87,7 @@ impl fmt::Debug for SessionVariables {
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for SessionVariables {
+impl<K: AsRef<str>, V: Into<String>> FromIterator<(K, V)> for SessionVariables {
     fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
         let mut session = Self::new();
         for (k, v) in iter {
@@ -104,7 +115,7 @@ impl<'de> Deserialize<'de> for SessionVariables {
                 let mut session = SessionVariables {
                     entries: Vec::with_capacity(map.size_hint().unwrap_or(2)),
                 };
-                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                while let Some((k, v)) = map.next_entry::<Cow<'de, str>, String>()? {
                     session.insert(k, v);
                 }
                 Ok(session)

@@ -15,20 +15,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
 use crate::config::{self, Config, ConfigError};
-use crate::context::{Ctx, Identity, Shared};
+use crate::context::{Ctx, Identity, RequestId, Shared};
 use crate::error::{Rejection, json_response};
 use crate::protocol::{ActionName, CronRequest, EventRequest, SessionVariables};
 use crate::registry::{self, Handler, HandlerKind, InputError, SpanFields};
 use crate::security::{self, WEBHOOK_SECRET_HEADER};
 
-const REQUEST_ID: &str = "x-request-id";
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Which handlers a service serves.
 #[derive(Clone)]
@@ -317,39 +317,33 @@ enum Target {
 /// Entry point of every webhook route.
 async fn serve_request(app: Arc<App>, target: Target, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let request_id = request_id(&parts.headers);
+    let request_id = RequestId::from_headers(&parts.headers);
     let mut response = match process(&app, target, parts.headers, body, &request_id).await {
         Ok(response) => response,
         Err(rejection) => {
-            tracing::info!(request_id = &*request_id, status = rejection.status.as_u16(), code = rejection.code, message = %rejection.message, "request rejected");
+            tracing::info!(request_id = request_id.as_str(), status = rejection.status.as_u16(), code = rejection.code, message = %rejection.message, "request rejected");
             rejection.into_response()
         }
     };
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
+    response
+        .headers_mut()
+        .insert(REQUEST_ID.clone(), request_id.header_value());
     response
 }
 
-fn request_id(headers: &HeaderMap) -> Arc<str> {
-    match headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
-        Some(id)
-            if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) =>
-        {
-            Arc::from(id)
-        }
-        // 128 random bits from the thread-local generator: no syscall per request.
-        _ => Arc::from(format!("{:032x}", rand::random::<u128>())),
-    }
-}
+// Pre-parsed names: a `&str` lookup parses and validates the name on every call.
+static X_B3_TRACEID: HeaderName = HeaderName::from_static("x-b3-traceid");
+static X_B3_SPANID: HeaderName = HeaderName::from_static("x-b3-spanid");
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+static SECRET_HEADER: HeaderName = HeaderName::from_static(WEBHOOK_SECRET_HEADER);
 
 /// Trace ids Hasura propagates: B3 headers, or W3C `traceparent`.
 fn trace_ids(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(trace) = get("x-b3-traceid") {
-        return (Some(trace), get("x-b3-spanid"));
+    let get = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(trace) = get(&X_B3_TRACEID) {
+        return (Some(trace), get(&X_B3_SPANID));
     }
-    if let Some(parent) = get("traceparent") {
+    if let Some(parent) = get(&TRACEPARENT) {
         let mut parts = parent.split('-');
         if let (Some(_version), Some(trace), Some(span)) =
             (parts.next(), parts.next(), parts.next())
@@ -396,9 +390,10 @@ struct ActionEnvelope<'a> {
     #[serde(borrow, default)]
     input: Option<&'a RawValue>,
     session_variables: SessionVariables,
-    #[serde(default)]
-    #[allow(dead_code)] // checked for shape; handlers that need it take `ActionRequest`
-    request_query: Option<Cow<'a, str>>,
+    // Shape-checked only (null or any JSON), without copying the query text.
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    request_query: Option<&'a RawValue>,
 }
 
 async fn process(
@@ -406,11 +401,9 @@ async fn process(
     target: Target,
     headers: HeaderMap,
     body: Body,
-    request_id: &Arc<str>,
+    request_id: &RequestId,
 ) -> Result<Response, Rejection> {
-    let presented = headers
-        .get(WEBHOOK_SECRET_HEADER)
-        .map(HeaderValue::as_bytes);
+    let presented = headers.get(&SECRET_HEADER).map(HeaderValue::as_bytes);
     if !app.config.webhook_secrets.verify(presented) {
         let why = if presented.is_some() {
             "invalid"
@@ -418,7 +411,7 @@ async fn process(
             "missing"
         };
         tracing::warn!(
-            request_id = &**request_id,
+            request_id = request_id.as_str(),
             "webhook secret {why}; check the X-Rasura-Webhook-Secret header Hasura sends"
         );
         return Err(Rejection::access_denied(
@@ -486,7 +479,7 @@ async fn run_action(
     routed: Option<&'static Handler>,
     headers: HeaderMap,
     body: &[u8],
-    request_id: &Arc<str>,
+    request_id: &RequestId,
 ) -> Result<Response, Rejection> {
     let envelope: ActionEnvelope<'_> = serde_json::from_slice(body)
         .map_err(|e| Rejection::parse_failed(format!("invalid action request: {e}")))?;
@@ -512,7 +505,7 @@ async fn run_action(
     };
     let (trace_id, span_id) = trace_ids(&headers);
     let span = (handler.span)(&SpanFields {
-        request_id,
+        request_id: request_id.as_str(),
         trace_id,
         span_id,
     });
@@ -606,7 +599,7 @@ async fn run_event(
     handler: &'static Handler,
     headers: HeaderMap,
     body: &[u8],
-    request_id: &Arc<str>,
+    request_id: &RequestId,
 ) -> Result<Response, Rejection> {
     let HandlerKind::Event(spec) = &handler.kind else {
         unreachable!("routed by kind")
@@ -630,7 +623,7 @@ async fn run_event(
     let trace_id = header_trace.or(body_trace.trace_id.as_deref());
     let span_id = header_span.or(body_trace.span_id.as_deref());
     let span = (handler.span)(&SpanFields {
-        request_id,
+        request_id: request_id.as_str(),
         trace_id,
         span_id,
     });
@@ -656,7 +649,7 @@ async fn run_cron(
     handler: &'static Handler,
     headers: HeaderMap,
     body: &[u8],
-    request_id: &Arc<str>,
+    request_id: &RequestId,
 ) -> Result<Response, Rejection> {
     let HandlerKind::Cron(spec) = &handler.kind else {
         unreachable!("routed by kind")
@@ -671,7 +664,7 @@ async fn run_cron(
     }
     let (trace_id, span_id) = trace_ids(&headers);
     let span = (handler.span)(&SpanFields {
-        request_id,
+        request_id: request_id.as_str(),
         trace_id,
         span_id,
     });

@@ -1,0 +1,175 @@
+//! Logging and spans: the subscriber a service installs. Logs go to stdout; generated development
+//! secrets go to stderr, outside this stream.
+//!
+//! Every request creates a handler span whose fields the `fmt` layer formats at once, so that
+//! formatting is on the hot path: in plain-text mode a lean field formatter writes into a buffer
+//! sized once, instead of the default formatter's styling machinery and repeated growth.
+
+use tracing::Subscriber;
+use tracing::span::{Attributes, Id};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::FormattedFields;
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::{Config, LogFormat};
+
+/// Installs the global subscriber for `config` (a no-op when one is already installed).
+pub(crate) fn init(config: &Config) {
+    let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let _ = match (config.log_format, ansi) {
+        (LogFormat::Json, _) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stdout)
+            .json()
+            .try_init()
+            .is_ok(),
+        (LogFormat::Text, true) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stdout)
+            .try_init()
+            .is_ok(),
+        (LogFormat::Text, false) => tracing_subscriber::registry()
+            .with(filter)
+            .with(PresizedSpanFields)
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .fmt_fields(LeanFields)
+                    .with_writer(std::io::stdout),
+            )
+            .try_init()
+            .is_ok(),
+    };
+}
+
+/// Formats a new span's fields into a buffer allocated once, before the `fmt` layer (which
+/// finds them already there and skips its own formatting).
+struct PresizedSpanFields;
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for PresizedSpanFields {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = FormattedFields::<LeanFields>::new(String::with_capacity(128));
+        if LeanFields.format_fields(fields.as_writer(), attrs).is_ok() {
+            span.extensions_mut().insert(fields);
+        }
+    }
+}
+
+/// `name=value` fields like the default formatter's, without its styling machinery: plain
+/// strings are written as they are unless they need quoting (spaces, quotes, control characters).
+struct LeanFields;
+
+impl<'w> tracing_subscriber::fmt::FormatFields<'w> for LeanFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        mut writer: tracing_subscriber::fmt::format::Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut visitor = LeanVisitor {
+            writer: &mut writer,
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct LeanVisitor<'a, 'w> {
+    writer: &'a mut tracing_subscriber::fmt::format::Writer<'w>,
+    first: bool,
+    result: std::fmt::Result,
+}
+
+impl LeanVisitor<'_, '_> {
+    fn name(&mut self, field: &tracing::field::Field) -> std::fmt::Result {
+        if !std::mem::take(&mut self.first) {
+            self.writer.write_char(' ')?;
+        }
+        if field.name() != "message" {
+            self.writer.write_str(field.name())?;
+            self.writer.write_char('=')?;
+        }
+        Ok(())
+    }
+}
+
+impl tracing::field::Visit for LeanVisitor<'_, '_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        let plain = !value.is_empty()
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+        self.result = self.result.and_then(|()| {
+            self.name(field)?;
+            if plain {
+                self.writer.write_str(value)
+            } else {
+                write!(self.writer, "{value:?}")
+            }
+        });
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.result = self.result.and_then(|()| {
+            self.name(field)?;
+            write!(self.writer, "{value:?}")
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lean_fields_quote_only_what_needs_it_and_spans_keep_their_fields() {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(PresizedSpanFields)
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .without_time()
+                    .fmt_fields(LeanFields)
+                    .with_writer(move || writer.clone()),
+            );
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "pong",
+                request_id = "abc123",
+                note = "two words",
+                id = tracing::field::Empty
+            );
+            span.record("id", 7);
+            let _guard = span.enter();
+            tracing::info!(code = "x\"y", "handled");
+        });
+        let out = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            out.contains(r#"pong{request_id=abc123 note="two words" id=7}"#),
+            "{out}"
+        );
+        assert!(out.contains(r#"handled code="x\"y""#), "{out}");
+    }
+}
