@@ -30,17 +30,7 @@ printf "\n[workspace]\n" >>"$OUT/axum_bare/Cargo.toml"
 export JWT_SECRET="bench-jwt-secret-0123456789abcdef0123456789"
 export EVENT_SECRET="bench-event-secret"
 export BODY="$PEERS/body.json"
-TOKEN=$(python3 - <<'PY'
-import base64, hashlib, hmac, json, os
-b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=")
-header = b(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-payload = b(json.dumps({"sub": "user-123", "iat": 1700000000, "exp": 4102444800,
-    "https://hasura.io/jwt/claims": {"x-hasura-allowed-roles": ["user", "admin"],
-    "x-hasura-default-role": "user", "x-hasura-user-id": "user-123"}}).encode())
-sig = b(hmac.new(os.environ["JWT_SECRET"].encode(), header + b"." + payload, hashlib.sha256).digest())
-print((header + b"." + payload + b"." + sig).decode())
-PY
-)
+TOKEN=$(python3 bench/token.py)
 
 RASURA_ENV=(RASURA_WEBHOOK_SECRET="$EVENT_SECRET" RASURA_LOG=info
   HASURA_GRAPHQL_JWT_SECRET="{\"type\":\"HS256\",\"key\":\"$JWT_SECRET\"}")
