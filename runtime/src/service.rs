@@ -275,7 +275,8 @@ pub(crate) fn build_router(
         let app = app.clone();
         router = router.route(
             &h.route(),
-            post(move |req: Request| serve_request(app, Target::Handler(h), req)),
+            post(move |req: Request| serve_request(app, Target::Handler(h), req))
+                .fallback(method_not_allowed),
         );
     }
     for (kind, prefix) in [
@@ -286,18 +287,34 @@ pub(crate) fn build_router(
         let app = app.clone();
         router = router.route(
             &format!("{prefix}/{{name}}"),
-            post(move |req: Request| serve_request(app, Target::Unknown(kind), req)),
+            post(move |req: Request| serve_request(app, Target::Unknown(kind), req))
+                .fallback(method_not_allowed),
         );
     }
     let dispatch = app.clone();
     router = router.route(
         "/actions",
-        post(move |req: Request| serve_request(dispatch, Target::ActionByName, req)),
+        post(move |req: Request| serve_request(dispatch, Target::ActionByName, req))
+            .fallback(method_not_allowed),
     );
     Ok(router.fallback(|| async {
         Rejection::not_exists("no such route; Rasura serves POST /actions, /actions/{name}, /events/{trigger} and /crons/{name}")
             .into_response()
     }))
+}
+
+/// Hasura calls every webhook with POST; anything else gets a Hasura-format 405.
+async fn method_not_allowed() -> Response {
+    let mut response = Rejection::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Rasura webhooks are called with POST",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -127,6 +127,25 @@ async fn unknown_routes_are_not_exists() {
 }
 
 #[tokio::test]
+async fn other_methods_get_a_hasura_format_405() {
+    use tower::ServiceExt;
+    for path in ["/actions/ping", "/actions", "/events/x", "/crons/x"] {
+        let request = http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = service().router().oneshot(request).await.unwrap();
+        assert_eq!(res.status(), 405, "{path}");
+        assert_eq!(res.headers()["allow"], "POST");
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["extensions"]["code"], "method-not-allowed", "{path}");
+    }
+}
+
+#[tokio::test]
 async fn a_name_that_differs_from_the_route_is_refused() {
     let res = service().action("ping").action_name("pong").send().await;
     res.assert_error(400, "validation-failed");

@@ -266,6 +266,15 @@ async fn actions_answer_as_hasura_expects() {
     )
     .await;
     assert_error(&r, 403, "access-denied");
+    // 405 for anything but POST.
+    let res = reqwest::Client::new()
+        .get(format!("{base}/actions/ping"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["extensions"]["code"], "method-not-allowed");
     // 404 on POST /actions.
     assert_error(
         &post(
