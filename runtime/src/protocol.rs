@@ -115,13 +115,37 @@ impl<'de> Deserialize<'de> for SessionVariables {
                 let mut session = SessionVariables {
                     entries: Vec::with_capacity(map.size_hint().unwrap_or(2)),
                 };
-                while let Some((k, v)) = map.next_entry::<Cow<'de, str>, String>()? {
-                    session.insert(k, v);
+                while let Some(name) = map.next_key::<SessionKey>()? {
+                    let value = map.next_value::<String>()?;
+                    match session.entries.iter_mut().find(|(k, _)| *k == name.0) {
+                        Some(entry) => entry.1 = value,
+                        None => session.entries.push((name.0, value)),
+                    }
                 }
                 Ok(session)
             }
         }
         deserializer.deserialize_map(SessionVisitor)
+    }
+}
+
+/// A session variable name, lower-cased; the usual ones without allocating (serde's `Cow`
+/// always allocates, a borrowed `&str` fails on escapes: this takes whichever comes).
+struct SessionKey(Cow<'static, str>);
+
+impl<'de> Deserialize<'de> for SessionKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = SessionKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a session variable name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SessionKey, E> {
+                Ok(SessionKey(session_key(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 

@@ -24,7 +24,7 @@ use tracing::Instrument;
 use crate::config::{self, Config, ConfigError};
 use crate::context::{Ctx, Identity, RequestId, Shared};
 use crate::error::{Rejection, json_response};
-use crate::protocol::{ActionName, CronRequest, EventRequest, SessionVariables};
+use crate::protocol::{CronRequest, EventRequest, SessionVariables};
 use crate::registry::{self, Handler, HandlerKind, InputError, SpanFields};
 use crate::security::{self, WEBHOOK_SECRET_HEADER};
 
@@ -403,7 +403,8 @@ fn input_rejection(e: InputError) -> Rejection {
 /// The action envelope, with the input left raw so it is parsed once, into the handler's type.
 #[derive(Deserialize)]
 struct ActionEnvelope<'a> {
-    action: ActionName,
+    #[serde(borrow)]
+    action: EnvelopeAction<'a>,
     #[serde(borrow, default)]
     input: Option<&'a RawValue>,
     session_variables: SessionVariables,
@@ -411,6 +412,12 @@ struct ActionEnvelope<'a> {
     #[serde(borrow, default)]
     #[allow(dead_code)]
     request_query: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeAction<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
 }
 
 async fn process(
@@ -510,12 +517,9 @@ async fn run_action(
             }
             h
         }
-        None => *app
-            .actions
-            .get(envelope.action.name.as_str())
-            .ok_or_else(|| {
-                Rejection::not_exists(format!("action `{}` not found", envelope.action.name))
-            })?,
+        None => *app.actions.get(&*envelope.action.name).ok_or_else(|| {
+            Rejection::not_exists(format!("action `{}` not found", envelope.action.name))
+        })?,
     };
     let HandlerKind::Action(spec) = &handler.kind else {
         return Err(Rejection::not_exists("not an action"));
