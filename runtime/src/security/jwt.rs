@@ -353,24 +353,8 @@ impl JwtConfig {
             ClaimsSource::Namespace { location, format }
         };
 
-        let audience = match obj.get("audience") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(a)) => Some(vec![a.clone()]),
-            Some(Value::Array(items)) => Some(
-                items
-                    .iter()
-                    .map(|a| a.as_str().map(str::to_owned))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| {
-                        config_error("`audience` must be a string or a list of strings")
-                    })?,
-            ),
-            Some(_) => {
-                return Err(config_error(
-                    "`audience` must be a string or a list of strings",
-                ));
-            }
-        };
+        let audience = token::string_or_strings(obj.get("audience"))
+            .map_err(|()| config_error("`audience` must be a string or a list of strings"))?;
         let issuer = string_field(obj, "issuer")?;
         let allowed_skew = match obj.get("allowed_skew") {
             None | Some(Value::Null) => Duration::ZERO,

@@ -260,6 +260,21 @@ impl<'de> Visitor<'de> for NamespaceSeed {
     }
 }
 
+/// A string or a list of strings (`aud`, and the `audience` setting); `None` when absent or null.
+pub(crate) fn string_or_strings(value: Option<&Value>) -> Result<Option<Vec<String>>, ()> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(one)) => Ok(Some(vec![one.clone()])),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or(()),
+        Some(_) => Err(()),
+    }
+}
+
 /// The registered claims of a payload already parsed as a `Value` (for `claims_map` and
 /// `claims_namespace_path`, which read arbitrary paths).
 pub(crate) fn registered_of(payload: &Value) -> Result<Registered, &'static str> {
@@ -270,18 +285,7 @@ pub(crate) fn registered_of(payload: &Value) -> Result<Registered, &'static str>
             .map(Some)
             .ok_or("JWSError (invalid registered claim)"),
     };
-    let aud = match payload.get("aud") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(a)) => Some(vec![a.clone()]),
-        Some(Value::Array(items)) => Some(
-            items
-                .iter()
-                .map(|a| a.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or("JWSError (invalid aud)")?,
-        ),
-        Some(_) => return Err("JWSError (invalid aud)"),
-    };
+    let aud = string_or_strings(payload.get("aud")).map_err(|()| "JWSError (invalid aud)")?;
     let iss = match payload.get("iss") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
