@@ -25,7 +25,7 @@ use crate::config::{self, Config, ConfigError};
 use crate::context::{Ctx, Identity, RequestId, Shared};
 use crate::error::{Rejection, json_response};
 use crate::protocol::{CronRequest, EventRequest, SessionVariables};
-use crate::registry::{self, Handler, HandlerKind, InputError, SpanFields};
+use crate::registry::{self, CronSpec, EventSpec, Handler, HandlerKind, InputError, SpanFields};
 use crate::security::{self, WEBHOOK_SECRET_HEADER};
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -447,8 +447,8 @@ async fn process(
     match target {
         Target::Handler(h) => match &h.kind {
             HandlerKind::Action(_) => run_action(app, Some(h), headers, &body, request_id).await,
-            HandlerKind::Event(_) => run_event(app, h, headers, &body, request_id).await,
-            HandlerKind::Cron(_) => run_cron(app, h, headers, &body, request_id).await,
+            HandlerKind::Event(spec) => run_event(app, h, spec, headers, &body, request_id).await,
+            HandlerKind::Cron(spec) => run_cron(app, h, spec, headers, &body, request_id).await,
         },
         Target::ActionByName => run_action(app, None, headers, &body, request_id).await,
         Target::Unknown(kind) => Err(Rejection::not_exists(format!(
@@ -566,8 +566,15 @@ async fn run_action(
             claims,
             handler: handler.name,
         };
-        let empty = empty_input();
-        let input = envelope.input.unwrap_or(&empty);
+        // Hasura always sends `input`; a missing one reads as `{}`.
+        let missing;
+        let input = match envelope.input {
+            Some(input) => input,
+            None => {
+                missing = empty_input();
+                &*missing
+            }
+        };
         let fut = (spec.call)(ctx, input).map_err(input_rejection)?;
         match guarded(handler_timeout(app, spec.timeout_secs, None), fut).await {
             Outcome::Done(Ok(output)) => {
@@ -618,13 +625,11 @@ fn jwt_rejection(e: security::jwt::JwtError) -> Rejection {
 async fn run_event(
     app: &App,
     handler: &'static Handler,
+    spec: &'static EventSpec,
     headers: HeaderMap,
     body: &[u8],
     request_id: &RequestId,
 ) -> Result<Response, Rejection> {
-    let HandlerKind::Event(spec) = &handler.kind else {
-        unreachable!("routed by kind")
-    };
     let request: EventRequest<Box<RawValue>> = serde_json::from_slice(body)
         .map_err(|e| Rejection::parse_failed(format!("invalid event request: {e}")))?;
     if request.trigger.name != handler.name {
@@ -668,13 +673,11 @@ async fn run_event(
 async fn run_cron(
     app: &App,
     handler: &'static Handler,
+    spec: &'static CronSpec,
     headers: HeaderMap,
     body: &[u8],
     request_id: &RequestId,
 ) -> Result<Response, Rejection> {
-    let HandlerKind::Cron(spec) = &handler.kind else {
-        unreachable!("routed by kind")
-    };
     let request: CronRequest<Box<RawValue>> = serde_json::from_slice(body)
         .map_err(|e| Rejection::parse_failed(format!("invalid cron request: {e}")))?;
     if request.name != handler.name {
