@@ -42,6 +42,10 @@ impl Identity {
     }
 }
 
+/// `x-request-id`: read from Hasura's request, sent back on every response.
+pub(crate) static REQUEST_ID_HEADER: http::HeaderName =
+    http::HeaderName::from_static("x-request-id");
+
 /// A request id: Hasura's `x-request-id`, or 128 random bits in hex. Kept as the header value
 /// it is sent back as, so it is allocated at most once per request.
 #[derive(Debug, Clone)]
@@ -50,8 +54,7 @@ pub(crate) struct RequestId(http::HeaderValue);
 impl RequestId {
     /// The incoming `x-request-id` when it is short visible ASCII, else a new random id.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
-        static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
-        match headers.get(&X_REQUEST_ID) {
+        match headers.get(&REQUEST_ID_HEADER) {
             Some(id)
                 if !id.is_empty()
                     && id.len() <= 128
@@ -110,6 +113,24 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        identity: Identity,
+        request_id: &RequestId,
+        headers: HeaderMap,
+        claims: Option<Arc<VerifiedClaims>>,
+        handler: &'static str,
+    ) -> Self {
+        Self {
+            shared,
+            identity,
+            request_id: request_id.clone(),
+            headers: Arc::new(headers),
+            claims,
+            handler,
+        }
+    }
+
     /// The caller's identity.
     pub fn identity(&self) -> &Identity {
         &self.identity
@@ -138,13 +159,14 @@ impl Ctx {
 
     /// A context for unit-testing a handler function directly.
     pub fn for_tests(identity: Identity) -> Self {
-        Self {
-            shared: Arc::new(Shared::default()),
+        let request_id = RequestId::from_text("test".into());
+        Self::new(
+            Arc::default(),
             identity,
-            request_id: RequestId::from_text("test".into()),
-            headers: Arc::new(HeaderMap::new()),
-            claims: None,
-            handler: "test",
-        }
+            &request_id,
+            HeaderMap::new(),
+            None,
+            "test",
+        )
     }
 }

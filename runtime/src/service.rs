@@ -22,13 +22,11 @@ use serde_json::value::RawValue;
 use tracing::Instrument;
 
 use crate::config::{self, Config, ConfigError};
-use crate::context::{Ctx, Identity, RequestId, Shared};
+use crate::context::{Ctx, Identity, REQUEST_ID_HEADER, RequestId, Shared};
 use crate::error::{Rejection, json_response};
 use crate::protocol::{CronRequest, EventRequest, SessionVariables};
 use crate::registry::{self, CronSpec, EventSpec, Handler, HandlerKind, InputError, SpanFields};
 use crate::security::{self, WEBHOOK_SECRET_HEADER};
-
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Which handlers a service serves.
 #[derive(Clone)]
@@ -344,7 +342,7 @@ async fn serve_request(app: Arc<App>, target: Target, req: Request) -> Response 
     };
     response
         .headers_mut()
-        .insert(REQUEST_ID.clone(), request_id.header_value());
+        .insert(REQUEST_ID_HEADER.clone(), request_id.header_value());
     response
 }
 
@@ -558,14 +556,14 @@ async fn run_action(
                 format!("role `{role}` may not call action `{}`", handler.name),
             ));
         }
-        let ctx = Ctx {
-            shared: app.shared.clone(),
-            identity: Identity::new(session),
-            request_id: request_id.clone(),
-            headers: Arc::new(headers),
+        let ctx = Ctx::new(
+            app.shared.clone(),
+            Identity::new(session),
+            request_id,
+            headers,
             claims,
-            handler: handler.name,
-        };
+            handler.name,
+        );
         // Hasura always sends `input`; a missing one reads as `{}`.
         let missing;
         let input = match envelope.input {
@@ -645,24 +643,25 @@ async fn run_event(
         )));
     }
     let (header_trace, header_span) = trace_ids(&headers);
-    let body_trace = request.event.trace_context.clone().unwrap_or_default();
-    let trace_id = header_trace.or(body_trace.trace_id.as_deref());
-    let span_id = header_span.or(body_trace.span_id.as_deref());
+    let body_trace = request.event.trace_context.as_ref();
+    let trace_id = header_trace.or(body_trace.and_then(|t| t.trace_id.as_deref()));
+    let span_id = header_span.or(body_trace.and_then(|t| t.span_id.as_deref()));
     let span = (handler.span)(&SpanFields {
         request_id: request_id.as_str(),
         trace_id,
         span_id,
     });
     span.record("event_id", request.id.as_str());
+    // The handler sees the session both as its identity and in the event itself.
     let identity = Identity::new(request.event.session_variables.clone().unwrap_or_default());
-    let ctx = Ctx {
-        shared: app.shared.clone(),
+    let ctx = Ctx::new(
+        app.shared.clone(),
         identity,
-        request_id: request_id.clone(),
-        headers: Arc::new(headers),
-        claims: None,
-        handler: handler.name,
-    };
+        request_id,
+        headers,
+        None,
+        handler.name,
+    );
     let retry_secs = u64::from(spec.retry.interval_sec.max(1));
     let timeout = handler_timeout(app, spec.timeout_secs, Some(spec.retry.timeout_sec));
     deliver(handler, (spec.call)(ctx, request), timeout, retry_secs)
@@ -693,14 +692,14 @@ async fn run_cron(
         span_id,
     });
     span.record("event_id", request.id.as_str());
-    let ctx = Ctx {
-        shared: app.shared.clone(),
-        identity: Identity::default(),
-        request_id: request_id.clone(),
-        headers: Arc::new(headers),
-        claims: None,
-        handler: handler.name,
-    };
+    let ctx = Ctx::new(
+        app.shared.clone(),
+        Identity::default(),
+        request_id,
+        headers,
+        None,
+        handler.name,
+    );
     let retry_secs = u64::from(spec.retry.retry_interval_seconds.max(1));
     let timeout = handler_timeout(app, spec.timeout_secs, Some(spec.retry.timeout_seconds));
     deliver(handler, (spec.call)(ctx, request), timeout, retry_secs)

@@ -128,11 +128,7 @@ impl TestService {
 
     /// A token signed with the test key for `role` (allowed roles: just `role`).
     pub fn jwt_for(&self, role: &str, user_id: Option<&str>) -> String {
-        let mut claims = JwtClaims::new().allowed_roles([role]).default_role(role);
-        if let Some(id) = user_id {
-            claims = claims.user_id(id);
-        }
-        claims.sign_hs256(&self.jwt_key).expect("test key signs")
+        token_for(&self.jwt_key, role, user_id)
     }
 
     fn request(&self, path: String) -> BaseRequest {
@@ -156,6 +152,15 @@ impl TestService {
             jwt_key: self.jwt_key.clone(),
         }
     }
+}
+
+/// An HS256 token for `role` (its only allowed role) and `user_id`.
+fn token_for(key: &str, role: &str, user_id: Option<&str>) -> String {
+    let mut claims = JwtClaims::new().allowed_roles([role]).default_role(role);
+    if let Some(id) = user_id {
+        claims = claims.user_id(id);
+    }
+    claims.sign_hs256(key).expect("test key signs")
 }
 
 struct BaseRequest {
@@ -282,13 +287,7 @@ impl ActionCall {
 
     /// A token signed with the test key for this role and user id, as the bearer.
     pub fn bearer_for(self, role: &str, user_id: Option<&str>) -> Self {
-        let mut claims = JwtClaims::new().allowed_roles([role]).default_role(role);
-        if let Some(id) = user_id {
-            claims = claims.user_id(id);
-        }
-        let token = claims
-            .sign_hs256(&self.base.jwt_key)
-            .expect("test key signs");
+        let token = token_for(&self.base.jwt_key, role, user_id);
         self.bearer(&token)
     }
 

@@ -112,10 +112,7 @@ pub struct UserRow {
 #[event(table = "public.user", update(columns = ["role"]), retry(num_retries = 3, interval_sec = 10))]
 pub async fn user_role_changed(_ctx: Ctx, event: Event<UserRow>) -> Result<(), EventError> {
     if let Operation::Update { old, new } = &event.operation {
-        tracing_info(&format!(
-            "user {} role {:?} -> {:?}",
-            new.user_id, old.role, new.role
-        ));
+        tracing::info!(user_id = %new.user_id, old_role = ?old.role, new_role = ?new.role, "user role changed");
     }
     Ok(())
 }
@@ -124,7 +121,7 @@ pub async fn user_role_changed(_ctx: Ctx, event: Event<UserRow>) -> Result<(), E
 #[event(table = "public.user", delete, retry(num_retries = 3))]
 pub async fn user_deleted(_ctx: Ctx, event: Event<UserRow>) -> Result<(), EventError> {
     if let Some(old) = event.operation.old_row() {
-        tracing_info(&format!("user {} deleted", old.user_id));
+        tracing::info!(user_id = %old.user_id, "user deleted");
     }
     Ok(())
 }
@@ -146,13 +143,6 @@ pub async fn update_app_message(
     _ctx: Ctx,
     tick: Cron<AppMessagePayload>,
 ) -> Result<(), EventError> {
-    tracing_info(&format!(
-        "app message refresh ({}) scheduled at {}",
-        tick.payload.trigger, tick.scheduled_time
-    ));
+    tracing::info!(trigger = %tick.payload.trigger, scheduled_time = %tick.scheduled_time, "app message refresh");
     Ok(())
-}
-
-fn tracing_info(message: &str) {
-    tracing::info!("{message}");
 }
