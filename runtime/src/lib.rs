@@ -34,12 +34,14 @@ pub mod config;
 mod context;
 mod devdefaults;
 mod error;
+pub mod generated;
 pub mod protocol;
 pub mod registry;
 pub mod security;
 mod service;
 mod telemetry;
 pub mod testing;
+pub mod types;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -48,6 +50,7 @@ pub mod __private;
 pub use config::Config;
 pub use context::{Ctx, Identity};
 pub use error::{ActionError, EventError};
+pub use generated::{ActionDef, EventTable, GraphqlOperation};
 pub use protocol::{
     ActionRequest, Cron, CronRequest, Event, EventRequest, OpKind, Operation,
     ScheduledEventRequest, SessionVariables,
