@@ -394,6 +394,11 @@ impl<'a> Emitter<'a> {
                 quote!(#attrs pub #fid: #ty,)
             });
             let name = &action.name;
+            let args_default = if action.field.args.iter().all(|a| !a.ty.is_non_null()) {
+                quote!(Default,)
+            } else {
+                quote!()
+            };
             let args_doc = format!("The arguments of action `{name}`.");
             // The handler returns the output type itself; for a nullable output `Option` of it is
             // accepted too (see `__check`).
@@ -409,7 +414,7 @@ impl<'a> Emitter<'a> {
             let marker_doc = action_doc(action);
             items.push(quote! {
                 #[doc = #args_doc]
-                #[derive(Debug, Clone, PartialEq, Default,
+                #[derive(Debug, Clone, PartialEq, #args_default
                     ::rasura::__private::serde::Serialize, ::rasura::__private::serde::Deserialize)]
                 #[serde(crate = "::rasura::__private::serde")]
                 pub struct #args { #(#fields)* }
@@ -430,7 +435,7 @@ impl<'a> Emitter<'a> {
             let expected_output = type_text(&output);
             let input_message = format!("action `{name}` expects input `{args_text}`, found `{{Self}}`");
             let output_message = format!("action `{name}` returns `{expected_output}`, found `{{Self}}`");
-            let check_prefix = quote!(super::super::types::);
+            let check_prefix = quote!(super::super::super::types::);
             let output_in_check = wrap(&bare, Place::Output, true, &self.named(action.field.ty.base(), &check_prefix));
             let nullable_output = if action.field.ty.is_non_null() {
                 quote!()

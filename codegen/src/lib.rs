@@ -30,6 +30,8 @@
 //! [`Config::all`] asks for every named type.
 
 pub mod actions;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod emit;
 pub mod events;
 pub mod metadata;

@@ -223,7 +223,8 @@ impl Schema {
     /// Loads a schema from SDL. Types defined more than once are merged (fields appended), which
     /// also reads Hasura's `actions.graphql` with its repeated `type Mutation` blocks.
     pub fn from_sdl(source: &str, origin: &str) -> Result<Schema, Error> {
-        let doc = sdl::parse_schema::<String>(source)
+        let source = blank_schema_description(source);
+        let doc = sdl::parse_schema::<String>(&source)
             .map_err(|e| Error::new(format!("{origin}: invalid GraphQL SDL: {e}")))?;
         let mut schema = Schema::default();
         for def in doc.definitions {
@@ -373,6 +374,81 @@ impl Schema {
             self.types.insert(name.clone(), def.clone());
         }
     }
+}
+
+/// `graphql-parser` predates descriptions on `schema { … }` (GraphQL, October 2021), which
+/// Hasura's exported SDL has. Blanks such a description (keeping every other byte, so error
+/// positions stay right), found with a small tokenizer that knows strings, block strings and
+/// comments.
+fn blank_schema_description(source: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    let mut depth = 0usize;
+    let mut last_string: Option<(usize, usize)> = None;
+    let mut blank = Vec::new();
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' => {
+                let start = i;
+                if bytes[i..].starts_with(b"\"\"\"") {
+                    i += 3;
+                    while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                        i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                    }
+                    i = (i + 3).min(bytes.len());
+                } else {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i = (i + 1).min(bytes.len());
+                }
+                if depth == 0 {
+                    last_string = Some((start, i));
+                }
+                continue;
+            }
+            b'{' | b'(' | b'[' => depth += 1,
+            b'}' | b')' | b']' => depth = depth.saturating_sub(1),
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                if depth == 0 && &source[start..i] == "schema" {
+                    if let Some(range) = last_string {
+                        blank.push(range);
+                    }
+                }
+                last_string = None;
+                continue;
+            }
+            c if c.is_ascii_whitespace() || c == b',' => {}
+            _ => last_string = None,
+        }
+        i += 1;
+    }
+    if blank.is_empty() {
+        return std::borrow::Cow::Borrowed(source);
+    }
+    let mut out = source.as_bytes().to_vec();
+    for (start, end) in blank {
+        for b in &mut out[start..end] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    // Only ASCII bytes inside the string were replaced by spaces, and multi-byte characters
+    // are replaced whole, so this stays UTF-8.
+    std::borrow::Cow::Owned(String::from_utf8(out).unwrap_or_else(|_| source.to_owned()))
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -649,6 +725,10 @@ pub fn print_field(out: &mut String, f: &Field) {
             if i > 0 {
                 out.push_str(", ");
             }
+            if let Some(d) = &a.description {
+                out.push_str(&serde_json::Value::String(d.clone()).to_string());
+                out.push(' ');
+            }
             print_input_value(out, a);
         }
         out.push(')');
@@ -677,9 +757,20 @@ fn print_input_value(out: &mut String, iv: &InputValue) {
 fn print_description(out: &mut String, description: Option<&str>, indent: &str) {
     if let Some(d) = description {
         out.push_str(indent);
-        out.push_str("\"\"\"");
-        out.push_str(&d.replace("\"\"\"", "\\\"\"\""));
-        out.push_str("\"\"\"\n");
+        // A block string reads best, but cannot end in `"`, hold `"""`, or keep edge whitespace
+        // and indentation exactly; those get an ordinary (JSON-compatible) string.
+        let block_safe = !d.ends_with('"')
+            && !d.contains("\"\"\"")
+            && d.trim() == d
+            && !d.lines().skip(1).any(|l| l.starts_with([' ', '\t']));
+        if block_safe {
+            out.push_str("\"\"\"");
+            out.push_str(d);
+            out.push_str("\"\"\"\n");
+        } else {
+            out.push_str(&serde_json::Value::String(d.to_owned()).to_string());
+            out.push('\n');
+        }
     }
 }
 
@@ -721,6 +812,17 @@ mod tests {
         assert!(a.get("query_root").unwrap().description.is_none());
         let err = Schema::parse("{\"x\":1}", "snap.json").unwrap_err();
         assert!(err.to_string().contains("snap.json"), "{err}");
+    }
+
+    #[test]
+    fn schema_descriptions_are_accepted() {
+        let s = Schema::from_sdl(
+            "\"\"\"\nAutogenerated \"schema\" {\n\"\"\"\n# schema\nschema { query: query_root }\n\"doc\" type query_root { a: Int }",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(s.query.as_deref(), Some("query_root"));
+        assert_eq!(s.get("query_root").unwrap().description.as_deref(), Some("doc"));
     }
 
     #[test]

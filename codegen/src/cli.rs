@@ -1,0 +1,328 @@
+//! The `rasura` command (feature `cli`): `rasura codegen` (the `build.rs` generation, for
+//! inspection or a `--check` in CI) and `rasura schema pull` (introspect a live Hasura into the
+//! committed snapshot, or `--check` that the snapshot is current).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::schema::{self, Schema};
+use crate::{Config, Error};
+
+/// Rasura's code generation and schema tools.
+#[derive(Debug, Parser)]
+#[command(name = "rasura", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generates the Rust code `build.rs` would, into a file.
+    Codegen(CodegenArgs),
+    /// The schema snapshot.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+}
+
+#[derive(Debug, Args)]
+struct CodegenArgs {
+    /// The schema snapshot (introspection JSON or SDL).
+    #[arg(long)]
+    schema: Option<PathBuf>,
+    /// Hasura's actions.graphql (an actions.yaml beside it is read too).
+    #[arg(long)]
+    actions: Option<PathBuf>,
+    /// A Hasura metadata directory (actions and event triggers).
+    #[arg(long)]
+    metadata: Option<PathBuf>,
+    /// An operation document or a directory of them (repeatable).
+    #[arg(long)]
+    operations: Vec<PathBuf>,
+    /// An event table, `schema.table` (repeatable).
+    #[arg(long = "event-table")]
+    event_tables: Vec<String>,
+    /// A scalar mapping, `scalar=rust::Type` (repeatable).
+    #[arg(long = "scalar", value_parser = parse_pair)]
+    scalars: Vec<(String, String)>,
+    /// A field mapping, `Type.field=rust::Type` (repeatable).
+    #[arg(long = "field", value_parser = parse_pair)]
+    fields: Vec<(String, String)>,
+    /// Every named type, not only the reachable ones.
+    #[arg(long)]
+    all: bool,
+    /// Where to write the code (`-` for standard output).
+    #[arg(long)]
+    out: PathBuf,
+    /// Do not write: exit 1 when the file differs from what would be generated.
+    #[arg(long)]
+    check: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum SchemaCommand {
+    /// Introspects a live Hasura and writes the snapshot (SDL for `.graphql`, else JSON).
+    Pull(PullArgs),
+}
+
+#[derive(Debug, Args)]
+struct PullArgs {
+    /// Hasura's base URL (`http://localhost:8080`); `/v1/graphql` is appended.
+    #[arg(long, env = "HASURA_GRAPHQL_ENDPOINT")]
+    endpoint: String,
+    /// The admin secret.
+    #[arg(long, env = "HASURA_GRAPHQL_ADMIN_SECRET", hide_env_values = true)]
+    admin_secret: Option<String>,
+    /// Introspect as this role (`x-hasura-role`): the schema that role sees.
+    #[arg(long)]
+    role: Option<String>,
+    /// The snapshot file: `.graphql` writes SDL, anything else introspection JSON.
+    #[arg(long)]
+    out: PathBuf,
+    /// Do not write: exit 1 when the live schema differs from the snapshot.
+    #[arg(long)]
+    check: bool,
+    /// Request timeout in seconds.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(a, b)| (a.trim().to_owned(), b.trim().to_owned()))
+        .ok_or_else(|| format!("expected `name=rust::Type`, got `{s}`"))
+}
+
+/// Runs the command line `args` (the first item is the program name).
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Codegen(args) => codegen(args),
+        Command::Schema(SchemaCommand::Pull(args)) => pull(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn codegen(args: CodegenArgs) -> Result<ExitCode, Error> {
+    let mut config = Config::new().all(args.all);
+    if let Some(s) = args.schema {
+        config = config.schema(s);
+    }
+    if let Some(a) = args.actions {
+        config = config.actions(a);
+    }
+    if let Some(m) = args.metadata {
+        config = config.metadata(m);
+    }
+    for o in args.operations {
+        config = config.operations(o);
+    }
+    for t in args.event_tables {
+        config = config.event_table(t);
+    }
+    for (s, t) in args.scalars {
+        config = config.scalar(s, t);
+    }
+    for (f, t) in args.fields {
+        config = config.field(f, t);
+    }
+    let generated = config.generate_to_string()?;
+    write_or_check(&args.out, &generated.code, args.check, "rasura codegen")
+}
+
+fn write_or_check(out: &PathBuf, content: &str, check: bool, what: &str) -> Result<ExitCode, Error> {
+    if out.as_os_str() == "-" {
+        print!("{content}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if check {
+        let current = std::fs::read_to_string(out).unwrap_or_default();
+        if current == content {
+            eprintln!("{} is up to date", out.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("{} is out of date: run `{what}` without --check to update it", out.display());
+        return Ok(ExitCode::from(1));
+    }
+    std::fs::write(out, content).map_err(|e| Error::new(format!("{}: {e}", out.display())))?;
+    eprintln!("wrote {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The standard introspection query (with descriptions, deprecations and default values).
+pub const INTROSPECTION_QUERY: &str = r"query IntrospectionQuery {
+  __schema {
+    queryType { name }
+    mutationType { name }
+    subscriptionType { name }
+    types { ...FullType }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description
+    args { ...InputValue }
+    type { ...TypeRef }
+    isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue {
+  name description
+  type { ...TypeRef }
+  defaultValue
+}
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}";
+
+fn pull(args: PullArgs) -> Result<ExitCode, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(format!("cannot start the runtime: {e}")))?;
+    let snapshot = runtime.block_on(introspect(&args))?;
+    write_or_check(&args.out, &snapshot, args.check, "rasura schema pull")
+}
+
+fn graphql_url(endpoint: &str) -> String {
+    let base = endpoint.trim_end_matches('/');
+    if base.ends_with("/v1/graphql") {
+        base.to_owned()
+    } else {
+        format!("{base}/v1/graphql")
+    }
+}
+
+async fn introspect(args: &PullArgs) -> Result<String, Error> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(args.timeout))
+        .build()
+        .map_err(|e| Error::new(format!("HTTP client: {e}")))?;
+    let url = graphql_url(&args.endpoint);
+    let mut request = client
+        .post(&url)
+        .json(&serde_json::json!({"query": INTROSPECTION_QUERY, "operationName": "IntrospectionQuery"}));
+    if let Some(secret) = &args.admin_secret {
+        request = request.header("x-hasura-admin-secret", secret);
+    }
+    if let Some(role) = &args.role {
+        request = request.header("x-hasura-role", role);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| Error::new(format!("{url}: {e}")))?;
+    let status = response.status();
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| Error::new(format!("{url}: HTTP {status}, not a JSON response: {e}")))?;
+    if let Some(errors) = body.get("errors").and_then(|e| e.as_array()) {
+        let messages: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                let message = e.get("message").and_then(|m| m.as_str()).unwrap_or("?");
+                match e.pointer("/extensions/code").and_then(|c| c.as_str()) {
+                    Some(code) => format!("{message} ({code})"),
+                    None => message.to_owned(),
+                }
+            })
+            .collect();
+        return Err(Error::new(format!("{url}: introspection failed: {}", messages.join("; "))));
+    }
+    let Some(data) = body.get("data").filter(|d| d.get("__schema").is_some()) else {
+        return Err(Error::new(format!("{url}: HTTP {status}: no `data.__schema` in the response")));
+    };
+    let mut data = data.clone();
+    // Sorted types make the snapshot stable across Hasura restarts, so `--check` is meaningful.
+    if let Some(types) = data.pointer_mut("/__schema/types").and_then(|t| t.as_array_mut()) {
+        types.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    }
+    let json = serde_json::to_string_pretty(&data).map_err(|e| Error::new(e.to_string()))?;
+    if args.out.extension().is_some_and(|e| e == "graphql" || e == "gql") {
+        let schema = Schema::from_introspection(&json, &url)?;
+        Ok(print_schema(&schema))
+    } else {
+        Ok(json + "\n")
+    }
+}
+
+/// The schema as SDL: the schema definition, then every type but the introspection ones, by
+/// name.
+pub fn print_schema(schema: &Schema) -> String {
+    let mut out = String::from("schema {\n");
+    for (op, root) in [
+        ("query", &schema.query),
+        ("mutation", &schema.mutation),
+        ("subscription", &schema.subscription),
+    ] {
+        if let Some(root) = root {
+            out.push_str(&format!("  {op}: {root}\n"));
+        }
+    }
+    out.push_str("}\n");
+    for def in schema.types.values() {
+        if def.name.starts_with("__") || schema::BUILT_IN_SCALARS.contains(&def.name.as_str()) {
+            continue;
+        }
+        out.push('\n');
+        out.push_str(&schema::print_type(def));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_gets_the_graphql_path_once() {
+        assert_eq!(graphql_url("http://h:8080"), "http://h:8080/v1/graphql");
+        assert_eq!(graphql_url("http://h:8080/"), "http://h:8080/v1/graphql");
+        assert_eq!(graphql_url("http://h/v1/graphql"), "http://h/v1/graphql");
+    }
+
+    #[test]
+    fn printed_sdl_parses_back_to_the_same_schema() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/hasura-schemas/current-bench/graphql_schema.json");
+        let json = std::fs::read_to_string(path).unwrap();
+        let schema = Schema::parse(&json, path).unwrap();
+        let sdl = print_schema(&schema);
+        let back = Schema::from_sdl(&sdl, "printed").unwrap();
+        for (name, def) in &back.types {
+            assert_eq!(schema.types.get(name), Some(def), "{name}");
+        }
+        assert_eq!(back.query, schema.query);
+    }
+}
