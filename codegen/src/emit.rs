@@ -269,6 +269,7 @@ impl<'a> Emitter<'a> {
             .map(|n| self.type_item(n));
         quote! {
             /// The GraphQL types used by the actions, event rows and operations.
+            #[allow(missing_docs, non_camel_case_types, non_snake_case, clippy::all)]
             pub mod types {
                 #(#items)*
             }
@@ -399,7 +400,7 @@ impl<'a> Emitter<'a> {
             } else {
                 quote!()
             };
-            let args_doc = format!("The arguments of action `{name}`.");
+            let args_doc = format!(" The arguments of action `{name}`.");
             // The handler returns the output type itself; for a nullable output `Option` of it is
             // accepted too (see `__check`).
             let bare = TypeRef::NonNull(Box::new(action.field.ty.nullable().clone()));
@@ -456,6 +457,7 @@ impl<'a> Emitter<'a> {
         }
         quote! {
             /// The actions of `actions.graphql`: argument structs and `ActionDef` markers.
+            #[allow(missing_docs, non_camel_case_types, non_snake_case, clippy::all)]
             pub mod actions {
                 #(#items)*
 
@@ -493,7 +495,7 @@ impl<'a> Emitter<'a> {
                 quote!(#attrs pub #fid: #ty,)
             });
             let doc = format!(
-                "A row of `{}.{}` (source `{}`) as Postgres encodes it in event payloads: Postgres column names, \
+                " A row of `{}.{}` (source `{}`) as Postgres encodes it in event payloads: Postgres column names, \
                  numbers never stringified. Columns outside some trigger's `payload` are optional.",
                 row.schema, row.table, row.source
             );
@@ -514,6 +516,7 @@ impl<'a> Emitter<'a> {
         });
         quote! {
             /// Rows of the event tables, as event payloads carry them.
+            #[allow(missing_docs, non_camel_case_types, non_snake_case, clippy::all)]
             pub mod events {
                 #(#items)*
             }

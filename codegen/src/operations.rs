@@ -479,6 +479,7 @@ impl Operations {
         });
         quote! {
             /// The operations of the `.graphql` documents, checked against the schema.
+            #[allow(missing_docs, non_camel_case_types, non_snake_case, clippy::all)]
             pub mod operations {
                 #(#items)*
             }

@@ -111,8 +111,14 @@ pub(crate) fn routes_table(handlers: &[&'static Handler]) -> String {
                     roles.join(","),
                     requires,
                     format!(
-                        "{kind}; input {}; output {}; unchecked (no codegen)",
-                        a.input_type, a.output_type
+                        "{kind}; input {}; output {}; {}",
+                        a.input_type,
+                        a.output_type,
+                        if a.definition.is_some() {
+                            "checked against actions.graphql"
+                        } else {
+                            "unchecked (no codegen)"
+                        }
                     ),
                 )
             }

@@ -148,6 +148,9 @@ pub struct ActionSpec {
     pub input_type: &'static str,
     /// Rust type of the output.
     pub output_type: &'static str,
+    /// The definition from `actions.graphql` the handler was checked against at compile time
+    /// (`None`: the crate does not use codegen, the handler is unchecked).
+    pub definition: Option<crate::generated::ActionDefinition>,
     /// Runs it.
     pub call: ActionCall,
 }
@@ -162,6 +165,7 @@ impl fmt::Debug for ActionSpec {
             .field("timeout_secs", &self.timeout_secs)
             .field("input_type", &self.input_type)
             .field("output_type", &self.output_type)
+            .field("definition", &self.definition)
             .finish_non_exhaustive()
     }
 }

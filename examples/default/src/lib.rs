@@ -15,16 +15,11 @@
 use rasura::{ActionError, Cron, Ctx, Event, EventError, Operation, action, cron, event};
 use serde::{Deserialize, Serialize};
 
-/// What `ping` answers.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PingOutput {
-    /// Always `pong`.
-    pub message: String,
-    /// The caller's role.
-    pub role: String,
-    /// The caller's user id, if any.
-    pub user_id: Option<String>,
-}
+rasura::include_generated!();
+
+pub use hasura::actions::{DelayArgs, PongArgs};
+pub use hasura::events::UserRow;
+pub use hasura::types::{DelayOutput, PingOutput, PongOutput};
 
 /// Tells the caller who they are.
 #[action(query, roles = ["user", "admin"])]
@@ -37,51 +32,19 @@ pub async fn ping(ctx: Ctx) -> Result<PingOutput, ActionError> {
     })
 }
 
-/// `pong`'s arguments.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PongInput {
-    /// Any message.
-    pub message: String,
-    /// Any number (GraphQL `Int`).
-    pub number: i32,
-}
-
-/// `pong`'s answer: its input.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PongOutput {
-    /// The message sent.
-    pub message: String,
-    /// The number sent.
-    pub number: i32,
-}
-
 /// Echoes the caller's message and number, after verifying the caller's JWT.
 #[action(mutation, roles = ["user", "admin"], jwt)]
-pub async fn pong(_ctx: Ctx, input: PongInput) -> Result<PongOutput, ActionError> {
+pub async fn pong(_ctx: Ctx, input: PongArgs) -> Result<PongOutput, ActionError> {
     Ok(PongOutput {
         message: input.message,
         number: input.number,
     })
 }
 
-/// `delay`'s arguments.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct DelayInput {
-    /// How long to wait, 0–60000 ms.
-    pub milliseconds: i32,
-}
-
-/// `delay`'s answer.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct DelayOutput {
-    /// How long it waited.
-    pub slept_ms: i32,
-}
-
 /// Waits, then answers: a slow action to see handler timeouts and graceful shutdown at work
 /// (admin only). A delay outside 0–60000 ms is refused with `invalid-delay`.
 #[action(mutation)]
-pub async fn delay(_ctx: Ctx, input: DelayInput) -> Result<DelayOutput, ActionError> {
+pub async fn delay(_ctx: Ctx, input: DelayArgs) -> Result<DelayOutput, ActionError> {
     let ms = u64::try_from(input.milliseconds)
         .ok()
         .filter(|ms| *ms <= 60_000)
@@ -92,20 +55,6 @@ pub async fn delay(_ctx: Ctx, input: DelayInput) -> Result<DelayOutput, ActionEr
     Ok(DelayOutput {
         slept_ms: input.milliseconds,
     })
-}
-
-/// A row of `public.user` (Pysura's model), as Postgres encodes it in event payloads. Only the
-/// key is required: a trigger's `payload` columns may be a subset.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct UserRow {
-    /// Primary key.
-    pub user_id: String,
-    /// The role (`ENUM_ROLE` values: `user`, `admin`, `persona`).
-    #[serde(default)]
-    pub role: Option<String>,
-    /// Phone number.
-    #[serde(default)]
-    pub user_phone: Option<String>,
 }
 
 /// Reacts to a user's role changing.

@@ -10,6 +10,7 @@
 //! types so a wrong type is reported where it is written. The codegen work will add, next to
 //! them, an assertion that the input and output types equal the action's SDL definition.
 
+pub mod manifest;
 pub mod options;
 pub mod schedule;
 
@@ -18,6 +19,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, LitStr, ReturnType, Type};
 
+use manifest::{Manifest, ManifestKind};
 use options::{Errors, Opt};
 
 const ACTION_OPTIONS: &[&str] = &[
@@ -42,9 +44,25 @@ const CRON_RETRY_OPTIONS: &[&str] = &[
     "tolerance_seconds",
 ];
 
-/// Expands `#[action(args)] item`.
+/// Expands `#[action(args)] item`, checking it against the action manifest named by
+/// `RASURA_ACTIONS_MANIFEST` when the crate uses codegen.
 pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand(item, |f, errors| expand_action(args, f, errors))
+    match Manifest::from_env() {
+        Ok(manifest) => action_with_manifest(args, item, manifest.as_ref()),
+        Err(message) => {
+            let error = syn::Error::new(Span::call_site(), message).to_compile_error();
+            quote!(#item #error)
+        }
+    }
+}
+
+/// Expands `#[action(args)] item` against a given manifest (`None`: no codegen, no checks).
+pub fn action_with_manifest(
+    args: TokenStream,
+    item: TokenStream,
+    manifest: Option<&Manifest>,
+) -> TokenStream {
+    expand(item, |f, errors| expand_action(args, f, manifest, errors))
 }
 
 /// Expands `#[event(args)] item`.
@@ -352,7 +370,12 @@ fn timeout(opts: &[Opt], errors: &mut Errors) -> TokenStream {
     }
 }
 
-fn expand_action(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStream {
+fn expand_action(
+    args: TokenStream,
+    f: &ItemFn,
+    manifest: Option<&Manifest>,
+    errors: &mut Errors,
+) -> TokenStream {
     let opts = options::parse(args, ACTION_OPTIONS, "#[action]", errors);
     let sig = check_signature(f, "action", ("input: In", false), errors);
     let (name, name_span) = handler_name(
@@ -395,6 +418,7 @@ fn expand_action(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStr
         })
         .collect();
     let timeout = timeout(&opts, errors);
+    let definition = manifest.and_then(|m| check_definition(m, &name, name_span, &opts, errors));
     if !errors.is_empty() {
         return TokenStream::new();
     }
@@ -427,6 +451,28 @@ fn expand_action(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStr
         ),
     };
     let output_type = sig.output.map(ok_type_text).unwrap_or_default();
+    let definition_value = match &definition {
+        Some((marker, checks)) => {
+            if let Some(ty) = sig.second {
+                let input_check = quote_spanned!(ty.span()=> input::<#ty>(););
+                assertions.extend(quote! {
+                    fn input<T: #checks::Input>() {}
+                    #input_check
+                });
+            }
+            if let Some(ty) = sig.output {
+                let output_check = quote_spanned!(ty.span()=>
+                    output::<<#ty as ::rasura::__private::ActionResult>::Output>();
+                );
+                assertions.extend(quote! {
+                    fn output<T: #checks::Output>() {}
+                    #output_check
+                });
+            }
+            quote!(::core::option::Option::Some(::rasura::generated::ActionDefinition::of::<#marker>()))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let spec = quote! {
         ::rasura::__private::HandlerKind::Action(::rasura::__private::ActionSpec {
             action_type: ::rasura::__private::ActionType::#action_type,
@@ -436,6 +482,7 @@ fn expand_action(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStr
             timeout_secs: #timeout,
             input_type: #input_type,
             output_type: #output_type,
+            definition: #definition_value,
             call: {
                 fn call(
                     ctx: ::rasura::Ctx,
@@ -451,6 +498,71 @@ fn expand_action(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStr
         })
     };
     registration(f, &name, "action", spec, assertions)
+}
+
+/// Checks the action against the manifest: its name exists and its kind matches. Returns the
+/// paths of its marker and of its check traits.
+fn check_definition(
+    manifest: &Manifest,
+    name: &str,
+    name_span: Span,
+    opts: &[Opt],
+    errors: &mut Errors,
+) -> Option<(TokenStream, TokenStream)> {
+    let Some(action) = manifest.action(name) else {
+        let names: Vec<&str> = manifest.actions.iter().map(|a| a.name.as_str()).collect();
+        let hint = match options::did_you_mean(name, &names) {
+            Some(close) => format!("; did you mean `{close}`?"),
+            None if names.is_empty() => "; actions.graphql defines none".to_owned(),
+            None => String::new(),
+        };
+        errors.push(
+            name_span,
+            format!("no action `{name}` in actions.graphql (the codegen manifest){hint}"),
+        );
+        return None;
+    };
+    let query = find(opts, "query");
+    let asynchronous = find(opts, "asynchronous");
+    let option_span = |o: Option<&Opt>| o.map_or(name_span, |o| o.span);
+    match action.kind {
+        ManifestKind::Query if query.is_none() => errors.push(
+            option_span(find(opts, "mutation")),
+            format!("action `{name}` is a query in actions.graphql: add `query` to `#[action(…)]`"),
+        ),
+        ManifestKind::Mutation | ManifestKind::Asynchronous | ManifestKind::MutationUnknown
+            if query.is_some() =>
+        {
+            errors.push(
+                option_span(query),
+                format!("action `{name}` is a mutation in actions.graphql: remove `query`"),
+            );
+        }
+        ManifestKind::Asynchronous if asynchronous.is_none() => errors.push(
+            name_span,
+            format!("action `{name}` is asynchronous in actions.yaml: add `asynchronous` to `#[action(…)]`"),
+        ),
+        ManifestKind::Mutation if asynchronous.is_some() => errors.push(
+            option_span(asynchronous),
+            format!("action `{name}` is synchronous in actions.yaml: remove `asynchronous`"),
+        ),
+        _ => {}
+    }
+    let module: syn::Path = match syn::parse_str(&manifest.module) {
+        Ok(p) => p,
+        Err(_) => {
+            errors.push(name_span, format!("action manifest: `{}` is not a module path", manifest.module));
+            return None;
+        }
+    };
+    let marker = match action.marker.strip_prefix("r#") {
+        Some(raw) => syn::Ident::new_raw(raw, Span::call_site()),
+        None => format_ident!("{}", action.marker),
+    };
+    Some((
+        quote!(#module::actions::#marker),
+        quote!(#module::actions::__check::#marker),
+    ))
 }
 
 fn columns(lits: &[LitStr]) -> TokenStream {

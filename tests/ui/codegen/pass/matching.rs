@@ -1,0 +1,30 @@
+// Handlers that match their definitions, including `Option` for a nullable output and a query
+// without input.
+mod hasura {
+    include!("../generated.rs");
+}
+use rasura::{ActionDef, ActionError, Ctx, action};
+
+#[action(query)]
+async fn ping(_ctx: Ctx) -> Result<Option<hasura::types::PingOutput>, ActionError> {
+    Ok(None)
+}
+
+#[action(mutation)]
+async fn pong(_ctx: Ctx, input: hasura::actions::PongArgs) -> Result<hasura::types::PongOutput, ActionError> {
+    Ok(hasura::types::PongOutput { message: input.message, number: input.number })
+}
+
+#[action(mutation, asynchronous)]
+async fn later(_ctx: Ctx, _input: hasura::actions::LaterArgs) -> Result<hasura::types::LaterOutput, ActionError> {
+    Ok(hasura::types::LaterOutput { accepted: true })
+}
+
+fn main() {
+    assert_eq!(<hasura::actions::Pong as ActionDef>::NAME, "pong");
+    let checked = rasura::Service::new().handlers().iter().filter(|h| match &h.kind {
+        rasura::registry::HandlerKind::Action(a) => a.definition.is_some(),
+        _ => false,
+    }).count();
+    assert_eq!(checked, 3);
+}
