@@ -68,8 +68,9 @@ async fn serve(service: Service) -> Result<(), StartupError> {
         .await
         .map_err(StartupError::Io)?;
     let local = listener.local_addr().map_err(StartupError::Io)?;
+    let shutdown = crate::service::shutdown_signal();
     tracing::info!(address = %local, handlers = count, "rasura listening");
-    serve_until_signal(listener, router, grace)
+    serve_until_signal(listener, router, grace, shutdown)
         .await
         .map_err(StartupError::Io)?;
     tracing::info!("stopped");

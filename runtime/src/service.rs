@@ -144,7 +144,7 @@ impl Service {
         let config = self.load_config()?;
         let grace = config.shutdown_timeout;
         let router = build_router(self.handlers(), config)?;
-        serve_until_signal(listener, router, grace)
+        serve_until_signal(listener, router, grace, shutdown_signal())
             .await
             .map_err(StartupError::Io)
     }
@@ -750,10 +750,11 @@ pub(crate) async fn serve_until_signal(
     listener: tokio::net::TcpListener,
     router: Router,
     grace: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let signal = async move {
-        shutdown_signal().await;
+        shutdown.await;
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let _ = tx.send(true);
     };
@@ -771,23 +772,31 @@ pub(crate) async fn serve_until_signal(
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or Ctrl-C. The handlers are installed now, not when the future is first polled, so a
+/// signal that arrives right after the "listening" log line is not lost (or fatal).
+pub(crate) fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let terminate = signal(SignalKind::terminate()).ok();
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(terminate) => {}
+                () = wait(interrupt) => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -426,7 +426,7 @@ fn handler_descriptions_record_the_macro_options() {
     assert_eq!(spec.roles, &["user", "admin"]);
     assert_eq!(
         (spec.input_type, spec.output_type),
-        ("PongInput", "PongOutput")
+        ("PongArgs", "PongOutput")
     );
     assert!(h.doc.unwrap().starts_with("Echoes"));
     let h = handler!(slow);

@@ -307,16 +307,26 @@ async fn a_panicking_event_handler_is_500_without_retry_after() {
 
 #[tokio::test]
 async fn example_event_reads_the_user_role_change() {
+    // Rows as Postgres writes them (`row_to_json`); the row type is generated from the schema.
+    let row = |role: &str| {
+        json!({"user_id": "u1", "role": role, "user_phone": "+33", "token": 3,
+            "created_at": "2024-05-01T22:00:00.5+00:00", "updated_at": null})
+    };
     service()
         .event("user_role_changed")
         .table("public.user")
-        .update(
-            json!({"user_id": "u1", "role": "user"}),
-            json!({"user_id": "u1", "role": "admin"}),
-        )
+        .update(row("user"), row("admin"))
         .send()
         .await
         .assert_status(200);
+    // A role outside the `ENUM_ROLE` enum table is not a valid row.
+    service()
+        .event("user_role_changed")
+        .table("public.user")
+        .update(row("user"), row("superuser"))
+        .send()
+        .await
+        .assert_error(400, "validation-failed");
 }
 
 #[tokio::test]

@@ -139,7 +139,7 @@ async fn traceparent_ids_and_event_ids_are_recorded() {
     let call = s
         .event("user_deleted")
         .table("public.user")
-        .delete(json!({"user_id": "u1"}))
+        .delete(json!({"user_id": "u1", "role": "user", "user_phone": "+33", "token": 1}))
         .header(
             "traceparent",
             "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",

@@ -333,7 +333,11 @@ async fn events_and_crons_answer_as_hasura_expects() {
     let svc = start(&[("RASURA_BODY_LIMIT", "2048")]);
     let base = svc.base_url();
     let secret = ("x-rasura-webhook-secret", SECRET);
-    let user = |role: &str| json!({"user_id": "u1", "role": role, "user_phone": "+331234"});
+    // A `public.user` row as Postgres's `row_to_json` writes it in event payloads.
+    let user = |role: &str| {
+        json!({"user_id": "u1", "role": role, "user_phone": "+331234", "token": 7,
+            "created_at": "2024-05-01T22:00:00.123456+00:00", "updated_at": null})
+    };
 
     let r = post(
         &base,
