@@ -713,3 +713,97 @@ fn tarjan(n: usize, edges: &[Vec<(usize, Option<String>)>]) -> Vec<usize> {
     }
     s.component
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(t: &TokenStream) -> String {
+        type_text(t)
+    }
+
+    #[test]
+    fn hasura_scalars_map_to_real_types_in_either_naming_convention() {
+        let cases = [
+            ("uuid", "rasura::types::Uuid"),
+            ("Uuid", "rasura::types::Uuid"),
+            ("timestamptz", "rasura::types::Timestamptz"),
+            ("Timestamptz", "rasura::types::Timestamptz"),
+            ("timestamp", "rasura::types::Timestamp"),
+            ("date", "rasura::types::Date"),
+            ("time", "rasura::types::Time"),
+            ("numeric", "rasura::types::Numeric"),
+            ("bigint", "rasura::types::BigInt"),
+            ("Bigint", "rasura::types::BigInt"),
+            ("float8", "rasura::types::Float8"),
+            ("smallint", "i16"),
+            ("json", "rasura::types::Json"),
+            ("jsonb", "rasura::types::Json"),
+            ("citext", "String"),
+            ("bpchar", "String"),
+            ("_text", "rasura::types::PgArray<String>"),
+            ("_int4", "rasura::types::PgArray<i32>"),
+            ("_uuid", "rasura::types::PgArray<rasura::types::Uuid>"),
+            ("Int", "i32"),
+            ("Float", "f64"),
+            ("String", "String"),
+            ("ID", "String"),
+            ("Boolean", "bool"),
+        ];
+        for (scalar, rust) in cases {
+            assert_eq!(known_scalar(scalar).map(|t| text(&t)).as_deref(), Some(rust), "{scalar}");
+        }
+        for unknown in ["geometry", "vector", "atom_type", "_geometry", "timetz", "money"] {
+            assert!(known_scalar(unknown).is_none(), "{unknown}");
+        }
+    }
+
+    fn ty(sdl_type: &str) -> TypeRef {
+        let s = Schema::from_sdl(&format!("type T {{ f: {sdl_type} }}"), "t").unwrap();
+        s.get("T").unwrap().fields[0].ty.clone()
+    }
+
+    #[test]
+    fn nullability_depends_on_the_place() {
+        let base = quote!(X);
+        let w = |t: &str, place| text(&wrap(&ty(t), place, true, &base));
+        assert_eq!(w("X!", Place::Output), "X");
+        assert_eq!(w("X", Place::Output), "Option<X>");
+        assert_eq!(w("X", Place::Input), "rasura::types::Nullable<X>");
+        assert_eq!(w("X", Place::Argument), "Option<X>");
+        assert_eq!(w("X", Place::Variable), "Option<X>");
+        assert_eq!(w("[X!]!", Place::Output), "Vec<X>");
+        assert_eq!(w("[X]!", Place::Input), "Vec<Option<X>>");
+        assert_eq!(w("[X!]", Place::Input), "rasura::types::Nullable<Vec<X>>");
+        assert_eq!(w("[[X!]]", Place::Output), "Option<Vec<Option<Vec<X>>>>");
+    }
+
+    #[test]
+    fn recursive_inputs_are_boxed_only_where_needed() {
+        let s = Schema::from_sdl(
+            "input user_bool_exp { _and: [user_bool_exp!] _not: user_bool_exp role: String_comparison_exp }
+             input String_comparison_exp { _eq: String }
+             type a { b: b } type b { a: a! c: Int }",
+            "t",
+        )
+        .unwrap();
+        let mappings = Mappings::default();
+        let emitter = Emitter::new(&s, &mappings, s.types.keys().cloned().collect());
+        let field = |t: &str, f: &str| {
+            let def = s.get(t).unwrap();
+            let fty = def
+                .input_fields
+                .iter()
+                .map(|x| (&x.name, &x.ty, Place::Input))
+                .chain(def.fields.iter().map(|x| (&x.name, &x.ty, Place::Output)))
+                .find(|(n, _, _)| *n == f)
+                .unwrap();
+            text(&emitter.rust_type(fty.1, fty.2, Some((t, f)), &TokenStream::new()))
+        };
+        assert_eq!(field("user_bool_exp", "_not"), "rasura::types::Nullable<::std::boxed::Box<UserBoolExp>>");
+        assert_eq!(field("user_bool_exp", "_and"), "rasura::types::Nullable<Vec<UserBoolExp>>");
+        assert_eq!(field("user_bool_exp", "role"), "rasura::types::Nullable<StringComparisonExp>");
+        assert_eq!(field("a", "b"), "Option<::std::boxed::Box<B>>");
+        assert_eq!(field("b", "a"), "::std::boxed::Box<A>");
+    }
+}

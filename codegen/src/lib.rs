@@ -107,6 +107,7 @@ pub struct Config {
     scalars: Vec<(String, String)>,
     fields: Vec<(String, String)>,
     all: bool,
+    only_actions: Option<Vec<String>>,
     module_path: Option<String>,
 }
 
@@ -191,6 +192,17 @@ impl Config {
         self
     }
 
+    /// Generates only these actions of `actions.graphql` (for a service that implements some of
+    /// the actions of a shared Hasura project). Unknown names are an error.
+    pub fn only_actions<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.only_actions = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Where the generated module lives, for `#[action]`'s checks (default `crate::hasura`, the
     /// module `rasura::include_generated!()` creates at the crate root).
     pub fn module_path(mut self, path: impl Into<String>) -> Self {
@@ -263,6 +275,18 @@ impl Config {
             None => actions::Actions::default(),
         };
         schema.merge(&actions.types);
+        let mut actions = actions;
+        if let Some(only) = &self.only_actions {
+            for name in only {
+                if !actions.actions.iter().any(|a| &a.name == name) {
+                    return Err(Error::new(format!(
+                        "only_actions: no action `{name}` in actions.graphql{}",
+                        did_you_mean(name, actions.actions.iter().map(|a| a.name.as_str()))
+                    )));
+                }
+            }
+            actions.actions.retain(|a| only.contains(&a.name));
+        }
 
         let tables = match &self.metadata {
             Some(dir) => {

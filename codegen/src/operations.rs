@@ -87,7 +87,12 @@ impl Checker<'_> {
             }
             return true;
         }
-        let names = self.schema.types.keys().map(String::as_str);
+        let names = self
+            .schema
+            .types
+            .keys()
+            .map(String::as_str)
+            .chain(crate::schema::BUILT_IN_SCALARS.iter().copied());
         let hint = did_you_mean(base, names);
         self.error(file, pos, format!("unknown type `{base}`{hint}"));
         false
@@ -112,7 +117,10 @@ impl Checker<'_> {
                         self.error(file, pos, format!("variable `${v}` is not defined by the operation{hint}"));
                     }
                     Some((ty, has_default)) => {
-                        if !fits(ty, expected, *has_default) {
+                        let known = crate::schema::BUILT_IN_SCALARS.contains(&ty.base())
+                            || self.schema.get(ty.base()).is_some();
+                        // An unknown variable type was reported where it is declared.
+                        if known && !fits(ty, expected, *has_default) {
                             self.error(file, pos, format!("variable `${v}` has type `{ty}` but is used where `{expected}` is expected"));
                         }
                     }
@@ -218,6 +226,8 @@ impl Checker<'_> {
                         match field.args.iter().find(|a| &a.name == name) {
                             Some(arg) => self.check_value(file, f.position, value, &arg.ty, vars, used),
                             None => {
+                                // Its variables count as used: one error, not a cascade.
+                                collect_variables(value, used);
                                 let hint = did_you_mean(name, field.args.iter().map(|a| a.name.as_str()));
                                 self.error(file, f.position, format!("field `{parent}.{}` has no argument `{name}`{hint}", f.name));
                             }
@@ -302,6 +312,17 @@ impl Checker<'_> {
         // The parent always satisfies an interface it implements.
         let parent_def = self.schema.get(parent);
         !parent_def.is_some_and(|p| p.interfaces.iter().any(|i| i == on))
+    }
+}
+
+fn collect_variables(value: &q::Value<'static, String>, used: &mut BTreeSet<String>) {
+    match value {
+        q::Value::Variable(v) => {
+            used.insert(v.clone());
+        }
+        q::Value::List(items) => items.iter().for_each(|i| collect_variables(i, used)),
+        q::Value::Object(fields) => fields.values().for_each(|v| collect_variables(v, used)),
+        _ => {}
     }
 }
 
