@@ -56,7 +56,10 @@ impl Actions {
             None => None,
         };
         let mut actions = Vec::new();
-        for (root, action_type) in [("Query", ActionType::Query), ("Mutation", ActionType::Mutation)] {
+        for (root, action_type) in [
+            ("Query", ActionType::Query),
+            ("Mutation", ActionType::Mutation),
+        ] {
             if let Some(def) = types.types.remove(root) {
                 for field in def.fields {
                     let asynchronous = kinds
@@ -122,7 +125,11 @@ mod tests {
             )),
         )
         .unwrap();
-        let names: Vec<_> = a.actions.iter().map(|a| (a.name.as_str(), a.action_type, a.asynchronous)).collect();
+        let names: Vec<_> = a
+            .actions
+            .iter()
+            .map(|a| (a.name.as_str(), a.action_type, a.asynchronous))
+            .collect();
         assert_eq!(
             names,
             [
@@ -137,8 +144,18 @@ mod tests {
 
     #[test]
     fn empty_and_duplicate() {
-        assert!(Actions::parse("\n\n", "a", None).unwrap().actions.is_empty());
-        let err = Actions::parse("type Query { a: Int }\ntype Query { a: Int }", "a.graphql", None).unwrap_err();
+        assert!(
+            Actions::parse("\n\n", "a", None)
+                .unwrap()
+                .actions
+                .is_empty()
+        );
+        let err = Actions::parse(
+            "type Query { a: Int }\ntype Query { a: Int }",
+            "a.graphql",
+            None,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("defined twice"), "{err}");
     }
 }

@@ -153,7 +153,12 @@ fn codegen(args: CodegenArgs) -> Result<ExitCode, Error> {
     write_or_check(&args.out, &generated.code, args.check, "rasura codegen")
 }
 
-fn write_or_check(out: &PathBuf, content: &str, check: bool, what: &str) -> Result<ExitCode, Error> {
+fn write_or_check(
+    out: &PathBuf,
+    content: &str,
+    check: bool,
+    what: &str,
+) -> Result<ExitCode, Error> {
     if out.as_os_str() == "-" {
         print!("{content}");
         return Ok(ExitCode::SUCCESS);
@@ -164,7 +169,10 @@ fn write_or_check(out: &PathBuf, content: &str, check: bool, what: &str) -> Resu
             eprintln!("{} is up to date", out.display());
             return Ok(ExitCode::SUCCESS);
         }
-        eprintln!("{} is out of date: run `{what}` without --check to update it", out.display());
+        eprintln!(
+            "{} is out of date: run `{what}` without --check to update it",
+            out.display()
+        );
         return Ok(ExitCode::from(1));
     }
     std::fs::write(out, content).map_err(|e| Error::new(format!("{}: {e}", out.display())))?;
@@ -229,9 +237,9 @@ async fn introspect(args: &PullArgs) -> Result<String, Error> {
         .build()
         .map_err(|e| Error::new(format!("HTTP client: {e}")))?;
     let url = graphql_url(&args.endpoint);
-    let mut request = client
-        .post(&url)
-        .json(&serde_json::json!({"query": INTROSPECTION_QUERY, "operationName": "IntrospectionQuery"}));
+    let mut request = client.post(&url).json(
+        &serde_json::json!({"query": INTROSPECTION_QUERY, "operationName": "IntrospectionQuery"}),
+    );
     if let Some(secret) = &args.admin_secret {
         request = request.header("x-hasura-admin-secret", secret);
     }
@@ -258,18 +266,30 @@ async fn introspect(args: &PullArgs) -> Result<String, Error> {
                 }
             })
             .collect();
-        return Err(Error::new(format!("{url}: introspection failed: {}", messages.join("; "))));
+        return Err(Error::new(format!(
+            "{url}: introspection failed: {}",
+            messages.join("; ")
+        )));
     }
     let Some(data) = body.get("data").filter(|d| d.get("__schema").is_some()) else {
-        return Err(Error::new(format!("{url}: HTTP {status}: no `data.__schema` in the response")));
+        return Err(Error::new(format!(
+            "{url}: HTTP {status}: no `data.__schema` in the response"
+        )));
     };
     let mut data = data.clone();
     // Sorted types make the snapshot stable across Hasura restarts, so `--check` is meaningful.
-    if let Some(types) = data.pointer_mut("/__schema/types").and_then(|t| t.as_array_mut()) {
+    if let Some(types) = data
+        .pointer_mut("/__schema/types")
+        .and_then(|t| t.as_array_mut())
+    {
         types.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     }
     let json = serde_json::to_string_pretty(&data).map_err(|e| Error::new(e.to_string()))?;
-    if args.out.extension().is_some_and(|e| e == "graphql" || e == "gql") {
+    if args
+        .out
+        .extension()
+        .is_some_and(|e| e == "graphql" || e == "gql")
+    {
         let schema = Schema::from_introspection(&json, &url)?;
         Ok(print_schema(&schema))
     } else {
@@ -315,7 +335,10 @@ mod tests {
 
     #[test]
     fn printed_sdl_parses_back_to_the_same_schema() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/hasura-schemas/current-bench/graphql_schema.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/hasura-schemas/current-bench/graphql_schema.json"
+        );
         let json = std::fs::read_to_string(path).unwrap();
         let schema = Schema::parse(&json, path).unwrap();
         let sdl = print_schema(&schema);

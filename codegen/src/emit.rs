@@ -148,13 +148,19 @@ impl<'a> Emitter<'a> {
             .emitted
             .iter()
             .filter_map(|n| self.schema.get(n))
-            .filter(|d| matches!(d.kind, Kind::Object | Kind::Interface | Kind::InputObject | Kind::Union))
+            .filter(|d| {
+                matches!(
+                    d.kind,
+                    Kind::Object | Kind::Interface | Kind::InputObject | Kind::Union
+                )
+            })
             .collect();
-        let index_of: BTreeMap<&str, usize> =
-            nodes.iter().enumerate().map(|(i, d)| (d.name.as_str(), i)).collect();
-        let direct = |ty: &TypeRef| -> bool {
-            !matches!(ty.nullable(), TypeRef::List(_))
-        };
+        let index_of: BTreeMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.name.as_str(), i))
+            .collect();
+        let direct = |ty: &TypeRef| -> bool { !matches!(ty.nullable(), TypeRef::List(_)) };
         let edges: Vec<Vec<(usize, Option<String>)>> = nodes
             .iter()
             .map(|d| {
@@ -310,12 +316,22 @@ impl<'a> Emitter<'a> {
                 let all_optional = def.input_fields.iter().all(|f| !f.ty.is_non_null());
                 let fields = def.input_fields.iter().map(|f| {
                     let fname = &field_names[&f.name];
-                    let attrs = Self::field_attrs(&f.name, fname, f.description.as_deref(), !f.ty.is_non_null(), Place::Input);
+                    let attrs = Self::field_attrs(
+                        &f.name,
+                        fname,
+                        f.description.as_deref(),
+                        !f.ty.is_non_null(),
+                        Place::Input,
+                    );
                     let ty = self.rust_type(&f.ty, Place::Input, Some((name, &f.name)), &prefix);
                     let fid = self::ident(fname);
                     quote!(#attrs pub #fid: #ty,)
                 });
-                let default = if all_optional { quote!(Default,) } else { quote!() };
+                let default = if all_optional {
+                    quote!(Default,)
+                } else {
+                    quote!()
+                };
                 quote! {
                     #docs
                     #[derive(Debug, Clone, PartialEq, #default
@@ -336,7 +352,13 @@ impl<'a> Emitter<'a> {
                         )),
                         (d, None) => d.clone(),
                     };
-                    let attrs = Self::field_attrs(&f.name, fname, description.as_deref(), !f.ty.is_non_null(), Place::Output);
+                    let attrs = Self::field_attrs(
+                        &f.name,
+                        fname,
+                        description.as_deref(),
+                        !f.ty.is_non_null(),
+                        Place::Output,
+                    );
                     let ty = self.rust_type(&f.ty, Place::Output, Some((name, &f.name)), &prefix);
                     let fid = self::ident(fname);
                     quote!(#attrs pub #fid: #ty,)
@@ -353,7 +375,11 @@ impl<'a> Emitter<'a> {
                 let variants = def.members.iter().map(|m| {
                     let v = self.ident(m);
                     let boxed = self.boxed_member(name, m);
-                    let inner = if boxed { quote!(::std::boxed::Box<#v>) } else { quote!(#v) };
+                    let inner = if boxed {
+                        quote!(::std::boxed::Box<#v>)
+                    } else {
+                        quote!(#v)
+                    };
                     quote!(#[serde(rename = #m)] #v(#inner),)
                 });
                 quote! {
@@ -389,7 +415,13 @@ impl<'a> Emitter<'a> {
             let arg_fields = naming::unique(&arg_names, naming::snake);
             let fields = action.field.args.iter().map(|a| {
                 let fname = &arg_fields[&a.name];
-                let attrs = Self::field_attrs(&a.name, fname, a.description.as_deref(), !a.ty.is_non_null(), Place::Argument);
+                let attrs = Self::field_attrs(
+                    &a.name,
+                    fname,
+                    a.description.as_deref(),
+                    !a.ty.is_non_null(),
+                    Place::Argument,
+                );
                 let ty = self.rust_type(&a.ty, Place::Argument, None, &prefix);
                 let fid = ident(fname);
                 quote!(#attrs pub #fid: #ty,)
@@ -404,10 +436,17 @@ impl<'a> Emitter<'a> {
             // The handler returns the output type itself; for a nullable output `Option` of it is
             // accepted too (see `__check`).
             let bare = TypeRef::NonNull(Box::new(action.field.ty.nullable().clone()));
-            let output = wrap(&bare, Place::Output, true, &self.named(action.field.ty.base(), &prefix));
+            let output = wrap(
+                &bare,
+                Place::Output,
+                true,
+                &self.named(action.field.ty.base(), &prefix),
+            );
             let kind = match (action.action_type, action.asynchronous) {
                 (ActionType::Query, _) => quote!(::rasura::generated::Query),
-                (ActionType::Mutation, Some(true)) => quote!(::rasura::generated::AsynchronousMutation),
+                (ActionType::Mutation, Some(true)) => {
+                    quote!(::rasura::generated::AsynchronousMutation)
+                }
                 (ActionType::Mutation, _) => quote!(::rasura::generated::Mutation),
             };
             let sdl = action_sdl(action);
@@ -434,10 +473,17 @@ impl<'a> Emitter<'a> {
                 }
             });
             let expected_output = type_text(&output);
-            let input_message = format!("action `{name}` expects input `{args_text}`, found `{{Self}}`");
-            let output_message = format!("action `{name}` returns `{expected_output}`, found `{{Self}}`");
+            let input_message =
+                format!("action `{name}` expects input `{args_text}`, found `{{Self}}`");
+            let output_message =
+                format!("action `{name}` returns `{expected_output}`, found `{{Self}}`");
             let check_prefix = quote!(super::super::super::types::);
-            let output_in_check = wrap(&bare, Place::Output, true, &self.named(action.field.ty.base(), &check_prefix));
+            let output_in_check = wrap(
+                &bare,
+                Place::Output,
+                true,
+                &self.named(action.field.ty.base(), &check_prefix),
+            );
             let nullable_output = if action.field.ty.is_non_null() {
                 quote!()
             } else {
@@ -647,7 +693,12 @@ pub fn action_sdl(action: &Action) -> String {
 
 /// The custom types an action uses (transitively), as SDL in name order.
 pub fn types_sdl(actions: &Actions, action: &Action) -> String {
-    let mut roots: Vec<String> = action.field.args.iter().map(|a| a.ty.base().to_owned()).collect();
+    let mut roots: Vec<String> = action
+        .field
+        .args
+        .iter()
+        .map(|a| a.ty.base().to_owned())
+        .collect();
     roots.push(action.field.ty.base().to_owned());
     Emitter::closure(&actions.types, roots)
         .iter()
@@ -751,9 +802,20 @@ mod tests {
             ("Boolean", "bool"),
         ];
         for (scalar, rust) in cases {
-            assert_eq!(known_scalar(scalar).map(|t| text(&t)).as_deref(), Some(rust), "{scalar}");
+            assert_eq!(
+                known_scalar(scalar).map(|t| text(&t)).as_deref(),
+                Some(rust),
+                "{scalar}"
+            );
         }
-        for unknown in ["geometry", "vector", "atom_type", "_geometry", "timetz", "money"] {
+        for unknown in [
+            "geometry",
+            "vector",
+            "atom_type",
+            "_geometry",
+            "timetz",
+            "money",
+        ] {
             assert!(known_scalar(unknown).is_none(), "{unknown}");
         }
     }
@@ -800,9 +862,18 @@ mod tests {
                 .unwrap();
             text(&emitter.rust_type(fty.1, fty.2, Some((t, f)), &TokenStream::new()))
         };
-        assert_eq!(field("user_bool_exp", "_not"), "rasura::types::Nullable<::std::boxed::Box<UserBoolExp>>");
-        assert_eq!(field("user_bool_exp", "_and"), "rasura::types::Nullable<Vec<UserBoolExp>>");
-        assert_eq!(field("user_bool_exp", "role"), "rasura::types::Nullable<StringComparisonExp>");
+        assert_eq!(
+            field("user_bool_exp", "_not"),
+            "rasura::types::Nullable<::std::boxed::Box<UserBoolExp>>"
+        );
+        assert_eq!(
+            field("user_bool_exp", "_and"),
+            "rasura::types::Nullable<Vec<UserBoolExp>>"
+        );
+        assert_eq!(
+            field("user_bool_exp", "role"),
+            "rasura::types::Nullable<StringComparisonExp>"
+        );
         assert_eq!(field("a", "b"), "Option<::std::boxed::Box<B>>");
         assert_eq!(field("b", "a"), "::std::boxed::Box<A>");
     }

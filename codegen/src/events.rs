@@ -151,12 +151,17 @@ fn graphql_type_of(schema: &Schema, m: &TableMetadata) -> Result<String, Error> 
 
 /// `userId` → `user_id` without escaping keywords (a column name, not an identifier).
 fn column_of_field(field: &str) -> String {
-    naming::snake(field).trim_start_matches("r#").trim_end_matches('_').to_owned()
+    naming::snake(field)
+        .trim_start_matches("r#")
+        .trim_end_matches('_')
+        .to_owned()
 }
 
 fn row(schema: &Schema, m: &TableMetadata, rust_name: String) -> Result<EventRow, Error> {
     let graphql_type = graphql_type_of(schema, m)?;
-    let def = schema.get(&graphql_type).expect("checked by graphql_type_of");
+    let def = schema
+        .get(&graphql_type)
+        .expect("checked by graphql_type_of");
     // Columns every trigger's payload carries (`None`: all of them).
     let mut present: Option<BTreeSet<&str>> = None;
     for t in &m.event_triggers {
@@ -248,7 +253,12 @@ mod tests {
             .collect();
         assert_eq!(
             cols,
-            [("user_id", true), ("role", true), ("user_phone", false), ("user_message", false)]
+            [
+                ("user_id", true),
+                ("role", true),
+                ("user_phone", false),
+                ("user_message", false)
+            ]
         );
     }
 

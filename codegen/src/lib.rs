@@ -85,7 +85,10 @@ impl fmt::Debug for Error {
 impl std::error::Error for Error {}
 
 /// `, did you mean `x`?` for the closest candidate, or nothing.
-pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))
@@ -244,7 +247,9 @@ impl Config {
     pub fn generate_to_string(&self) -> Result<Generated, Error> {
         let mut inputs = Vec::new();
         let mut schema = match &self.schema {
-            Some(path) => schema::Schema::parse(&read(path, &mut inputs)?, &path.display().to_string())?,
+            Some(path) => {
+                schema::Schema::parse(&read(path, &mut inputs)?, &path.display().to_string())?
+            }
             None => schema::Schema::default(),
         };
         let actions_path = self.actions.clone().or_else(|| {
@@ -328,7 +333,12 @@ impl Config {
                 roots.push(a.field.ty.base().to_owned());
             }
             for r in &rows {
-                roots.extend(r.columns.iter().filter(|c| !c.as_string).map(|c| c.ty.base().to_owned()));
+                roots.extend(
+                    r.columns
+                        .iter()
+                        .filter(|c| !c.as_string)
+                        .map(|c| c.ty.base().to_owned()),
+                );
             }
             roots.extend(ops.roots());
             emit::Emitter::closure(&schema, roots)
@@ -351,7 +361,10 @@ impl Config {
             #operations_module
         };
         let code = format_code(tokens)?;
-        let module_path = self.module_path.clone().unwrap_or_else(|| "crate::hasura".into());
+        let module_path = self
+            .module_path
+            .clone()
+            .unwrap_or_else(|| "crate::hasura".into());
         Ok(Generated {
             code,
             manifest: manifest(&module_path, &actions),
@@ -380,7 +393,9 @@ impl Config {
         for (field, rust) in &self.fields {
             let ty = parse_rust_type(rust, &format!("field `{field}`"))?;
             let Some((t, f)) = field.split_once('.') else {
-                return Err(Error::new(format!("field override `{field}`: expected `Type.field`")));
+                return Err(Error::new(format!(
+                    "field override `{field}`: expected `Type.field`"
+                )));
             };
             let Some(def) = schema.get(t) else {
                 return Err(Error::new(format!(
@@ -407,7 +422,8 @@ impl Config {
 }
 
 fn parse_rust_type(text: &str, what: &str) -> Result<syn::Type, Error> {
-    syn::parse_str(text).map_err(|e| Error::new(format!("{what}: `{text}` is not a Rust type: {e}")))
+    syn::parse_str(text)
+        .map_err(|e| Error::new(format!("{what}: `{text}` is not a Rust type: {e}")))
 }
 
 fn read(path: &Path, inputs: &mut Vec<PathBuf>) -> Result<String, Error> {
@@ -420,9 +436,12 @@ fn operation_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
         return Ok(vec![path.to_owned()]);
     }
     let mut out = Vec::new();
-    let entries = std::fs::read_dir(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+    let entries =
+        std::fs::read_dir(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
     for entry in entries {
-        let p = entry.map_err(|e| Error::new(format!("{}: {e}", path.display())))?.path();
+        let p = entry
+            .map_err(|e| Error::new(format!("{}: {e}", path.display())))?
+            .path();
         if p.is_dir() {
             out.extend(operation_files(&p)?);
         } else if p.extension().is_some_and(|e| e == "graphql" || e == "gql") {
@@ -475,7 +494,10 @@ mod tests {
 
     #[test]
     fn did_you_mean_picks_the_closest() {
-        assert_eq!(did_you_mean("usr", ["user", "app"]), ", did you mean `user`?");
+        assert_eq!(
+            did_you_mean("usr", ["user", "app"]),
+            ", did you mean `user`?"
+        );
         assert_eq!(did_you_mean("zzz", ["user", "app"]), "");
     }
 }

@@ -61,8 +61,12 @@ pub fn read_tables(dir: &Path) -> Result<Vec<TableMetadata>, Error> {
     for source in as_seq(&sources, &databases)? {
         let (source, source_file) = resolve(source, &databases)?;
         let name = str_at(&source, &["name"]).unwrap_or("default").to_owned();
-        let naming = str_at(&source, &["customization", "naming_convention"])
-            .or_else(|| str_at(&source, &["configuration", "customization", "naming_convention"]));
+        let naming = str_at(&source, &["customization", "naming_convention"]).or_else(|| {
+            str_at(
+                &source,
+                &["configuration", "customization", "naming_convention"],
+            )
+        });
         let graphql_default = naming == Some("graphql-default");
         let Some(tables) = source.get("tables") else {
             continue;
@@ -86,7 +90,10 @@ fn load(path: &Path) -> Result<Value, Error> {
 /// came from.
 fn resolve(value: Value, from: &Path) -> Result<(Value, PathBuf), Error> {
     let include = match &value {
-        Value::String(s) => s.strip_prefix("!include ").map(str::trim).map(str::to_owned),
+        Value::String(s) => s
+            .strip_prefix("!include ")
+            .map(str::trim)
+            .map(str::to_owned),
         Value::Tagged(t) if t.tag == "include" => t.value.as_str().map(str::to_owned),
         _ => None,
     };
@@ -135,7 +142,12 @@ fn table_metadata(
     graphql_default: bool,
     file: &Path,
 ) -> Result<TableMetadata, Error> {
-    let missing = || Error::new(format!("{}: a table entry without `table.name`", file.display()));
+    let missing = || {
+        Error::new(format!(
+            "{}: a table entry without `table.name`",
+            file.display()
+        ))
+    };
     let (schema, name) = match table.get("table") {
         Some(Value::String(name)) => ("public".to_owned(), name.clone()),
         Some(t) => (
@@ -152,14 +164,20 @@ fn table_metadata(
         graphql_default_naming: graphql_default,
         ..TableMetadata::default()
     };
-    if let Some(Value::Mapping(m)) = table.get("configuration").and_then(|c| c.get("custom_column_names")) {
+    if let Some(Value::Mapping(m)) = table
+        .get("configuration")
+        .and_then(|c| c.get("custom_column_names"))
+    {
         for (k, v) in m {
             if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
                 meta.custom_column_names.insert(k.to_owned(), v.to_owned());
             }
         }
     }
-    if let Some(Value::Mapping(m)) = table.get("configuration").and_then(|c| c.get("column_config")) {
+    if let Some(Value::Mapping(m)) = table
+        .get("configuration")
+        .and_then(|c| c.get("column_config"))
+    {
         for (k, v) in m {
             if let (Some(k), Some(v)) = (k.as_str(), str_at(v, &["custom_name"])) {
                 meta.custom_column_names.insert(k.to_owned(), v.to_owned());
@@ -186,7 +204,8 @@ fn table_metadata(
                     payloads.push(None);
                 }
             }
-            meta.event_triggers.push(EventTriggerMetadata { name, payloads });
+            meta.event_triggers
+                .push(EventTriggerMetadata { name, payloads });
         }
     }
     Ok(meta)

@@ -81,7 +81,10 @@ impl Checker<'_> {
     fn check_type_exists(&mut self, file: &str, pos: Pos, ty: &TypeRef) -> bool {
         let base = ty.base();
         if crate::schema::BUILT_IN_SCALARS.contains(&base) || self.schema.get(base).is_some() {
-            if !matches!(self.schema.kind_of(base), Kind::Scalar | Kind::Enum | Kind::InputObject) {
+            if !matches!(
+                self.schema.kind_of(base),
+                Kind::Scalar | Kind::Enum | Kind::InputObject
+            ) {
                 self.error(file, pos, format!("`{base}` is an output type; variables need input types (scalars, enums, inputs)"));
                 return false;
             }
@@ -114,7 +117,11 @@ impl Checker<'_> {
                 match vars.get(v) {
                     None => {
                         let hint = did_you_mean(v, vars.keys().map(String::as_str));
-                        self.error(file, pos, format!("variable `${v}` is not defined by the operation{hint}"));
+                        self.error(
+                            file,
+                            pos,
+                            format!("variable `${v}` is not defined by the operation{hint}"),
+                        );
                     }
                     Some((ty, has_default)) => {
                         let known = crate::schema::BUILT_IN_SCALARS.contains(&ty.base())
@@ -126,10 +133,12 @@ impl Checker<'_> {
                     }
                 }
             }
-            q::Value::Null => {
-                if expected.is_non_null() {
-                    self.error(file, pos, format!("`null` given where `{expected}` is expected"));
-                }
+            q::Value::Null if expected.is_non_null() => {
+                self.error(
+                    file,
+                    pos,
+                    format!("`null` given where `{expected}` is expected"),
+                );
             }
             q::Value::List(items) => {
                 let element = match expected.nullable() {
@@ -142,9 +151,17 @@ impl Checker<'_> {
             }
             q::Value::Object(fields) => {
                 let base = expected.base();
-                let Some(def) = self.schema.get(base).filter(|d| d.kind == Kind::InputObject) else {
+                let Some(def) = self
+                    .schema
+                    .get(base)
+                    .filter(|d| d.kind == Kind::InputObject)
+                else {
                     if !matches!(self.schema.kind_of(base), Kind::Scalar) {
-                        self.error(file, pos, format!("an object given where `{expected}` is expected"));
+                        self.error(
+                            file,
+                            pos,
+                            format!("an object given where `{expected}` is expected"),
+                        );
                     }
                     return;
                 };
@@ -153,19 +170,34 @@ impl Checker<'_> {
                     match def.input_fields.iter().find(|f| &f.name == name) {
                         Some(f) => self.check_value(file, pos, v, &f.ty, vars, used),
                         None => {
-                            let hint = did_you_mean(name, def.input_fields.iter().map(|f| f.name.as_str()));
-                            self.error(file, pos, format!("input type `{base}` has no field `{name}`{hint}"));
+                            let hint = did_you_mean(
+                                name,
+                                def.input_fields.iter().map(|f| f.name.as_str()),
+                            );
+                            self.error(
+                                file,
+                                pos,
+                                format!("input type `{base}` has no field `{name}`{hint}"),
+                            );
                         }
                     }
                 }
                 for f in &def.input_fields {
                     if f.ty.is_non_null() && f.default.is_none() && !fields.contains_key(&f.name) {
-                        self.error(file, pos, format!("input type `{base}` requires field `{}`", f.name));
+                        self.error(
+                            file,
+                            pos,
+                            format!("input type `{base}` requires field `{}`", f.name),
+                        );
                     }
                 }
             }
             q::Value::Enum(e) => {
-                if let Some(def) = self.schema.get(expected.base()).filter(|d| d.kind == Kind::Enum) {
+                if let Some(def) = self
+                    .schema
+                    .get(expected.base())
+                    .filter(|d| d.kind == Kind::Enum)
+                {
                     if !def.values.iter().any(|v| &v.name == e) {
                         let hint = did_you_mean(e, def.values.iter().map(|v| v.name.as_str()));
                         let name = def.name.clone();
@@ -178,7 +210,9 @@ impl Checker<'_> {
     }
 
     fn is_conditional(directives: &[q::Directive<'static, String>]) -> bool {
-        directives.iter().any(|d| d.name == "include" || d.name == "skip")
+        directives
+            .iter()
+            .any(|d| d.name == "include" || d.name == "skip")
     }
 
     /// Resolves a selection set on `parent` into fields, merging fragments.
@@ -201,74 +235,147 @@ impl Checker<'_> {
                     let field_conditional = conditional || Self::is_conditional(&f.directives);
                     for d in &f.directives {
                         for (_, v) in &d.arguments {
-                            self.check_value(file, f.position, v, &TypeRef::NonNull(Box::new(TypeRef::Named("Boolean".into()))), vars, used);
+                            self.check_value(
+                                file,
+                                f.position,
+                                v,
+                                &TypeRef::NonNull(Box::new(TypeRef::Named("Boolean".into()))),
+                                vars,
+                                used,
+                            );
                         }
                     }
                     let key = f.alias.clone().unwrap_or_else(|| f.name.clone());
                     if f.name == "__typename" {
-                        merge(out, Selected {
-                            key,
-                            name: f.name.clone(),
-                            parent: parent.to_owned(),
-                            ty: TypeRef::NonNull(Box::new(TypeRef::Named("String".into()))),
-                            conditional: field_conditional,
-                            fields: Vec::new(),
-                        });
+                        merge(
+                            out,
+                            Selected {
+                                key,
+                                name: f.name.clone(),
+                                parent: parent.to_owned(),
+                                ty: TypeRef::NonNull(Box::new(TypeRef::Named("String".into()))),
+                                conditional: field_conditional,
+                                fields: Vec::new(),
+                            },
+                        );
                         continue;
                     }
-                    let Some(def) = self.schema.get(parent).cloned() else { continue };
+                    let Some(def) = self.schema.get(parent).cloned() else {
+                        continue;
+                    };
                     let Some(field) = def.field(&f.name).cloned() else {
-                        let hint = did_you_mean(&f.name, def.fields.iter().map(|f| f.name.as_str()));
-                        self.error(file, f.position, format!("type `{parent}` has no field `{}`{hint}", f.name));
+                        let hint =
+                            did_you_mean(&f.name, def.fields.iter().map(|f| f.name.as_str()));
+                        self.error(
+                            file,
+                            f.position,
+                            format!("type `{parent}` has no field `{}`{hint}", f.name),
+                        );
                         continue;
                     };
                     for (name, value) in &f.arguments {
                         match field.args.iter().find(|a| &a.name == name) {
-                            Some(arg) => self.check_value(file, f.position, value, &arg.ty, vars, used),
+                            Some(arg) => {
+                                self.check_value(file, f.position, value, &arg.ty, vars, used)
+                            }
                             None => {
                                 // Its variables count as used: one error, not a cascade.
                                 collect_variables(value, used);
-                                let hint = did_you_mean(name, field.args.iter().map(|a| a.name.as_str()));
-                                self.error(file, f.position, format!("field `{parent}.{}` has no argument `{name}`{hint}", f.name));
+                                let hint =
+                                    did_you_mean(name, field.args.iter().map(|a| a.name.as_str()));
+                                self.error(
+                                    file,
+                                    f.position,
+                                    format!(
+                                        "field `{parent}.{}` has no argument `{name}`{hint}",
+                                        f.name
+                                    ),
+                                );
                             }
                         }
                     }
                     for arg in &field.args {
-                        if arg.ty.is_non_null() && arg.default.is_none() && !f.arguments.iter().any(|(n, _)| n == &arg.name) {
-                            self.error(file, f.position, format!("field `{parent}.{}` requires argument `{}: {}`", f.name, arg.name, arg.ty));
+                        if arg.ty.is_non_null()
+                            && arg.default.is_none()
+                            && !f.arguments.iter().any(|(n, _)| n == &arg.name)
+                        {
+                            self.error(
+                                file,
+                                f.position,
+                                format!(
+                                    "field `{parent}.{}` requires argument `{}: {}`",
+                                    f.name, arg.name, arg.ty
+                                ),
+                            );
                         }
                     }
                     let base = field.ty.base().to_owned();
-                    let composite = matches!(self.schema.kind_of(&base), Kind::Object | Kind::Interface | Kind::Union);
+                    let composite = matches!(
+                        self.schema.kind_of(&base),
+                        Kind::Object | Kind::Interface | Kind::Union
+                    );
                     let mut sub = Vec::new();
                     if composite {
                         if f.selection_set.items.is_empty() {
                             self.error(file, f.position, format!("field `{parent}.{}` of type `{}` needs a selection of subfields", f.name, field.ty));
                         }
-                        self.selection(file, &base, &f.selection_set, false, vars, used, used_fragments, stack, &mut sub);
+                        self.selection(
+                            file,
+                            &base,
+                            &f.selection_set,
+                            false,
+                            vars,
+                            used,
+                            used_fragments,
+                            stack,
+                            &mut sub,
+                        );
                     } else {
                         if !f.selection_set.items.is_empty() {
-                            self.error(file, f.position, format!("field `{parent}.{}` of type `{}` has no subfields", f.name, field.ty));
+                            self.error(
+                                file,
+                                f.position,
+                                format!(
+                                    "field `{parent}.{}` of type `{}` has no subfields",
+                                    f.name, field.ty
+                                ),
+                            );
                         }
                         self.roots.insert(base.clone());
                     }
-                    merge(out, Selected {
-                        key,
-                        name: f.name.clone(),
-                        parent: parent.to_owned(),
-                        ty: field.ty.clone(),
-                        conditional: field_conditional,
-                        fields: sub,
-                    });
+                    merge(
+                        out,
+                        Selected {
+                            key,
+                            name: f.name.clone(),
+                            parent: parent.to_owned(),
+                            ty: field.ty.clone(),
+                            conditional: field_conditional,
+                            fields: sub,
+                        },
+                    );
                 }
                 q::Selection::FragmentSpread(s) => {
-                    let Some((fragment, fragment_file)) = self.fragments.get(&s.fragment_name).cloned() else {
-                        let hint = did_you_mean(&s.fragment_name, self.fragments.keys().map(String::as_str));
-                        self.error(file, s.position, format!("unknown fragment `{}`{hint}", s.fragment_name));
+                    let Some((fragment, fragment_file)) =
+                        self.fragments.get(&s.fragment_name).cloned()
+                    else {
+                        let hint = did_you_mean(
+                            &s.fragment_name,
+                            self.fragments.keys().map(String::as_str),
+                        );
+                        self.error(
+                            file,
+                            s.position,
+                            format!("unknown fragment `{}`{hint}", s.fragment_name),
+                        );
                         continue;
                     };
                     if stack.contains(&s.fragment_name) {
-                        self.error(file, s.position, format!("fragment `{}` spreads itself", s.fragment_name));
+                        self.error(
+                            file,
+                            s.position,
+                            format!("fragment `{}` spreads itself", s.fragment_name),
+                        );
                         continue;
                     }
                     used_fragments.insert(s.fragment_name.clone());
@@ -276,7 +383,17 @@ impl Checker<'_> {
                     let cond = self.condition(&fragment_file, fragment.position, parent, on);
                     stack.push(s.fragment_name.clone());
                     let conditional = conditional || cond || Self::is_conditional(&s.directives);
-                    self.selection(&fragment_file, if cond { on } else { parent }, &fragment.selection_set, conditional, vars, used, used_fragments, stack, out);
+                    self.selection(
+                        &fragment_file,
+                        if cond { on } else { parent },
+                        &fragment.selection_set,
+                        conditional,
+                        vars,
+                        used,
+                        used_fragments,
+                        stack,
+                        out,
+                    );
                     stack.pop();
                 }
                 q::Selection::InlineFragment(i) => {
@@ -288,7 +405,17 @@ impl Checker<'_> {
                         None => (parent.to_owned(), false),
                     };
                     let conditional = conditional || cond || Self::is_conditional(&i.directives);
-                    self.selection(file, &target, &i.selection_set, conditional, vars, used, used_fragments, stack, out);
+                    self.selection(
+                        file,
+                        &target,
+                        &i.selection_set,
+                        conditional,
+                        vars,
+                        used,
+                        used_fragments,
+                        stack,
+                        out,
+                    );
                 }
             }
         }
@@ -306,7 +433,11 @@ impl Checker<'_> {
             return false;
         };
         if !matches!(def.kind, Kind::Object | Kind::Interface | Kind::Union) {
-            self.error(file, pos, format!("fragments apply to objects, interfaces and unions; `{on}` is not one"));
+            self.error(
+                file,
+                pos,
+                format!("fragments apply to objects, interfaces and unions; `{on}` is not one"),
+            );
             return false;
         }
         // The parent always satisfies an interface it implements.
@@ -357,8 +488,16 @@ impl Operations {
         for (file, doc) in &parsed {
             for def in &doc.definitions {
                 if let q::Definition::Fragment(f) = def {
-                    if checker.fragments.insert(f.name.clone(), (f.clone(), file.clone())).is_some() {
-                        checker.error(file, f.position, format!("fragment `{}` is defined twice", f.name));
+                    if checker
+                        .fragments
+                        .insert(f.name.clone(), (f.clone(), file.clone()))
+                        .is_some()
+                    {
+                        checker.error(
+                            file,
+                            f.position,
+                            format!("fragment `{}` is defined twice", f.name),
+                        );
                     }
                 }
             }
@@ -367,11 +506,34 @@ impl Operations {
         let mut names = BTreeSet::new();
         for (file, doc) in &parsed {
             for def in &doc.definitions {
-                let q::Definition::Operation(op) = def else { continue };
+                let q::Definition::Operation(op) = def else {
+                    continue;
+                };
                 let (pos, name, var_defs, set, root, directives) = match op {
-                    q::OperationDefinition::Query(o) => (o.position, &o.name, &o.variable_definitions, &o.selection_set, schema.query.clone(), &o.directives),
-                    q::OperationDefinition::Mutation(o) => (o.position, &o.name, &o.variable_definitions, &o.selection_set, schema.mutation.clone(), &o.directives),
-                    q::OperationDefinition::Subscription(o) => (o.position, &o.name, &o.variable_definitions, &o.selection_set, schema.subscription.clone(), &o.directives),
+                    q::OperationDefinition::Query(o) => (
+                        o.position,
+                        &o.name,
+                        &o.variable_definitions,
+                        &o.selection_set,
+                        schema.query.clone(),
+                        &o.directives,
+                    ),
+                    q::OperationDefinition::Mutation(o) => (
+                        o.position,
+                        &o.name,
+                        &o.variable_definitions,
+                        &o.selection_set,
+                        schema.mutation.clone(),
+                        &o.directives,
+                    ),
+                    q::OperationDefinition::Subscription(o) => (
+                        o.position,
+                        &o.name,
+                        &o.variable_definitions,
+                        &o.selection_set,
+                        schema.subscription.clone(),
+                        &o.directives,
+                    ),
                     q::OperationDefinition::SelectionSet(s) => {
                         checker.error(file, s.span.0, "operations need a name (`query Name { … }`): the name becomes the Rust module".into());
                         continue;
@@ -387,7 +549,11 @@ impl Operations {
                     continue;
                 }
                 let Some(root) = root else {
-                    checker.error(file, pos, format!("the schema has no root type for operation `{name}`"));
+                    checker.error(
+                        file,
+                        pos,
+                        format!("the schema has no root type for operation `{name}`"),
+                    );
                     continue;
                 };
                 let mut vars = BTreeMap::new();
@@ -403,10 +569,24 @@ impl Operations {
                 let mut used = BTreeSet::new();
                 let mut used_fragments = BTreeSet::new();
                 let mut fields = Vec::new();
-                checker.selection(file, &root, set, false, &vars, &mut used, &mut used_fragments, &mut Vec::new(), &mut fields);
+                checker.selection(
+                    file,
+                    &root,
+                    set,
+                    false,
+                    &vars,
+                    &mut used,
+                    &mut used_fragments,
+                    &mut Vec::new(),
+                    &mut fields,
+                );
                 for v in var_defs {
                     if !used.contains(&v.name) {
-                        checker.error(file, v.position, format!("variable `${}` is never used in operation `{name}`", v.name));
+                        checker.error(
+                            file,
+                            v.position,
+                            format!("variable `${}` is never used in operation `{name}`", v.name),
+                        );
                     }
                 }
                 let mut document = op.to_string();
@@ -416,7 +596,12 @@ impl Operations {
                         document.push_str(&fragment.to_string());
                     }
                 }
-                operations.push(Operation { name, variables, fields, document });
+                operations.push(Operation {
+                    name,
+                    variables,
+                    fields,
+                    document,
+                });
             }
         }
         if !checker.errors.is_empty() {

@@ -400,7 +400,11 @@ fn blank_schema_description(source: &str) -> std::borrow::Cow<'_, str> {
                 if bytes[i..].starts_with(b"\"\"\"") {
                     i += 3;
                     while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                        i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                        i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                            4
+                        } else {
+                            1
+                        };
                     }
                     i = (i + 3).min(bytes.len());
                 } else {
@@ -469,19 +473,16 @@ fn convert_ivs(ivs: Vec<IntrospectionInputValue>, origin: &str) -> Result<Vec<In
 }
 
 fn deprecation(directives: &[sdl::Directive<'_, String>]) -> Option<String> {
-    directives
-        .iter()
-        .find(|d| d.name == "deprecated")
-        .map(|d| {
-            d.arguments
-                .iter()
-                .find(|(n, _)| n == "reason")
-                .map(|(_, v)| match v {
-                    sdl::Value::String(s) => s.clone(),
-                    v => v.to_string(),
-                })
-                .unwrap_or_default()
-        })
+    directives.iter().find(|d| d.name == "deprecated").map(|d| {
+        d.arguments
+            .iter()
+            .find(|(n, _)| n == "reason")
+            .map(|(_, v)| match v {
+                sdl::Value::String(s) => s.clone(),
+                v => v.to_string(),
+            })
+            .unwrap_or_default()
+    })
 }
 
 fn sdl_input_value(iv: sdl::InputValue<'_, String>) -> InputValue {
@@ -660,7 +661,10 @@ impl IntrospectionTypeRef {
             "NON_NULL" => TypeRef::NonNull(Box::new(inner()?.to_ref(origin)?)),
             "LIST" => TypeRef::List(Box::new(inner()?.to_ref(origin)?)),
             _ => TypeRef::Named(self.name.clone().ok_or_else(|| {
-                Error::new(format!("{origin}: a `{}` type reference without a name", self.kind))
+                Error::new(format!(
+                    "{origin}: a `{}` type reference without a name",
+                    self.kind
+                ))
             })?),
         })
     }
@@ -822,13 +826,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.query.as_deref(), Some("query_root"));
-        assert_eq!(s.get("query_root").unwrap().description.as_deref(), Some("doc"));
+        assert_eq!(
+            s.get("query_root").unwrap().description.as_deref(),
+            Some("doc")
+        );
     }
 
     #[test]
     fn bad_sdl_names_the_file() {
         let err = Schema::parse("type {", "schema.graphql").unwrap_err();
-        assert!(err.to_string().starts_with("schema.graphql: invalid GraphQL SDL"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("schema.graphql: invalid GraphQL SDL"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -842,6 +853,9 @@ mod tests {
             print_type(s.get("PongOutput").unwrap()),
             "\"\"\"The out\"\"\"\ntype PongOutput implements X {\n  message: String!\n  old: Int @deprecated(reason: \"no\")\n}"
         );
-        assert_eq!(print_type(s.get("I").unwrap()), "input I {\n  a: [Int!] = [1]\n}");
+        assert_eq!(
+            print_type(s.get("I").unwrap()),
+            "input I {\n  a: [Int!] = [1]\n}"
+        );
     }
 }

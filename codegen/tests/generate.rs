@@ -55,7 +55,11 @@ fn reachable_mode_emits_exactly_what_one_action_uses() {
             "PoleEmploiSituationValeurEnum",
         ]
     );
-    assert!(generated.code.contains("pub struct DiagnosticPoleEmploiArgs"));
+    assert!(
+        generated
+            .code
+            .contains("pub struct DiagnosticPoleEmploiArgs")
+    );
     assert!(!generated.code.contains("pub struct CreateNotebookArgs"));
     assert_eq!(
         generated.manifest,
@@ -65,8 +69,14 @@ fn reachable_mode_emits_exactly_what_one_action_uses() {
 
 #[test]
 fn only_actions_refuses_unknown_names() {
-    let err = carnet().only_actions(["create_notebok"]).generate_to_string().unwrap_err();
-    assert!(err.to_string().contains("did you mean `create_notebook`"), "{err}");
+    let err = carnet()
+        .only_actions(["create_notebok"])
+        .generate_to_string()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("did you mean `create_notebook`"),
+        "{err}"
+    );
 }
 
 /// Every named type of `schema` plus `actions` that needs code (not `__*`, not a mapped scalar).
@@ -90,8 +100,14 @@ fn every_named_type(schema: &str, actions: Option<&str>) -> Vec<String> {
 #[test]
 fn all_mode_emits_every_named_type_of_every_fixture() {
     let cases: [(&str, Option<&str>); 6] = [
-        ("carnet-de-bord/schema.graphql", Some("carnet-de-bord/metadata/actions.graphql")),
-        ("intuition-rs/schema.graphql", Some("intuition-rs/metadata/actions.graphql")),
+        (
+            "carnet-de-bord/schema.graphql",
+            Some("carnet-de-bord/metadata/actions.graphql"),
+        ),
+        (
+            "intuition-rs/schema.graphql",
+            Some("intuition-rs/metadata/actions.graphql"),
+        ),
         ("pysura/schema.graphql", None),
         ("current-bench/graphql_schema.json", None),
         ("graphql-client-tiny/schema.graphql", None),
@@ -130,7 +146,10 @@ fn v2_metadata_is_a_clear_error() {
         .metadata(fixture("current-bench/metadata"))
         .generate_to_string()
         .unwrap_err();
-    assert!(err.to_string().contains("config v2 metadata directory"), "{err}");
+    assert!(
+        err.to_string().contains("config v2 metadata directory"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -139,7 +158,11 @@ fn event_rows_need_a_schema() {
         .metadata(fixture("aerie/metadata"))
         .generate_to_string()
         .unwrap_err();
-    assert!(err.to_string().contains("event rows need the schema snapshot"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("event rows need the schema snapshot"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -219,14 +242,36 @@ fn operations_are_validated_with_positions_and_suggestions() {
 
 #[test]
 fn overrides_are_checked_against_the_schema() {
-    let base = || Config::new().schema(fixture("pysura/schema.graphql")).event_table("public.user");
-    let err = base().scalar("timestamptzz", "String").generate_to_string().unwrap_err();
-    assert!(err.to_string().contains("did you mean `timestamptz`"), "{err}");
-    let err = base().field("user.user_phon", "String").generate_to_string().unwrap_err();
-    assert!(err.to_string().contains("did you mean `user_phone`"), "{err}");
-    let err = base().field("usr.user_phone", "String").generate_to_string().unwrap_err();
+    let base = || {
+        Config::new()
+            .schema(fixture("pysura/schema.graphql"))
+            .event_table("public.user")
+    };
+    let err = base()
+        .scalar("timestamptzz", "String")
+        .generate_to_string()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("did you mean `timestamptz`"),
+        "{err}"
+    );
+    let err = base()
+        .field("user.user_phon", "String")
+        .generate_to_string()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("did you mean `user_phone`"),
+        "{err}"
+    );
+    let err = base()
+        .field("usr.user_phone", "String")
+        .generate_to_string()
+        .unwrap_err();
     assert!(err.to_string().contains("did you mean `user`"), "{err}");
-    let err = base().scalar("uuid", "not a type!").generate_to_string().unwrap_err();
+    let err = base()
+        .scalar("uuid", "not a type!")
+        .generate_to_string()
+        .unwrap_err();
     assert!(err.to_string().contains("is not a Rust type"), "{err}");
 
     let code = base()

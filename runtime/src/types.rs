@@ -48,7 +48,8 @@ pub type Json = serde_json::Value;
 
 /// Formats a number as raw JSON digits (exact, without going through `f64`).
 fn raw_number<S: Serializer>(digits: String, serializer: S) -> Result<S::Ok, S::Error> {
-    let raw = serde_json::value::RawValue::from_string(digits).map_err(serde::ser::Error::custom)?;
+    let raw =
+        serde_json::value::RawValue::from_string(digits).map_err(serde::ser::Error::custom)?;
     raw.serialize(serializer)
 }
 
@@ -559,10 +560,21 @@ mod tests {
 
     #[test]
     fn float8_reads_numbers_strings_and_infinities() {
-        assert_eq!(serde_json::from_str::<Float8>("1.25").unwrap(), Float8(1.25));
-        assert_eq!(serde_json::from_str::<Float8>("\"2.5\"").unwrap(), Float8(2.5));
+        assert_eq!(
+            serde_json::from_str::<Float8>("1.25").unwrap(),
+            Float8(1.25)
+        );
+        assert_eq!(
+            serde_json::from_str::<Float8>("\"2.5\"").unwrap(),
+            Float8(2.5)
+        );
         assert_eq!(serde_json::from_str::<Float8>("3").unwrap(), Float8(3.0));
-        assert!(serde_json::from_str::<Float8>("\"NaN\"").unwrap().0.is_nan());
+        assert!(
+            serde_json::from_str::<Float8>("\"NaN\"")
+                .unwrap()
+                .0
+                .is_nan()
+        );
         assert_eq!(
             serde_json::from_str::<Float8>("\"-Infinity\"").unwrap(),
             Float8(f64::NEG_INFINITY)
@@ -590,7 +602,10 @@ mod tests {
             serde_json::to_value(&input).unwrap(),
             json!({"name": "x", "phone": null})
         );
-        assert_eq!(serde_json::to_value(SetInput::default()).unwrap(), json!({}));
+        assert_eq!(
+            serde_json::to_value(SetInput::default()).unwrap(),
+            json!({})
+        );
         let back: SetInput = serde_json::from_value(json!({"phone": null})).unwrap();
         assert_eq!(back.name, Nullable::Absent);
         assert_eq!(back.phone, Nullable::Null);
@@ -600,12 +615,12 @@ mod tests {
     fn pg_array_reads_json_arrays_and_literals() {
         let a: PgArray<String> = serde_json::from_value(json!(["a", "b"])).unwrap();
         assert_eq!(a.0, ["a", "b"]);
-        let a: PgArray<String> =
-            serde_json::from_value(json!(r#"{a,"b c","d\"e",  f }"#)).unwrap();
+        let a: PgArray<String> = serde_json::from_value(json!(r#"{a,"b c","d\"e",  f }"#)).unwrap();
         assert_eq!(a.0, ["a", "b c", "d\"e", "f"]);
         let a: PgArray<i32> = serde_json::from_value(json!("{1,2,3}")).unwrap();
         assert_eq!(a.0, [1, 2, 3]);
-        let a: PgArray<Option<String>> = serde_json::from_value(json!("{x,NULL,\"NULL\"}")).unwrap();
+        let a: PgArray<Option<String>> =
+            serde_json::from_value(json!("{x,NULL,\"NULL\"}")).unwrap();
         assert_eq!(a.0, [Some("x".into()), None, Some("NULL".into())]);
         let a: PgArray<bool> = serde_json::from_value(json!("{t,f}")).unwrap();
         assert_eq!(a.0, [true, false]);
@@ -628,7 +643,8 @@ mod tests {
         );
         let a = PgArray(vec![Some(1), None]);
         assert_eq!(serde_json::to_value(&a).unwrap(), json!(r#"{"1",NULL}"#));
-        let back: PgArray<Option<i32>> = serde_json::from_value(serde_json::to_value(&a).unwrap()).unwrap();
+        let back: PgArray<Option<i32>> =
+            serde_json::from_value(serde_json::to_value(&a).unwrap()).unwrap();
         assert_eq!(back, a);
     }
 

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use rasura_codegen::Config;
 
 fn main() -> Result<(), rasura_codegen::Error> {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/hasura-schemas");
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/hasura-schemas");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     println!("cargo:rerun-if-changed={}", fixtures.display());
+    println!("cargo:rerun-if-changed=graphql");
     let f = |p: &str| fixtures.join(p);
     let variants: Vec<(&str, Config)> = vec![
         (
@@ -38,19 +40,28 @@ fn main() -> Result<(), rasura_codegen::Error> {
                 .metadata(f("intuition-rs/metadata"))
                 .all(true),
         ),
-        ("aerie", Config::new().actions(f("aerie/metadata/actions.graphql"))),
+        (
+            "aerie",
+            Config::new().actions(f("aerie/metadata/actions.graphql")),
+        ),
         (
             "aerie_all",
-            Config::new().actions(f("aerie/metadata/actions.graphql")).all(true),
+            Config::new()
+                .actions(f("aerie/metadata/actions.graphql"))
+                .all(true),
         ),
         (
             "pysura",
             Config::new()
                 .schema(f("pysura/schema.graphql"))
                 .operations(f("pysura/actions.graphql"))
+                .operations(Path::new(env!("CARGO_MANIFEST_DIR")).join("graphql"))
                 .event_table("public.user"),
         ),
-        ("pysura_all", Config::new().schema(f("pysura/schema.graphql")).all(true)),
+        (
+            "pysura_all",
+            Config::new().schema(f("pysura/schema.graphql")).all(true),
+        ),
         (
             "current_bench",
             Config::new()
@@ -59,11 +70,15 @@ fn main() -> Result<(), rasura_codegen::Error> {
         ),
         (
             "current_bench_all",
-            Config::new().schema(f("current-bench/graphql_schema.json")).all(true),
+            Config::new()
+                .schema(f("current-bench/graphql_schema.json"))
+                .all(true),
         ),
         (
             "tiny_all",
-            Config::new().schema(f("graphql-client-tiny/schema.graphql")).all(true),
+            Config::new()
+                .schema(f("graphql-client-tiny/schema.graphql"))
+                .all(true),
         ),
     ];
     for (name, config) in variants {

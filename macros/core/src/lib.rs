@@ -551,7 +551,13 @@ fn check_definition(
     let module: syn::Path = match syn::parse_str(&manifest.module) {
         Ok(p) => p,
         Err(_) => {
-            errors.push(name_span, format!("action manifest: `{}` is not a module path", manifest.module));
+            errors.push(
+                name_span,
+                format!(
+                    "action manifest: `{}` is not a module path",
+                    manifest.module
+                ),
+            );
             return None;
         }
     };
