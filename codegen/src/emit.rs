@@ -628,10 +628,26 @@ fn newtype(ident: &syn::Ident, description: Option<&str>, name: &str) -> TokenSt
     };
     quote! {
         #docs
-        #[derive(Debug, Clone, PartialEq,
-            ::rasura::__private::serde::Serialize, ::rasura::__private::serde::Deserialize)]
-        #[serde(crate = "::rasura::__private::serde", transparent)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct #ident(pub ::rasura::types::Json);
+
+        // Transparent, written out (cheaper to compile than `#[serde(transparent)]` derives).
+        impl ::rasura::__private::serde::Serialize for #ident {
+            fn serialize<S: ::rasura::__private::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                ::rasura::__private::serde::Serialize::serialize(&self.0, serializer)
+            }
+        }
+
+        impl<'de> ::rasura::__private::serde::Deserialize<'de> for #ident {
+            fn deserialize<D: ::rasura::__private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                <::rasura::types::Json as ::rasura::__private::serde::Deserialize<'de>>::deserialize(deserializer).map(#ident)
+            }
+        }
 
         impl #ident {
             /// The value as a string, when it is one (Postgres enums are).

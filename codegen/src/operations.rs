@@ -630,10 +630,11 @@ impl Operations {
             let var_names: Vec<&str> = op.variables.iter().map(|v| v.0.as_str()).collect();
             let var_idents = naming::unique(&var_names, naming::snake);
             let all_optional = op.variables.iter().all(|(_, ty, d)| !ty.is_non_null() || *d);
-            let vars = op.variables.iter().map(|(name, ty, has_default)| {
+            let mut vars = TokenStream::new();
+            let mut entries = TokenStream::new();
+            for (name, ty, has_default) in &op.variables {
                 let ident = &var_idents[name];
                 let optional = !ty.is_non_null() || *has_default;
-                let attrs = Emitter::field_attrs(name, ident, None, optional, Place::Variable);
                 let rust = emitter.rust_type(ty, Place::Variable, None, &prefix);
                 let rust = if ty.is_non_null() && *has_default {
                     quote!(::core::option::Option<#rust>)
@@ -641,12 +642,28 @@ impl Operations {
                     rust
                 };
                 let fid = emit::ident(ident);
-                quote!(#attrs pub #fid: #rust,)
-            });
+                let doc = format!(" `${name}: {ty}`{}", if optional { " (left out when `None`)" } else { "" });
+                vars.extend(quote!(#[doc = #doc] pub #fid: #rust,));
+                entries.extend(if optional {
+                    quote!(if self.#fid.is_some() { map.serialize_entry(#name, &self.#fid)?; })
+                } else {
+                    quote!(map.serialize_entry(#name, &self.#fid)?;)
+                });
+            }
+            let variable_count = op.variables.len();
             let default = if all_optional { quote!(Default,) } else { quote!() };
             let mut structs = Vec::new();
             let mut taken = BTreeSet::from(["Variables".to_owned(), "ResponseData".to_owned()]);
-            let data_fields = selection_fields(emitter, &op.fields, "", &prefix, &mut structs, &mut taken);
+            let data = selection_struct(
+                emitter,
+                &op.fields,
+                "",
+                &prefix,
+                &mut structs,
+                &mut taken,
+                &emit::ident("ResponseData"),
+                " The response's `data`: the selected fields.",
+            );
             let op_name = &op.name;
             let document = &op.document;
             let marker_doc = format!(" The operation `{op_name}`: run it with the context's GraphQL client.");
@@ -668,16 +685,24 @@ impl Operations {
                     pub const QUERY: &str = #document;
 
                     /// The operation's variables.
-                    #[derive(Debug, Clone, PartialEq, #default
-                        ::rasura::__private::serde::Serialize, ::rasura::__private::serde::Deserialize)]
-                    #[serde(crate = "::rasura::__private::serde")]
-                    pub struct Variables { #(#vars)* }
+                    #[derive(Debug, Clone, PartialEq, #default)]
+                    pub struct Variables { #vars }
 
-                    /// The response's `data`: the selected fields.
-                    #[derive(Debug, Clone, PartialEq,
-                        ::rasura::__private::serde::Serialize, ::rasura::__private::serde::Deserialize)]
-                    #[serde(crate = "::rasura::__private::serde")]
-                    pub struct ResponseData { #data_fields }
+                    // Written out rather than derived: a derive costs several times more to
+                    // compile, and variables are only ever sent.
+                    impl ::rasura::__private::serde::Serialize for Variables {
+                        fn serialize<S: ::rasura::__private::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> ::core::result::Result<S::Ok, S::Error> {
+                            use ::rasura::__private::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(::core::option::Option::Some(#variable_count))?;
+                            #entries
+                            map.end()
+                        }
+                    }
+
+                    #data
 
                     #(#structs)*
                 }
@@ -693,22 +718,28 @@ impl Operations {
     }
 }
 
-/// The fields of a selection struct; nested selections become structs named by their path.
-fn selection_fields(
+/// A selection struct with a compact `Deserialize` impl (see `rasura`'s `ResponseFields`): a
+/// derive would cost several times more to compile. Nested selections become structs named by
+/// their path (`AdminsFiles`).
+#[allow(clippy::too_many_arguments)]
+fn selection_struct(
     emitter: &Emitter<'_>,
     fields: &[Selected],
     path: &str,
     prefix: &TokenStream,
     structs: &mut Vec<TokenStream>,
     taken: &mut BTreeSet<String>,
+    ident: &syn::Ident,
+    doc: &str,
 ) -> TokenStream {
     let keys: Vec<&str> = fields.iter().map(|f| f.key.as_str()).collect();
     let idents = naming::unique(&keys, naming::snake);
-    let mut out = TokenStream::new();
-    for f in fields {
-        let ident = &idents[&f.key];
-        let base = if f.fields.is_empty() {
-            None
+    let mut declarations = TokenStream::new();
+    let mut reads = TokenStream::new();
+    for (i, f) in fields.iter().enumerate() {
+        let field_ident = emit::ident(&idents[&f.key]);
+        let ty = if f.fields.is_empty() {
+            emitter.rust_type(&f.ty, Place::Output, Some((&f.parent, &f.name)), prefix)
         } else {
             let mut name = format!("{path}{}", naming::pascal(&f.key).trim_start_matches("r#"));
             let stem = name.clone();
@@ -717,21 +748,20 @@ fn selection_fields(
                 name = format!("{stem}{n}");
                 n += 1;
             }
-            let inner = selection_fields(emitter, &f.fields, &name, prefix, structs, taken);
-            let struct_ident = emit::ident(&name);
-            let doc = format!(" Selected from `{}`.", f.ty.base());
-            structs.push(quote! {
-                #[doc = #doc]
-                #[derive(Debug, Clone, PartialEq,
-                    ::rasura::__private::serde::Serialize, ::rasura::__private::serde::Deserialize)]
-                #[serde(crate = "::rasura::__private::serde")]
-                pub struct #struct_ident { #inner }
-            });
-            Some(quote!(#struct_ident))
-        };
-        let ty = match base {
-            Some(b) => emit::wrap(&f.ty, Place::Output, true, &b),
-            None => emitter.rust_type(&f.ty, Place::Output, Some((&f.parent, &f.name)), prefix),
+            let nested = emit::ident(&name);
+            let nested_doc = format!(" Selected from `{}`.", f.ty.base());
+            let item = selection_struct(
+                emitter,
+                &f.fields,
+                &name,
+                prefix,
+                structs,
+                taken,
+                &nested,
+                &nested_doc,
+            );
+            structs.push(item);
+            emit::wrap(&f.ty, Place::Output, true, &quote!(#nested))
         };
         let optional = !f.ty.is_non_null() || f.conditional;
         let ty = if f.ty.is_non_null() && f.conditional {
@@ -739,9 +769,28 @@ fn selection_fields(
         } else {
             ty
         };
-        let attrs = Emitter::field_attrs(&f.key, ident, None, optional, Place::Output);
-        let fid = emit::ident(ident);
-        out.extend(quote!(#attrs pub #fid: #ty,));
+        let wire_doc = format!(" `{}`", f.key);
+        declarations.extend(quote!(#[doc = #wire_doc] pub #field_ident: #ty,));
+        let read = if optional {
+            quote!(optional)
+        } else {
+            quote!(required)
+        };
+        reads.extend(quote!(#field_ident: fields.#read::<D::Error, _>(#i)?,));
     }
-    out
+    let keys = fields.iter().map(|f| f.key.as_str());
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct #ident { #declarations }
+
+        impl<'de> ::rasura::__private::serde::Deserialize<'de> for #ident {
+            fn deserialize<D: ::rasura::__private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                let mut fields = ::rasura::__private::ResponseFields::read(deserializer, &[#(#keys),*])?;
+                ::core::result::Result::Ok(#ident { #reads })
+            }
+        }
+    }
 }

@@ -37,6 +37,7 @@ mod error;
 pub mod generated;
 pub mod protocol;
 pub mod registry;
+mod response_fields;
 pub mod security;
 mod service;
 mod telemetry;

@@ -8,6 +8,7 @@ pub use crate::registry::{
     ActionSpec, ActionType, BoxFuture, Columns, CronRetry, CronSpec, EventRetry, EventSpec,
     Handler, HandlerKind, InputError, OperationSpec, Registration, SourceLocation, SpanFields,
 };
+pub use crate::response_fields::ResponseFields;
 pub use bytes::Bytes;
 pub use inventory;
 pub use serde;
