@@ -73,3 +73,27 @@ async fn an_event_timeout_is_503_with_retry_after() {
     assert_eq!(body["extensions"]["code"], "timeout");
     assert_eq!(retry.as_deref(), Some("15"));
 }
+
+#[test]
+fn routes_says_which_actions_are_unchecked() {
+    // The test service's own actions come from a crate without codegen; the example's, linked in,
+    // from one with codegen.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rasura-test-service"))
+        .arg("routes")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.contains(&format!("/actions/{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing from:\n{table}"))
+            .to_owned()
+    };
+    assert!(
+        line("pong").ends_with("checked against actions.graphql"),
+        "{table}"
+    );
+    assert!(table.contains("unchecked (no codegen)"), "{table}");
+}

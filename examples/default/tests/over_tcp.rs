@@ -486,6 +486,15 @@ fn routes_lists_every_handler() {
     ] {
         assert!(table.contains(line), "{line} missing from:\n{table}");
     }
+    // The example uses codegen: every action is checked against actions.graphql.
+    let actions: Vec<&str> = table.lines().filter(|l| l.starts_with("action")).collect();
+    assert_eq!(actions.len(), 3, "{table}");
+    assert!(
+        actions
+            .iter()
+            .all(|l| l.ends_with("checked against actions.graphql")),
+        "{table}"
+    );
 }
 
 #[test]
