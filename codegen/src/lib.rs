@@ -237,7 +237,14 @@ impl Config {
         let mut inputs: Vec<PathBuf> = Vec::new();
         inputs.extend(self.schema.clone());
         inputs.extend(self.actions.clone());
-        inputs.extend(self.actions_yaml.clone());
+        inputs.extend(self.actions_yaml.clone().or_else(|| {
+            // The `actions.yaml` read from beside `actions.graphql` (only if it exists: Cargo
+            // reruns the build script on every build for a missing path).
+            self.actions
+                .as_ref()
+                .map(|a| a.with_file_name("actions.yaml"))
+                .filter(|p| p.exists())
+        }));
         inputs.extend(self.metadata.clone());
         inputs.extend(self.operations.iter().cloned());
         inputs

@@ -101,11 +101,9 @@ pub trait GraphqlOperation {
 }
 
 /// Includes the code `rasura-codegen` generated in `build.rs` as the module `hasura`. Put it
-/// at the crate root: `#[action]` looks for the action definitions at `crate::hasura`.
-///
-/// ```ignore
-/// rasura::include_generated!();
-/// ```
+/// at the crate root, as `rasura::include_generated!();`: `#[action]` looks for the action
+/// definitions at `crate::hasura`. (`examples/default` shows the whole setup; it needs a
+/// `build.rs`, so there is no doc-test here.)
 #[macro_export]
 macro_rules! include_generated {
     () => {
