@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The `cargo build` time a crate pays for generated code: rasura-codegen (build.rs, reachable
 # mode) side by side with graphql_client (#[derive(GraphQLQuery)]), for the same five operations
-# on the same schema (intuition-rs, 203 KB SDL). Dependencies are prebuilt; each run touches the
+# on the same schema (intuition-rs, 203 KB SDL), with the same derives (Debug, Clone, PartialEq,
+# which rasura-codegen always emits). Dependencies are prebuilt; each run touches the
 # operations and lib.rs and times `cargo build` (dev profile: what developers pay on every
 # change); median of 3.
 #
@@ -64,7 +65,7 @@ TOML
   for op in GetAccount ListAtoms AtomsByCreator GetClaim AccountPositions; do
     cat <<RS
 #[derive(GraphQLQuery)]
-#[graphql(schema_path = "schema.graphql", query_path = "operations.graphql", response_derives = "Debug")]
+#[graphql(schema_path = "schema.graphql", query_path = "operations.graphql", response_derives = "Debug, Clone, PartialEq", variables_derives = "Debug, Clone, PartialEq")]
 pub struct $op;
 RS
   done

@@ -8,9 +8,8 @@
 
 use std::fmt;
 
-use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor,
-};
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 /// The known fields of one JSON object, read and waiting to be converted.
@@ -72,7 +71,7 @@ impl ResponseFields {
     }
 
     /// Field `i`, which must be present.
-    pub fn required<E: de::Error, T: DeserializeOwned>(&mut self, i: usize) -> Result<T, E> {
+    pub fn required<E: de::Error, T: Deserialize<'static>>(&mut self, i: usize) -> Result<T, E> {
         match self.values[i].take() {
             Some(v) => T::deserialize(v)
                 .map_err(|e| E::custom(format_args!("field `{}`: {e}", self.names[i]))),
@@ -81,7 +80,7 @@ impl ResponseFields {
     }
 
     /// Field `i`, or the default (`None`) when it is absent.
-    pub fn optional<E: de::Error, T: DeserializeOwned + Default>(
+    pub fn optional<E: de::Error, T: Deserialize<'static> + Default>(
         &mut self,
         i: usize,
     ) -> Result<T, E> {
@@ -96,7 +95,6 @@ impl ResponseFields {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
 
     #[derive(Debug, PartialEq)]
     struct User {
