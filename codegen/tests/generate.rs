@@ -326,3 +326,42 @@ fn snapshot_intuition_actions() {
         .code;
     insta::assert_snapshot!(code);
 }
+
+#[test]
+fn fragments_on_narrower_types_make_their_fields_optional() {
+    let schema = temp_file(
+        "abstract.graphql",
+        "schema { query: Query }
+         type Query { node(id: ID!): Node search: [SearchResult!]! }
+         interface Node { id: ID! }
+         type User implements Node { id: ID! name: String! }
+         type Post implements Node { id: ID! title: String! }
+         union SearchResult = User | Post",
+    );
+    let ops = temp_file(
+        "abstract_ops.graphql",
+        "fragment NodeId on Node { id }
+         query Find($id: ID!) {
+           node(id: $id) { __typename ...NodeId ... on User { name } }
+           search { __typename ... on Post { title } }
+         }",
+    );
+    let code = Config::new()
+        .schema(&schema)
+        .operations(&ops)
+        .generate_to_string()
+        .unwrap()
+        .code;
+    // `id` comes from a fragment on the interface itself: always present.
+    assert!(code.contains("pub id: ::std::string::String,"), "{code}");
+    // `name` only when the node is a User, `title` only for Posts.
+    assert!(code.contains("pub name: ::core::option::Option<::std::string::String>,"), "{code}");
+    assert!(code.contains("pub title: ::core::option::Option<::std::string::String>,"), "{code}");
+    assert!(code.contains("pub typename: ::std::string::String,"), "{code}");
+    let err = Config::new()
+        .schema(&schema)
+        .operations(temp_file("bad_frag.graphql", "query Q { search { ... on Usr { id } } }"))
+        .generate_to_string()
+        .unwrap_err();
+    assert!(err.to_string().contains("unknown type `Usr`, did you mean `User`?"), "{err}");
+}
