@@ -224,7 +224,7 @@ impl Config {
         for path in self.declared_inputs() {
             println!("cargo:rerun-if-changed={}", path.display());
         }
-        let generated = self.generate_to_string()?;
+        let generated = self.generate_with_cache(Some(&out_dir))?;
         let file = out_dir.join(GENERATED_FILE);
         write_if_changed(&file, &generated.code)?;
         let manifest = out_dir.join(MANIFEST_FILE);
@@ -252,10 +252,19 @@ impl Config {
 
     /// Generates and returns the code, without touching `OUT_DIR` (for the CLI and tests).
     pub fn generate_to_string(&self) -> Result<Generated, Error> {
+        self.generate_with_cache(None)
+    }
+
+    fn generate_with_cache(&self, cache_dir: Option<&Path>) -> Result<Generated, Error> {
         let mut inputs = Vec::new();
         let mut schema = match &self.schema {
             Some(path) => {
-                schema::Schema::parse(&read(path, &mut inputs)?, &path.display().to_string())?
+                let text = read(path, &mut inputs)?;
+                let origin = path.display().to_string();
+                match cache_dir {
+                    Some(dir) => schema::Schema::parse_cached(&text, &origin, dir)?,
+                    None => schema::Schema::parse(&text, &origin)?,
+                }
             }
             None => schema::Schema::default(),
         };

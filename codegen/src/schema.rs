@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use graphql_parser::schema as sdl;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
 /// A type reference: `T`, `[T]`, `T!`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TypeRef {
     /// A named type, nullable.
     Named(String),
@@ -74,7 +74,7 @@ impl fmt::Display for TypeRef {
 }
 
 /// What kind of named type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Kind {
     /// `scalar`
     Scalar,
@@ -105,7 +105,7 @@ impl Kind {
 }
 
 /// An argument or an input field.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputValue {
     /// Its name.
     pub name: String,
@@ -118,7 +118,7 @@ pub struct InputValue {
 }
 
 /// A field of an object or interface.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Field {
     /// Its name.
     pub name: String,
@@ -133,7 +133,7 @@ pub struct Field {
 }
 
 /// An enum value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnumValue {
     /// The value.
     pub name: String,
@@ -142,7 +142,7 @@ pub struct EnumValue {
 }
 
 /// A named type.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TypeDef {
     /// The GraphQL name.
     pub name: String,
@@ -186,7 +186,7 @@ impl TypeDef {
 pub const BUILT_IN_SCALARS: &[&str] = &["Int", "Float", "String", "Boolean", "ID"];
 
 /// A schema: named types and root operation types.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Schema {
     /// Every named type, by name (sorted, so output is deterministic).
     pub types: BTreeMap<String, TypeDef>,
@@ -218,6 +218,43 @@ impl Schema {
         } else {
             Schema::from_sdl(source, origin)
         }
+    }
+
+    /// Like [`Schema::parse`], but keeps the parsed schema in `cache_dir` keyed by a hash of the
+    /// source: when only operations or handlers change, the build script reads the cache
+    /// instead of parsing a large SDL again (parsing is the slow part of an unoptimised
+    /// `build.rs`).
+    pub fn parse_cached(
+        source: &str,
+        origin: &str,
+        cache_dir: &std::path::Path,
+    ) -> Result<Schema, Error> {
+        use std::hash::{Hash, Hasher};
+        #[derive(Serialize, Deserialize)]
+        struct Cached {
+            key: String,
+            schema: Schema,
+        }
+        let mut hasher = std::hash::DefaultHasher::new();
+        (env!("CARGO_PKG_VERSION"), origin, source).hash(&mut hasher);
+        let key = format!("{:016x}-{}", hasher.finish(), source.len());
+        let file = cache_dir.join("rasura_schema_cache.json");
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            if let Ok(cached) = serde_json::from_str::<Cached>(&text) {
+                if cached.key == key {
+                    return Ok(cached.schema);
+                }
+            }
+        }
+        let schema = Schema::parse(source, origin)?;
+        // A cache that cannot be written only costs the next build a parse.
+        if let Ok(text) = serde_json::to_string(&Cached {
+            key,
+            schema: schema.clone(),
+        }) {
+            let _ = std::fs::write(&file, text);
+        }
+        Ok(schema)
     }
 
     /// Loads a schema from SDL. Types defined more than once are merged (fields appended), which
@@ -830,6 +867,22 @@ mod tests {
             s.get("query_root").unwrap().description.as_deref(),
             Some("doc")
         );
+    }
+
+    #[test]
+    fn the_cache_returns_the_same_schema_and_follows_changes() {
+        let dir = std::env::temp_dir().join(format!("rasura-schema-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = "type query_root { a: Int }";
+        let first = Schema::parse_cached(a, "s", &dir).unwrap();
+        assert!(dir.join("rasura_schema_cache.json").exists());
+        assert_eq!(Schema::parse_cached(a, "s", &dir).unwrap(), first);
+        let b = "type query_root { b: String! }";
+        let changed = Schema::parse_cached(b, "s", &dir).unwrap();
+        assert_eq!(changed.get("query_root").unwrap().fields[0].name, "b");
+        std::fs::write(dir.join("rasura_schema_cache.json"), "garbage").unwrap();
+        assert_eq!(Schema::parse_cached(b, "s", &dir).unwrap(), changed);
+        assert!(Schema::parse_cached("type {", "s", &dir).is_err());
     }
 
     #[test]

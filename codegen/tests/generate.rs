@@ -355,13 +355,29 @@ fn fragments_on_narrower_types_make_their_fields_optional() {
     // `id` comes from a fragment on the interface itself: always present.
     assert!(code.contains("pub id: ::std::string::String,"), "{code}");
     // `name` only when the node is a User, `title` only for Posts.
-    assert!(code.contains("pub name: ::core::option::Option<::std::string::String>,"), "{code}");
-    assert!(code.contains("pub title: ::core::option::Option<::std::string::String>,"), "{code}");
-    assert!(code.contains("pub typename: ::std::string::String,"), "{code}");
+    assert!(
+        code.contains("pub name: ::core::option::Option<::std::string::String>,"),
+        "{code}"
+    );
+    assert!(
+        code.contains("pub title: ::core::option::Option<::std::string::String>,"),
+        "{code}"
+    );
+    assert!(
+        code.contains("pub typename: ::std::string::String,"),
+        "{code}"
+    );
     let err = Config::new()
         .schema(&schema)
-        .operations(temp_file("bad_frag.graphql", "query Q { search { ... on Usr { id } } }"))
+        .operations(temp_file(
+            "bad_frag.graphql",
+            "query Q { search { ... on Usr { id } } }",
+        ))
         .generate_to_string()
         .unwrap_err();
-    assert!(err.to_string().contains("unknown type `Usr`, did you mean `User`?"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("unknown type `Usr`, did you mean `User`?"),
+        "{err}"
+    );
 }
