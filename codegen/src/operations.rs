@@ -509,37 +509,27 @@ impl Operations {
                 let q::Definition::Operation(op) = def else {
                     continue;
                 };
-                let (pos, name, var_defs, set, root, directives) = match op {
-                    q::OperationDefinition::Query(o) => (
-                        o.position,
-                        &o.name,
-                        &o.variable_definitions,
-                        &o.selection_set,
-                        schema.query.clone(),
-                        &o.directives,
-                    ),
-                    q::OperationDefinition::Mutation(o) => (
-                        o.position,
-                        &o.name,
-                        &o.variable_definitions,
-                        &o.selection_set,
-                        schema.mutation.clone(),
-                        &o.directives,
-                    ),
-                    q::OperationDefinition::Subscription(o) => (
-                        o.position,
-                        &o.name,
-                        &o.variable_definitions,
-                        &o.selection_set,
-                        schema.subscription.clone(),
-                        &o.directives,
-                    ),
+                // The same parts of each kind of operation, with the schema's root for it.
+                macro_rules! parts {
+                    ($o:expr, $root:expr) => {
+                        (
+                            $o.position,
+                            &$o.name,
+                            &$o.variable_definitions,
+                            &$o.selection_set,
+                            $root.clone(),
+                        )
+                    };
+                }
+                let (pos, name, var_defs, set, root) = match op {
+                    q::OperationDefinition::Query(o) => parts!(o, schema.query),
+                    q::OperationDefinition::Mutation(o) => parts!(o, schema.mutation),
+                    q::OperationDefinition::Subscription(o) => parts!(o, schema.subscription),
                     q::OperationDefinition::SelectionSet(s) => {
                         checker.error(file, s.span.0, "operations need a name (`query Name { … }`): the name becomes the Rust module".into());
                         continue;
                     }
                 };
-                let _ = directives;
                 let Some(name) = name.clone() else {
                     checker.error(file, pos, "operations need a name (`query Name { … }`): the name becomes the Rust module".into());
                     continue;

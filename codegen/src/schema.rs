@@ -541,84 +541,145 @@ fn sdl_field(f: sdl::Field<'_, String>) -> Field {
     }
 }
 
+/// The parts of a type definition or extension, as the model keeps them.
+#[derive(Default)]
+struct Parts<'a> {
+    fields: Vec<sdl::Field<'a, String>>,
+    interfaces: Vec<String>,
+    members: Vec<String>,
+    values: Vec<sdl::EnumValue<'a, String>>,
+    input_fields: Vec<sdl::InputValue<'a, String>>,
+}
+
+fn type_def(name: String, kind: Kind, description: Option<String>, parts: Parts<'_>) -> TypeDef {
+    let mut def = TypeDef::new(name, kind, non_empty(description));
+    def.fields = parts.fields.into_iter().map(sdl_field).collect();
+    def.interfaces = parts.interfaces;
+    def.members = parts.members;
+    def.values = parts
+        .values
+        .into_iter()
+        .map(|v| EnumValue {
+            name: v.name,
+            description: non_empty(v.description),
+        })
+        .collect();
+    def.input_fields = parts
+        .input_fields
+        .into_iter()
+        .map(sdl_input_value)
+        .collect();
+    def
+}
+
 fn convert_sdl_type(t: sdl::TypeDefinition<'_, String>) -> TypeDef {
     use sdl::TypeDefinition as T;
+    let none = Parts::default;
     match t {
-        T::Scalar(s) => TypeDef::new(s.name, Kind::Scalar, non_empty(s.description)),
-        T::Object(o) => {
-            let mut def = TypeDef::new(o.name, Kind::Object, non_empty(o.description));
-            def.fields = o.fields.into_iter().map(sdl_field).collect();
-            def.interfaces = o.implements_interfaces;
-            def
-        }
-        T::Interface(o) => {
-            let mut def = TypeDef::new(o.name, Kind::Interface, non_empty(o.description));
-            def.fields = o.fields.into_iter().map(sdl_field).collect();
-            def.interfaces = o.implements_interfaces;
-            def
-        }
-        T::Union(u) => {
-            let mut def = TypeDef::new(u.name, Kind::Union, non_empty(u.description));
-            def.members = u.types;
-            def
-        }
-        T::Enum(e) => {
-            let mut def = TypeDef::new(e.name, Kind::Enum, non_empty(e.description));
-            def.values = e
-                .values
-                .into_iter()
-                .map(|v| EnumValue {
-                    name: v.name,
-                    description: non_empty(v.description),
-                })
-                .collect();
-            def
-        }
-        T::InputObject(i) => {
-            let mut def = TypeDef::new(i.name, Kind::InputObject, non_empty(i.description));
-            def.input_fields = i.fields.into_iter().map(sdl_input_value).collect();
-            def
-        }
+        T::Scalar(s) => type_def(s.name, Kind::Scalar, s.description, none()),
+        T::Object(o) => type_def(
+            o.name,
+            Kind::Object,
+            o.description,
+            Parts {
+                fields: o.fields,
+                interfaces: o.implements_interfaces,
+                ..none()
+            },
+        ),
+        T::Interface(o) => type_def(
+            o.name,
+            Kind::Interface,
+            o.description,
+            Parts {
+                fields: o.fields,
+                interfaces: o.implements_interfaces,
+                ..none()
+            },
+        ),
+        T::Union(u) => type_def(
+            u.name,
+            Kind::Union,
+            u.description,
+            Parts {
+                members: u.types,
+                ..none()
+            },
+        ),
+        T::Enum(e) => type_def(
+            e.name,
+            Kind::Enum,
+            e.description,
+            Parts {
+                values: e.values,
+                ..none()
+            },
+        ),
+        T::InputObject(i) => type_def(
+            i.name,
+            Kind::InputObject,
+            i.description,
+            Parts {
+                input_fields: i.fields,
+                ..none()
+            },
+        ),
     }
 }
 
+/// `extend type …`: the same parts, merged into the type by [`Schema::add`].
 fn convert_sdl_extension(t: sdl::TypeExtension<'_, String>) -> TypeDef {
     use sdl::TypeExtension as T;
+    let none = Parts::default;
     match t {
-        T::Scalar(s) => TypeDef::new(s.name, Kind::Scalar, None),
-        T::Object(o) => {
-            let mut def = TypeDef::new(o.name, Kind::Object, None);
-            def.fields = o.fields.into_iter().map(sdl_field).collect();
-            def.interfaces = o.implements_interfaces;
-            def
-        }
-        T::Interface(o) => {
-            let mut def = TypeDef::new(o.name, Kind::Interface, None);
-            def.fields = o.fields.into_iter().map(sdl_field).collect();
-            def
-        }
-        T::Union(u) => {
-            let mut def = TypeDef::new(u.name, Kind::Union, None);
-            def.members = u.types;
-            def
-        }
-        T::Enum(e) => {
-            let mut def = TypeDef::new(e.name, Kind::Enum, None);
-            def.values = e
-                .values
-                .into_iter()
-                .map(|v| EnumValue {
-                    name: v.name,
-                    description: non_empty(v.description),
-                })
-                .collect();
-            def
-        }
-        T::InputObject(i) => {
-            let mut def = TypeDef::new(i.name, Kind::InputObject, None);
-            def.input_fields = i.fields.into_iter().map(sdl_input_value).collect();
-            def
-        }
+        T::Scalar(s) => type_def(s.name, Kind::Scalar, None, none()),
+        T::Object(o) => type_def(
+            o.name,
+            Kind::Object,
+            None,
+            Parts {
+                fields: o.fields,
+                interfaces: o.implements_interfaces,
+                ..none()
+            },
+        ),
+        T::Interface(o) => type_def(
+            o.name,
+            Kind::Interface,
+            None,
+            Parts {
+                fields: o.fields,
+                interfaces: o.implements_interfaces,
+                ..none()
+            },
+        ),
+        T::Union(u) => type_def(
+            u.name,
+            Kind::Union,
+            None,
+            Parts {
+                members: u.types,
+                ..none()
+            },
+        ),
+        T::Enum(e) => type_def(
+            e.name,
+            Kind::Enum,
+            None,
+            Parts {
+                values: e.values,
+                ..none()
+            },
+        ),
+        T::InputObject(i) => type_def(
+            i.name,
+            Kind::InputObject,
+            None,
+            Parts {
+                input_fields: i.fields,
+                ..none()
+            },
+        ),
     }
 }
 
