@@ -90,6 +90,15 @@ impl Actions {
     }
 }
 
+impl Actions {
+    /// Action name → the identifier of its marker type (`pong` → `Pong`), unique among the
+    /// actions. The generated module and the manifest `#[action]` reads both use it.
+    pub fn markers(&self) -> BTreeMap<String, String> {
+        let names: Vec<&str> = self.actions.iter().map(|a| a.name.as_str()).collect();
+        crate::naming::unique(&names, crate::naming::pascal)
+    }
+}
+
 /// `actions.yaml`: action name → `definition.kind`.
 fn parse_kinds(text: &str, origin: &str) -> Result<BTreeMap<String, String>, Error> {
     let value: Value = serde_yaml_ng::from_str(text)

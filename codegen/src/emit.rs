@@ -161,27 +161,28 @@ impl<'a> Emitter<'a> {
             .map(|(i, d)| (d.name.as_str(), i))
             .collect();
         let direct = |ty: &TypeRef| -> bool { !matches!(ty.nullable(), TypeRef::List(_)) };
-        let edges: Vec<Vec<(usize, Option<String>)>> = nodes
+        let edges: Vec<Vec<(usize, String)>> = nodes
             .iter()
             .map(|d| {
                 let mut out = Vec::new();
                 for f in &d.fields {
                     if direct(&f.ty) {
                         if let Some(&j) = index_of.get(f.ty.base()) {
-                            out.push((j, Some(f.name.clone())));
+                            out.push((j, f.name.clone()));
                         }
                     }
                 }
                 for f in &d.input_fields {
                     if direct(&f.ty) {
                         if let Some(&j) = index_of.get(f.ty.base()) {
-                            out.push((j, Some(f.name.clone())));
+                            out.push((j, f.name.clone()));
                         }
                     }
                 }
+                // A union's variant holds its member directly: labelled by the member's name.
                 for m in &d.members {
                     if let Some(&j) = index_of.get(m.as_str()) {
-                        out.push((j, None));
+                        out.push((j, m.clone()));
                     }
                 }
                 out
@@ -190,11 +191,9 @@ impl<'a> Emitter<'a> {
         let component = tarjan(nodes.len(), &edges);
         let mut boxed = HashSet::new();
         for (i, d) in nodes.iter().enumerate() {
-            for (j, field) in &edges[i] {
+            for (j, label) in &edges[i] {
                 if component[i] == component[*j] {
-                    if let Some(field) = field {
-                        boxed.insert((d.name.clone(), field.clone()));
-                    }
+                    boxed.insert((d.name.clone(), label.clone()));
                 }
             }
         }
@@ -259,8 +258,8 @@ impl<'a> Emitter<'a> {
         if nullable {
             attrs.extend(match place {
                 Place::Input => quote!(#[serde(default, skip_serializing_if = "::rasura::types::Nullable::is_absent")]),
-                Place::Variable => quote!(#[serde(default, skip_serializing_if = "::core::option::Option::is_none")]),
-                Place::Output | Place::Argument | Place::Row => quote!(#[serde(default)]),
+                // Variables and selections have hand-written serde impls (see `operations`).
+                Place::Variable | Place::Output | Place::Argument | Place::Row => quote!(#[serde(default)]),
             });
         }
         attrs
@@ -374,8 +373,7 @@ impl<'a> Emitter<'a> {
             Kind::Union => {
                 let variants = def.members.iter().map(|m| {
                     let v = self.ident(m);
-                    let boxed = self.boxed_member(name, m);
-                    let inner = if boxed {
+                    let inner = if self.boxed.contains(&(name.to_owned(), m.clone())) {
                         quote!(::std::boxed::Box<#v>)
                     } else {
                         quote!(#v)
@@ -393,17 +391,11 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    fn boxed_member(&self, union: &str, member: &str) -> bool {
-        // Unions are rare in Hasura (remote schemas); box members that contain the union back.
-        Self::closure(self.schema, [member.to_owned()]).contains(union)
-    }
-
     /// The `actions` module: argument structs, markers implementing `ActionDef`, and the traits
     /// `#[action]` uses to check handlers.
     pub fn actions_module(&self, actions: &Actions) -> TokenStream {
         let prefix = quote!(super::types::);
-        let names: Vec<&str> = actions.actions.iter().map(|a| a.name.as_str()).collect();
-        let markers = naming::unique(&names, naming::pascal);
+        let markers = actions.markers();
         let mut items = Vec::new();
         let mut checks = Vec::new();
         for action in &actions.actions {
@@ -725,9 +717,9 @@ pub fn types_sdl(actions: &Actions, action: &Action) -> String {
 }
 
 /// Strongly connected components (Tarjan); returns each node's component id.
-fn tarjan(n: usize, edges: &[Vec<(usize, Option<String>)>]) -> Vec<usize> {
+fn tarjan(n: usize, edges: &[Vec<(usize, String)>]) -> Vec<usize> {
     struct State<'e> {
-        edges: &'e [Vec<(usize, Option<String>)>],
+        edges: &'e [Vec<(usize, String)>],
         index: Vec<Option<usize>>,
         low: Vec<usize>,
         on_stack: Vec<bool>,

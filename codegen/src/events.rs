@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use crate::metadata::TableMetadata;
 use crate::naming;
-use crate::schema::{Kind, Schema, TypeRef};
+use crate::schema::{Kind, Schema, TypeDef, TypeRef};
 use crate::{Error, did_you_mean};
 
 /// One event table's row.
@@ -115,7 +115,7 @@ fn push_unique(list: &mut Vec<TableMetadata>, m: TableMetadata) {
     }
 }
 
-fn graphql_type_of(schema: &Schema, m: &TableMetadata) -> Result<String, Error> {
+fn graphql_type_of<'s>(schema: &'s Schema, m: &TableMetadata) -> Result<&'s TypeDef, Error> {
     let default = if m.schema == "public" {
         m.table.clone()
     } else {
@@ -123,17 +123,16 @@ fn graphql_type_of(schema: &Schema, m: &TableMetadata) -> Result<String, Error> 
     };
     let name = m.custom_name.clone().unwrap_or(default);
     let squash = |s: &str| s.replace('_', "").to_lowercase();
-    if schema.get(&name).is_some_and(|t| t.kind == Kind::Object) {
-        return Ok(name);
+    if let Some(t) = schema.get(&name).filter(|t| t.kind == Kind::Object) {
+        return Ok(t);
     }
-    let matches: Vec<&String> = schema
+    let matches: Vec<&TypeDef> = schema
         .types
-        .iter()
-        .filter(|(n, t)| t.kind == Kind::Object && squash(n) == squash(&name))
-        .map(|(n, _)| n)
+        .values()
+        .filter(|t| t.kind == Kind::Object && squash(&t.name) == squash(&name))
         .collect();
     if let [one] = matches.as_slice() {
-        return Ok((*one).clone());
+        return Ok(one);
     }
     let objects: Vec<&str> = schema
         .types
@@ -158,10 +157,7 @@ fn column_of_field(field: &str) -> String {
 }
 
 fn row(schema: &Schema, m: &TableMetadata, rust_name: String) -> Result<EventRow, Error> {
-    let graphql_type = graphql_type_of(schema, m)?;
-    let def = schema
-        .get(&graphql_type)
-        .expect("checked by graphql_type_of");
+    let def = graphql_type_of(schema, m)?;
     // Columns every trigger's payload carries (`None`: all of them).
     let mut present: Option<BTreeSet<&str>> = None;
     for t in &m.event_triggers {
@@ -208,7 +204,7 @@ fn row(schema: &Schema, m: &TableMetadata, rust_name: String) -> Result<EventRow
         schema: m.schema.clone(),
         table: m.table.clone(),
         rust_name,
-        graphql_type,
+        graphql_type: def.name.clone(),
         columns,
     })
 }

@@ -489,8 +489,7 @@ fn format_code(tokens: TokenStream) -> Result<String, Error> {
 /// One line per action: `action <name> <query|mutation|asynchronous|mutation?> <Marker>`, under
 /// `module <path>`. `mutation?` means no `actions.yaml` said whether it is asynchronous.
 fn manifest(module_path: &str, actions: &actions::Actions) -> String {
-    let names: Vec<&str> = actions.actions.iter().map(|a| a.name.as_str()).collect();
-    let markers = naming::unique(&names, naming::pascal);
+    let markers = actions.markers();
     let mut out = format!("module {module_path}\n");
     for a in &actions.actions {
         let kind = match (a.action_type, a.asynchronous) {

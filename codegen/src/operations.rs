@@ -50,7 +50,8 @@ pub struct Operations {
 
 struct Checker<'s> {
     schema: &'s Schema,
-    fragments: BTreeMap<String, (q::FragmentDefinition<'static, String>, String)>,
+    /// Fragments by name, with the file that defines them (borrowed from the parsed documents).
+    fragments: BTreeMap<String, (&'s q::FragmentDefinition<'static, String>, &'s str)>,
     errors: Vec<String>,
     roots: BTreeSet<String>,
 }
@@ -151,11 +152,9 @@ impl Checker<'_> {
             }
             q::Value::Object(fields) => {
                 let base = expected.base();
-                let Some(def) = self
-                    .schema
-                    .get(base)
-                    .filter(|d| d.kind == Kind::InputObject)
-                else {
+                // Borrowed from the schema, not from `self`, so errors can be recorded meanwhile.
+                let schema = self.schema;
+                let Some(def) = schema.get(base).filter(|d| d.kind == Kind::InputObject) else {
                     if !matches!(self.schema.kind_of(base), Kind::Scalar) {
                         self.error(
                             file,
@@ -165,7 +164,6 @@ impl Checker<'_> {
                     }
                     return;
                 };
-                let def = def.clone();
                 for (name, v) in fields {
                     match def.input_fields.iter().find(|f| &f.name == name) {
                         Some(f) => self.check_value(file, pos, v, &f.ty, vars, used),
@@ -245,119 +243,31 @@ impl Checker<'_> {
                             );
                         }
                     }
-                    let key = f.alias.clone().unwrap_or_else(|| f.name.clone());
-                    if f.name == "__typename" {
-                        merge(
-                            out,
-                            Selected {
-                                key,
-                                name: f.name.clone(),
-                                parent: parent.to_owned(),
-                                ty: TypeRef::NonNull(Box::new(TypeRef::Named("String".into()))),
-                                conditional: field_conditional,
-                                fields: Vec::new(),
-                            },
-                        );
-                        continue;
-                    }
-                    let Some(def) = self.schema.get(parent).cloned() else {
-                        continue;
-                    };
-                    let Some(field) = def.field(&f.name).cloned() else {
-                        let hint =
-                            did_you_mean(&f.name, def.fields.iter().map(|f| f.name.as_str()));
-                        self.error(
-                            file,
-                            f.position,
-                            format!("type `{parent}` has no field `{}`{hint}", f.name),
-                        );
-                        continue;
-                    };
-                    for (name, value) in &f.arguments {
-                        match field.args.iter().find(|a| &a.name == name) {
-                            Some(arg) => {
-                                self.check_value(file, f.position, value, &arg.ty, vars, used)
-                            }
-                            None => {
-                                // Its variables count as used: one error, not a cascade.
-                                collect_variables(value, used);
-                                let hint =
-                                    did_you_mean(name, field.args.iter().map(|a| a.name.as_str()));
-                                self.error(
-                                    file,
-                                    f.position,
-                                    format!(
-                                        "field `{parent}.{}` has no argument `{name}`{hint}",
-                                        f.name
-                                    ),
-                                );
-                            }
-                        }
-                    }
-                    for arg in &field.args {
-                        if arg.ty.is_non_null()
-                            && arg.default.is_none()
-                            && !f.arguments.iter().any(|(n, _)| n == &arg.name)
-                        {
-                            self.error(
-                                file,
-                                f.position,
-                                format!(
-                                    "field `{parent}.{}` requires argument `{}: {}`",
-                                    f.name, arg.name, arg.ty
-                                ),
-                            );
-                        }
-                    }
-                    let base = field.ty.base().to_owned();
-                    let composite = matches!(
-                        self.schema.kind_of(&base),
-                        Kind::Object | Kind::Interface | Kind::Union
-                    );
-                    let mut sub = Vec::new();
-                    if composite {
-                        if f.selection_set.items.is_empty() {
-                            self.error(file, f.position, format!("field `{parent}.{}` of type `{}` needs a selection of subfields", f.name, field.ty));
-                        }
-                        self.selection(
-                            file,
-                            &base,
-                            &f.selection_set,
-                            false,
-                            vars,
-                            used,
-                            used_fragments,
-                            stack,
-                            &mut sub,
-                        );
+                    let (ty, fields) = if f.name == "__typename" {
+                        let string = TypeRef::Named("String".into());
+                        (TypeRef::NonNull(Box::new(string)), Vec::new())
                     } else {
-                        if !f.selection_set.items.is_empty() {
-                            self.error(
-                                file,
-                                f.position,
-                                format!(
-                                    "field `{parent}.{}` of type `{}` has no subfields",
-                                    f.name, field.ty
-                                ),
-                            );
-                        }
-                        self.roots.insert(base.clone());
-                    }
+                        let Some(checked) =
+                            self.field(file, parent, f, vars, used, used_fragments, stack)
+                        else {
+                            continue;
+                        };
+                        checked
+                    };
                     merge(
                         out,
                         Selected {
-                            key,
+                            key: f.alias.clone().unwrap_or_else(|| f.name.clone()),
                             name: f.name.clone(),
                             parent: parent.to_owned(),
-                            ty: field.ty.clone(),
+                            ty,
                             conditional: field_conditional,
-                            fields: sub,
+                            fields,
                         },
                     );
                 }
                 q::Selection::FragmentSpread(s) => {
-                    let Some((fragment, fragment_file)) =
-                        self.fragments.get(&s.fragment_name).cloned()
+                    let Some(&(fragment, fragment_file)) = self.fragments.get(&s.fragment_name)
                     else {
                         let hint = did_you_mean(
                             &s.fragment_name,
@@ -380,11 +290,11 @@ impl Checker<'_> {
                     }
                     used_fragments.insert(s.fragment_name.clone());
                     let q::TypeCondition::On(on) = &fragment.type_condition;
-                    let cond = self.condition(&fragment_file, fragment.position, parent, on);
+                    let cond = self.condition(fragment_file, fragment.position, parent, on);
                     stack.push(s.fragment_name.clone());
                     let conditional = conditional || cond || Self::is_conditional(&s.directives);
                     self.selection(
-                        &fragment_file,
+                        fragment_file,
                         if cond { on } else { parent },
                         &fragment.selection_set,
                         conditional,
@@ -419,6 +329,104 @@ impl Checker<'_> {
                 }
             }
         }
+    }
+
+    /// Checks a selected field (arguments, subfields) and resolves its subselection; `None`
+    /// when the field does not exist (reported).
+    #[allow(clippy::too_many_arguments)]
+    fn field(
+        &mut self,
+        file: &str,
+        parent: &str,
+        f: &q::Field<'static, String>,
+        vars: &BTreeMap<String, (TypeRef, bool)>,
+        used: &mut BTreeSet<String>,
+        used_fragments: &mut BTreeSet<String>,
+        stack: &mut Vec<String>,
+    ) -> Option<(TypeRef, Vec<Selected>)> {
+        let schema = self.schema;
+        let def = schema.get(parent)?;
+        let Some(field) = def.field(&f.name) else {
+            let hint = did_you_mean(&f.name, def.fields.iter().map(|f| f.name.as_str()));
+            self.error(
+                file,
+                f.position,
+                format!("type `{parent}` has no field `{}`{hint}", f.name),
+            );
+            return None;
+        };
+        for (name, value) in &f.arguments {
+            match field.args.iter().find(|a| &a.name == name) {
+                Some(arg) => self.check_value(file, f.position, value, &arg.ty, vars, used),
+                None => {
+                    // Its variables count as used: one error, not a cascade.
+                    collect_variables(value, used);
+                    let hint = did_you_mean(name, field.args.iter().map(|a| a.name.as_str()));
+                    self.error(
+                        file,
+                        f.position,
+                        format!("field `{parent}.{}` has no argument `{name}`{hint}", f.name),
+                    );
+                }
+            }
+        }
+        for arg in &field.args {
+            if arg.ty.is_non_null()
+                && arg.default.is_none()
+                && !f.arguments.iter().any(|(n, _)| n == &arg.name)
+            {
+                self.error(
+                    file,
+                    f.position,
+                    format!(
+                        "field `{parent}.{}` requires argument `{}: {}`",
+                        f.name, arg.name, arg.ty
+                    ),
+                );
+            }
+        }
+        let base = field.ty.base().to_owned();
+        let composite = matches!(
+            self.schema.kind_of(&base),
+            Kind::Object | Kind::Interface | Kind::Union
+        );
+        let mut sub = Vec::new();
+        if composite {
+            if f.selection_set.items.is_empty() {
+                self.error(
+                    file,
+                    f.position,
+                    format!(
+                        "field `{parent}.{}` of type `{}` needs a selection of subfields",
+                        f.name, field.ty
+                    ),
+                );
+            }
+            self.selection(
+                file,
+                &base,
+                &f.selection_set,
+                false,
+                vars,
+                used,
+                used_fragments,
+                stack,
+                &mut sub,
+            );
+        } else {
+            if !f.selection_set.items.is_empty() {
+                self.error(
+                    file,
+                    f.position,
+                    format!(
+                        "field `{parent}.{}` of type `{}` has no subfields",
+                        f.name, field.ty
+                    ),
+                );
+            }
+            self.roots.insert(base.clone());
+        }
+        Some((field.ty.clone(), sub))
     }
 
     /// Checks a type condition on `parent`; returns whether the fragment applies only sometimes
@@ -490,7 +498,7 @@ impl Operations {
                 if let q::Definition::Fragment(f) = def {
                     if checker
                         .fragments
-                        .insert(f.name.clone(), (f.clone(), file.clone()))
+                        .insert(f.name.clone(), (f, file.as_str()))
                         .is_some()
                     {
                         checker.error(
