@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::registry::{Columns, Handler, HandlerKind, OperationSpec};
-use crate::service::{Service, StartupError, build_router, serve_until_signal};
+use crate::service::{Service, StartupError, serve_until_signal};
 
 #[derive(Parser)]
 #[command(about = "A Rasura service: Hasura actions, event triggers and cron triggers")]
@@ -61,9 +61,8 @@ async fn serve(service: Service) -> Result<(), StartupError> {
     crate::telemetry::init(&config);
     let listen = config.listen;
     let grace = config.shutdown_timeout;
-    let handlers = service.handlers();
-    let count = handlers.len();
-    let router = build_router(handlers, config)?;
+    let count = service.handlers().len();
+    let router = service.start_with(config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(StartupError::Io)?;

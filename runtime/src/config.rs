@@ -25,12 +25,66 @@ pub const LOG: &str = "RASURA_LOG";
 /// `RASURA_LOG_FORMAT`: `text` or `json`.
 pub const LOG_FORMAT: &str = "RASURA_LOG_FORMAT";
 
+/// `HASURA_GRAPHQL_ENDPOINT`: Hasura's base URL (`/v1/graphql` and `/v1/metadata` are appended).
+pub const HASURA_ENDPOINT: &str = "HASURA_GRAPHQL_ENDPOINT";
+/// `HASURA_GRAPHQL_ADMIN_SECRET`: Hasura's admin secret, for admin and act-as-role calls.
+pub const ADMIN_SECRET: &str = "HASURA_GRAPHQL_ADMIN_SECRET";
+/// `DATABASE_URL`: the Postgres database handlers use (wins over `HASURA_GRAPHQL_DATABASE_URL`).
+pub const DATABASE_URL: &str = "DATABASE_URL";
+/// `HASURA_GRAPHQL_DATABASE_URL`: Hasura's own database URL, used when `DATABASE_URL` is unset.
+pub const HASURA_DATABASE_URL: &str = "HASURA_GRAPHQL_DATABASE_URL";
+/// `RASURA_DATABASE_MAX_CONNECTIONS`: size of the Postgres pool.
+pub const DATABASE_MAX_CONNECTIONS: &str = "RASURA_DATABASE_MAX_CONNECTIONS";
+/// `RASURA_STORAGE_URL`: where objects are stored (`file://`, `memory://`, `s3://`, `gs://`,
+/// `az://`).
+pub const STORAGE_URL: &str = "RASURA_STORAGE_URL";
+/// `RASURA_STORAGE_SIGNING_KEY`: key for the local backend's signed `/files` URLs (derived from
+/// the webhook secret when unset).
+pub const STORAGE_SIGNING_KEY: &str = "RASURA_STORAGE_SIGNING_KEY";
+/// `RASURA_UPLOAD_LIMIT`: largest object `ctx.storage().upload` accepts, in bytes.
+pub const UPLOAD_LIMIT: &str = "RASURA_UPLOAD_LIMIT";
+/// `RASURA_PUBLIC_URL`: the service's URL as clients reach it (for `/files` links).
+pub const PUBLIC_URL: &str = "RASURA_PUBLIC_URL";
+/// `RASURA_GRAPHQL_TIMEOUT`: timeout of one GraphQL call to Hasura, in seconds.
+pub const GRAPHQL_TIMEOUT: &str = "RASURA_GRAPHQL_TIMEOUT";
+
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Default body limit: 4 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Default handler timeout: 25 s, below Hasura's 30 s action timeout so Rasura answers first.
 pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// Default storage: a directory beside the working directory.
+pub const DEFAULT_STORAGE_URL: &str = "file://./data/storage";
+/// Default upload limit: 10 MiB.
+pub const DEFAULT_UPLOAD_LIMIT: usize = 10 * 1024 * 1024;
+/// Default GraphQL call timeout: 20 s, below the default handler timeout.
+pub const DEFAULT_GRAPHQL_TIMEOUT: Duration = Duration::from_secs(20);
+/// Default Postgres pool size.
+pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
+
+/// A secret setting: `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself (to put in a header or a connection).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +114,24 @@ pub struct Config {
     pub log_filter: String,
     /// Log format.
     pub log_format: LogFormat,
+    /// Hasura's base URL, when configured.
+    pub hasura_endpoint: Option<url::Url>,
+    /// Hasura's admin secret, when configured.
+    pub admin_secret: Option<Secret>,
+    /// The Postgres URL, when configured (a secret: it may hold a password).
+    pub database_url: Option<Secret>,
+    /// Postgres pool size.
+    pub database_max_connections: u32,
+    /// Where objects are stored.
+    pub storage: crate::storage::StorageLocation,
+    /// Key of the local backend's signed URLs (derived from the webhook secret when `None`).
+    pub storage_signing_key: Option<Secret>,
+    /// Largest object accepted by uploads.
+    pub upload_limit: usize,
+    /// The service's public URL, for `/files` links (`http://<listen>` when `None`).
+    pub public_url: Option<url::Url>,
+    /// Timeout of one GraphQL call.
+    pub graphql_timeout: Duration,
 }
 
 impl Config {
@@ -75,7 +147,47 @@ impl Config {
             shutdown_timeout: Duration::from_secs(30),
             log_filter: "info".into(),
             log_format: LogFormat::Text,
+            hasura_endpoint: None,
+            admin_secret: None,
+            database_url: None,
+            database_max_connections: DEFAULT_DATABASE_MAX_CONNECTIONS,
+            storage: crate::storage::StorageLocation::default(),
+            storage_signing_key: None,
+            upload_limit: DEFAULT_UPLOAD_LIMIT,
+            public_url: None,
+            graphql_timeout: DEFAULT_GRAPHQL_TIMEOUT,
         }
+    }
+
+    /// Sets Hasura's base URL and admin secret (for `ctx.graphql()` and `/readyz`).
+    pub fn with_hasura(mut self, endpoint: url::Url, admin_secret: Option<&str>) -> Self {
+        self.hasura_endpoint = Some(endpoint);
+        self.admin_secret = admin_secret.map(Secret::new);
+        self
+    }
+
+    /// Sets the Postgres URL (for `ctx.db()`).
+    pub fn with_database_url(mut self, url: &str) -> Self {
+        self.database_url = Some(Secret::new(url));
+        self
+    }
+
+    /// Sets the object storage location (for `ctx.storage()`).
+    pub fn with_storage(mut self, location: crate::storage::StorageLocation) -> Self {
+        self.storage = location;
+        self
+    }
+
+    /// Sets the upload limit.
+    pub fn with_upload_limit(mut self, bytes: usize) -> Self {
+        self.upload_limit = bytes;
+        self
+    }
+
+    /// Sets the public URL used in `/files` links.
+    pub fn with_public_url(mut self, url: url::Url) -> Self {
+        self.public_url = Some(url);
+        self
     }
 
     /// Sets the JWT configuration.
@@ -165,6 +277,62 @@ impl Config {
         }
         if let Some(filter) = get(LOG) {
             config.log_filter = filter;
+        }
+        if let Some(n) = number(UPLOAD_LIMIT, "bytes") {
+            config.upload_limit = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = number(GRAPHQL_TIMEOUT, "seconds") {
+            config.graphql_timeout = Duration::from_secs(n);
+        }
+        if let Some(n) = number(DATABASE_MAX_CONNECTIONS, "connections") {
+            config.database_max_connections = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        let mut http_url = |name: &'static str| -> Option<url::Url> {
+            let text = get(name)?;
+            match url::Url::parse(text.trim()) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
+                _ => {
+                    problems.push(Problem::new(
+                        name,
+                        "expected an http(s) URL such as http://localhost:8080",
+                    ));
+                    None
+                }
+            }
+        };
+        config.hasura_endpoint = http_url(HASURA_ENDPOINT);
+        config.public_url = http_url(PUBLIC_URL);
+        config.admin_secret = get(ADMIN_SECRET).map(|s| Secret::new(s.trim()));
+        if let Some((name, url)) = get(DATABASE_URL)
+            .map(|u| (DATABASE_URL, u))
+            .or_else(|| get(HASURA_DATABASE_URL).map(|u| (HASURA_DATABASE_URL, u)))
+        {
+            let url = url.trim();
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                config.database_url = Some(Secret::new(url));
+            } else {
+                problems.push(Problem::new(
+                    name,
+                    "expected a postgres:// or postgresql:// URL",
+                ));
+            }
+        }
+        if let Some(storage) = get(STORAGE_URL) {
+            match crate::storage::StorageLocation::parse(storage.trim()) {
+                Ok(location) => config.storage = location,
+                Err(e) => problems.push(Problem::new(STORAGE_URL, e.to_string())),
+            }
+        }
+        config.storage_signing_key = get(STORAGE_SIGNING_KEY).map(Secret::new);
+        if config
+            .storage_signing_key
+            .as_ref()
+            .is_some_and(|k| k.expose().len() < 32)
+        {
+            problems.push(Problem::new(
+                STORAGE_SIGNING_KEY,
+                "too short: use at least 32 characters",
+            ));
         }
         match get(LOG_FORMAT).as_deref().map(str::trim) {
             None | Some("text") => {}

@@ -1,6 +1,9 @@
 //! What every handler receives: the caller's identity and request details, and the service's
 //! shared resources (built once at start-up).
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 
 use http::HeaderMap;
@@ -94,16 +97,64 @@ impl RequestId {
     }
 }
 
-/// State shared by every request of one service.
-#[derive(Debug, Default)]
-pub(crate) struct Shared {}
+/// User state given to [`crate::Service::with_state`], by type.
+#[derive(Clone, Default)]
+pub(crate) struct StateMap(HashMap<TypeId, Arc<dyn Any + Send + Sync>>);
+
+impl StateMap {
+    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.0.insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.0.get(&TypeId::of::<T>())?.downcast_ref()
+    }
+}
+
+/// The service's resources, built once at start-up and shared by every request. A resource
+/// that is not configured is `None`; using it is a clear [`Unavailable`] error.
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub(crate) http: reqwest::Client,
+    pub(crate) graphql: Option<crate::graphql::GraphqlClient>,
+    pub(crate) db: Option<sqlx::PgPool>,
+    pub(crate) storage: Option<crate::storage::Storage>,
+    pub(crate) state: StateMap,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("graphql", &self.graphql)
+            .field("db", &self.db.as_ref().map(crate::db::PoolDebug))
+            .field("storage", &self.storage)
+            .field("state_types", &self.state.0.len())
+            .finish()
+    }
+}
+
+/// A resource the handler asked for is not configured (or a state type was never given).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{resource} is not available: {hint}")]
+pub struct Unavailable {
+    /// `ctx.graphql()`, `ctx.db()`, `ctx.storage()` or `ctx.state::<T>()`.
+    pub resource: &'static str,
+    /// What configures it.
+    pub hint: String,
+}
+
+impl From<Unavailable> for crate::ActionError {
+    fn from(e: Unavailable) -> Self {
+        tracing::error!(error = %e, "handler used an unconfigured resource");
+        crate::ActionError::bad_request("not-configured", e.to_string())
+    }
+}
 
 /// The handler context: identity, request details and shared resources.
 ///
 /// Cheap to clone; built by Rasura for every call.
 #[derive(Debug, Clone)]
 pub struct Ctx {
-    #[allow(dead_code)] // resources arrive with the context work; the Arc is how they are shared
     pub(crate) shared: Arc<Shared>,
     pub(crate) identity: Identity,
     pub(crate) request_id: RequestId,
@@ -157,6 +208,72 @@ impl Ctx {
         self.handler
     }
 
+    /// The shared HTTP client (pooled, with timeouts) for third-party APIs.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.shared.http
+    }
+
+    /// Hasura's GraphQL API, called as admin, as the caller's role, or as the caller
+    /// (`HASURA_GRAPHQL_ENDPOINT`).
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: rasura::Ctx) -> Result<(), rasura::ActionError> {
+    /// let data = ctx
+    ///     .graphql()?
+    ///     .as_role()?
+    ///     .execute_raw("query { user { user_id } }", None, None)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn graphql(&self) -> Result<Graphql<'_>, Unavailable> {
+        let client = self.shared.graphql.as_ref().ok_or_else(|| Unavailable {
+            resource: "ctx.graphql()",
+            hint: format!("set {}", crate::config::HASURA_ENDPOINT),
+        })?;
+        Ok(Graphql { client, ctx: self })
+    }
+
+    /// The shared Postgres pool (`DATABASE_URL`).
+    pub fn db(&self) -> Result<&sqlx::PgPool, Unavailable> {
+        self.shared.db.as_ref().ok_or_else(|| Unavailable {
+            resource: "ctx.db()",
+            hint: format!(
+                "set {} (or {})",
+                crate::config::DATABASE_URL,
+                crate::config::HASURA_DATABASE_URL
+            ),
+        })
+    }
+
+    /// Begins a database transaction with `hasura.user` set to the caller's session variables,
+    /// so event triggers fired by its writes carry the caller's identity, as for writes made
+    /// through Hasura.
+    pub async fn transaction(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, crate::db::TransactionError> {
+        let pool = self.db()?;
+        Ok(crate::db::begin_as(pool, self.identity.session_variables()).await?)
+    }
+
+    /// Object storage (`RASURA_STORAGE_URL`; the local filesystem by default).
+    pub fn storage(&self) -> Result<&crate::storage::Storage, Unavailable> {
+        self.shared.storage.as_ref().ok_or_else(|| Unavailable {
+            resource: "ctx.storage()",
+            hint: format!("set {}", crate::config::STORAGE_URL),
+        })
+    }
+
+    /// The state of type `T` given to [`crate::Service::with_state`].
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<&T, Unavailable> {
+        self.shared.state.get::<T>().ok_or_else(|| Unavailable {
+            resource: "ctx.state::<T>()",
+            hint: format!(
+                "no state of type `{}`; add it with Service::with_state",
+                std::any::type_name::<T>()
+            ),
+        })
+    }
+
     /// A context for unit-testing a handler function directly.
     pub fn for_tests(identity: Identity) -> Self {
         let request_id = RequestId::from_text("test".into());
@@ -168,5 +285,52 @@ impl Ctx {
             None,
             "test",
         )
+    }
+}
+
+/// Hasura's GraphQL API for one handler call: pick how to authenticate.
+#[derive(Debug, Clone, Copy)]
+pub struct Graphql<'a> {
+    client: &'a crate::graphql::GraphqlClient,
+    ctx: &'a Ctx,
+}
+
+impl<'a> Graphql<'a> {
+    /// As admin (the admin secret; no permission applies).
+    pub fn as_admin(self) -> crate::graphql::GraphqlCall<'a> {
+        self.client.as_admin().request_id(self.ctx.request_id())
+    }
+
+    /// As the caller's role: the admin secret plus the caller's `x-hasura-role` and session
+    /// variables, so Hasura applies the caller's permissions without needing their token.
+    pub fn as_role(self) -> Result<crate::graphql::GraphqlCall<'a>, crate::graphql::GraphqlError> {
+        Ok(self
+            .client
+            .as_role(self.ctx.identity.session_variables())?
+            .request_id(self.ctx.request_id()))
+    }
+
+    /// As the caller: forwards the `Authorization` header a `jwt` action verified (and the
+    /// caller's role), so Hasura checks the token itself.
+    pub fn as_caller(
+        self,
+    ) -> Result<crate::graphql::GraphqlCall<'a>, crate::graphql::GraphqlError> {
+        if self.ctx.claims.is_none() {
+            return Err(crate::graphql::GraphqlError::NoCallerToken);
+        }
+        let authorization = self
+            .ctx
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .ok_or(crate::graphql::GraphqlError::NoCallerToken)?;
+        Ok(self
+            .client
+            .with_authorization(authorization, self.ctx.identity.role())
+            .request_id(self.ctx.request_id()))
+    }
+
+    /// The underlying client.
+    pub fn client(self) -> &'a crate::graphql::GraphqlClient {
+        self.client
     }
 }

@@ -214,9 +214,45 @@ impl EventError {
     }
 }
 
+/// The delay asked for when a resource fails transiently (database or Hasura unreachable).
+pub const TRANSIENT_RETRY_AFTER: Duration = Duration::from_secs(10);
+
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for EventError {
+    /// Errors from Rasura's resources are classified: a transient one (database, Hasura or
+    /// storage unreachable) is a 503 with `Retry-After`; anything else is a 500 that Hasura
+    /// retries within `num_retries`.
     fn from(error: E) -> Self {
-        Self::new(error.to_string())
+        let any: &dyn std::any::Any = &error;
+        let classified = if let Some(e) = any.downcast_ref::<sqlx::Error>() {
+            Some(("postgres-error", crate::db::is_transient(e)))
+        } else if let Some(e) = any.downcast_ref::<crate::db::TransactionError>() {
+            Some(match e {
+                crate::db::TransactionError::Database(e) => {
+                    ("postgres-error", crate::db::is_transient(e))
+                }
+                crate::db::TransactionError::Unavailable(_) => ("not-configured", false),
+            })
+        } else if let Some(e) = any.downcast_ref::<crate::graphql::GraphqlError>() {
+            Some(("graphql-error", e.is_transient()))
+        } else if let Some(e) = any.downcast_ref::<crate::storage::StorageError>() {
+            Some((
+                "storage-error",
+                matches!(e, crate::storage::StorageError::Backend(_)),
+            ))
+        } else if any.is::<crate::context::Unavailable>() {
+            Some(("not-configured", false))
+        } else {
+            None
+        };
+        let event_error = Self::new(error.to_string());
+        match classified {
+            Some((code, true)) => event_error
+                .with_status(StatusCode::SERVICE_UNAVAILABLE)
+                .with_code(code)
+                .retry_after(TRANSIENT_RETRY_AFTER),
+            Some((code, false)) => event_error.with_code(code),
+            None => event_error,
+        }
     }
 }
 

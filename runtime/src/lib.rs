@@ -32,14 +32,17 @@
 mod cli;
 pub mod config;
 mod context;
+pub mod db;
 mod devdefaults;
 mod error;
 pub mod generated;
+pub mod graphql;
 pub mod protocol;
 pub mod registry;
 mod response_fields;
 pub mod security;
 mod service;
+pub mod storage;
 mod telemetry;
 pub mod testing;
 pub mod types;
@@ -49,7 +52,7 @@ pub mod types;
 pub mod __private;
 
 pub use config::Config;
-pub use context::{Ctx, Identity};
+pub use context::{Ctx, Graphql, Identity, Unavailable};
 pub use error::{ActionError, EventError};
 pub use generated::{ActionDef, EventTable, GraphqlOperation};
 pub use protocol::{

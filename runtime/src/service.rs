@@ -12,7 +12,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -22,7 +22,7 @@ use serde_json::value::RawValue;
 use tracing::Instrument;
 
 use crate::config::{self, Config, ConfigError};
-use crate::context::{Ctx, Identity, REQUEST_ID_HEADER, RequestId, Shared};
+use crate::context::{Ctx, Identity, REQUEST_ID_HEADER, RequestId, Shared, StateMap};
 use crate::error::{Rejection, json_response};
 use crate::protocol::{CronRequest, EventRequest, SessionVariables};
 use crate::registry::{self, CronSpec, EventSpec, Handler, HandlerKind, InputError, SpanFields};
@@ -49,6 +49,7 @@ pub struct Service {
     handlers: HandlerSource,
     config: Option<Config>,
     development_defaults: bool,
+    state: StateMap,
 }
 
 impl fmt::Debug for Service {
@@ -78,6 +79,7 @@ impl Service {
             handlers: HandlerSource::Registry,
             config: None,
             development_defaults: false,
+            state: StateMap::default(),
         }
     }
 
@@ -95,9 +97,22 @@ impl Service {
     pub fn with_handlers(handlers: impl IntoIterator<Item = &'static Handler>) -> Self {
         Self {
             handlers: HandlerSource::Explicit(handlers.into_iter().collect()),
-            config: None,
-            development_defaults: false,
+            ..Self::new()
         }
+    }
+
+    /// Adds user state, built once and shared by every handler: `ctx.state::<T>()` returns it
+    /// (one value per type; a second value of the same type replaces the first).
+    ///
+    /// ```no_run
+    /// struct Prices { vat: f64 }
+    /// # async fn run() {
+    /// rasura::Service::new().with_state(Prices { vat: 0.2 }).run().await;
+    /// # }
+    /// ```
+    pub fn with_state<T: Send + Sync + 'static>(mut self, state: T) -> Self {
+        self.state.insert(state);
+        self
     }
 
     /// Uses this configuration instead of reading the environment.
@@ -133,9 +148,32 @@ impl Service {
     }
 
     /// Checks the handlers against each other and the configuration, and builds the router.
+    /// The database pool, if configured, connects on first use; [`Service::start`] connects it
+    /// now and fails when the database is unreachable.
     pub fn router(&self) -> Result<Router, StartupError> {
         let config = self.load_config()?;
-        build_router(self.handlers(), config)
+        let shared = build_shared(&config, self.state.clone(), None)?;
+        build_router(self.handlers(), config, shared)
+    }
+
+    /// Like [`Service::router`], but connects the database first: an unreachable database is a
+    /// start-up error, not a failure of the first request.
+    pub async fn start(&self) -> Result<Router, StartupError> {
+        let config = self.load_config()?;
+        self.start_with(config).await
+    }
+
+    pub(crate) async fn start_with(&self, config: Config) -> Result<Router, StartupError> {
+        let pool = match &config.database_url {
+            Some(url) => Some(
+                crate::db::connect(url, config.database_max_connections)
+                    .await
+                    .map_err(StartupError::Database)?,
+            ),
+            None => None,
+        };
+        let shared = build_shared(&config, self.state.clone(), pool)?;
+        build_router(self.handlers(), config, shared)
     }
 
     /// Serves on `listener` until SIGTERM or Ctrl-C, then stops accepting connections and lets
@@ -143,7 +181,7 @@ impl Service {
     pub async fn serve(&self, listener: tokio::net::TcpListener) -> Result<(), StartupError> {
         let config = self.load_config()?;
         let grace = config.shutdown_timeout;
-        let router = build_router(self.handlers(), config)?;
+        let router = self.start_with(config).await?;
         serve_until_signal(listener, router, grace, shutdown_signal())
             .await
             .map_err(StartupError::Io)
@@ -176,6 +214,10 @@ pub enum StartupError {
         /// The actions that verify JWTs.
         actions: Vec<&'static str>,
     },
+    /// The database is unreachable or its URL is invalid.
+    Database(crate::db::DatabaseError),
+    /// The object storage cannot be opened.
+    Storage(crate::storage::StorageError),
     /// The listener failed.
     Io(std::io::Error),
 }
@@ -203,6 +245,8 @@ impl fmt::Display for StartupError {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            StartupError::Database(e) => write!(f, "cannot start: {e}"),
+            StartupError::Storage(e) => write!(f, "cannot start: {e} ({})", config::STORAGE_URL),
             StartupError::Io(e) => write!(f, "cannot serve: {e}"),
         }
     }
@@ -217,10 +261,70 @@ struct App {
     actions: HashMap<&'static str, &'static Handler>,
 }
 
+/// Builds the resources every handler shares, once: the HTTP client, the GraphQL client, the
+/// database pool (connected already, or lazily when `pool` is `None`) and the object storage.
+pub(crate) fn build_shared(
+    config: &Config,
+    state: StateMap,
+    pool: Option<sqlx::PgPool>,
+) -> Result<Shared, StartupError> {
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(config.handler_timeout)
+        .user_agent(concat!("rasura/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| StartupError::Io(std::io::Error::other(e)))?;
+    let graphql = config.hasura_endpoint.as_ref().map(|endpoint| {
+        crate::graphql::GraphqlClient::new(
+            http.clone(),
+            endpoint,
+            config.admin_secret.clone(),
+            config.graphql_timeout,
+        )
+    });
+    let db = match (pool, &config.database_url) {
+        (Some(pool), _) => Some(pool),
+        (None, Some(url)) => Some(
+            crate::db::connect_lazy(url, config.database_max_connections)
+                .map_err(StartupError::Database)?,
+        ),
+        (None, None) => None,
+    };
+    let url_key = match &config.storage_signing_key {
+        Some(key) => {
+            use sha2::Digest;
+            sha2::Sha256::digest(key.expose().as_bytes()).into()
+        }
+        None => config
+            .webhook_secrets
+            .derive_key("rasura storage URLs")
+            .unwrap_or_else(rand::random),
+    };
+    let public_base = config.public_url.clone().unwrap_or_else(|| {
+        url::Url::parse(&format!("http://{}", config.listen))
+            .unwrap_or_else(|_| unreachable!("a socket address makes a valid URL"))
+    });
+    let storage = crate::storage::Storage::open(
+        config.storage.clone(),
+        url_key,
+        public_base,
+        config.upload_limit,
+    )
+    .map_err(StartupError::Storage)?;
+    Ok(Shared {
+        http,
+        graphql,
+        db,
+        storage: Some(storage),
+        state,
+    })
+}
+
 /// Validates the handler set and builds the router.
 pub(crate) fn build_router(
     handlers: Vec<&'static Handler>,
     config: Config,
+    shared: Shared,
 ) -> Result<Router, StartupError> {
     let mut seen: HashMap<(&'static str, &'static str), &'static Handler> = HashMap::new();
     for h in &handlers {
@@ -264,11 +368,33 @@ pub(crate) fn build_router(
         .collect();
     let app = Arc::new(App {
         config,
-        shared: Arc::new(Shared::default()),
+        shared: Arc::new(shared),
         actions,
     });
 
-    let mut router = Router::new();
+    let mut router = Router::new()
+        .route(
+            "/healthz",
+            get(|| async {
+                json_response(
+                    StatusCode::OK,
+                    &serde_json::json!({"status": "alive"}),
+                    None,
+                )
+            }),
+        )
+        .route("/readyz", get(readyz).with_state(app.shared.clone()));
+    let serves_files = app
+        .shared
+        .storage
+        .as_ref()
+        .is_some_and(|s| s.location().served_by_service());
+    if serves_files {
+        router = router.route(
+            "/files/{*key}",
+            get(serve_file).with_state(app.shared.clone()),
+        );
+    }
     for h in handlers {
         let app = app.clone();
         router = router.route(
@@ -299,6 +425,133 @@ pub(crate) fn build_router(
         Rejection::not_exists("no such route; Rasura serves POST /actions, /actions/{name}, /events/{trigger} and /crons/{name}")
             .into_response()
     }))
+}
+
+/// `/readyz`: ready when the database (if configured) answers `SELECT 1` and Hasura (if
+/// configured) answers its `/healthz`. Failures are logged; the answer only names the check.
+async fn readyz(axum::extract::State(shared): axum::extract::State<Arc<Shared>>) -> Response {
+    const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+    let database = async {
+        match &shared.db {
+            None => "not-configured",
+            Some(pool) => match crate::db::ping(pool, CHECK_TIMEOUT).await {
+                Ok(()) => "ok",
+                Err(e) => {
+                    tracing::warn!(error = %e, "readiness: database unreachable");
+                    "unreachable"
+                }
+            },
+        }
+    };
+    let hasura = async {
+        match &shared.graphql {
+            None => "not-configured",
+            Some(client) => {
+                let mut url = client.url().clone();
+                url.set_path("/healthz");
+                match shared.http.get(url).timeout(CHECK_TIMEOUT).send().await {
+                    Ok(r) if r.status().is_success() => "ok",
+                    Ok(r) => {
+                        tracing::warn!(
+                            status = r.status().as_u16(),
+                            "readiness: Hasura is not healthy"
+                        );
+                        "unhealthy"
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e.without_url(), "readiness: Hasura unreachable");
+                        "unreachable"
+                    }
+                }
+            }
+        }
+    };
+    let (database, hasura) = tokio::join!(database, hasura);
+    let ready = [database, hasura]
+        .iter()
+        .all(|c| matches!(*c, "ok" | "not-configured"));
+    json_response(
+        if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        &serde_json::json!({
+            "status": if ready { "ready" } else { "not-ready" },
+            "checks": { "database": database, "hasura": hasura },
+        }),
+        None,
+    )
+}
+
+/// `GET /files/{key}?expires=…&signature=…`: an object of the local or memory backend, for a
+/// URL made by `Storage::url`.
+async fn serve_file(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    uri: http::Uri,
+) -> Response {
+    use crate::storage::{StorageError, UrlRejection};
+    let Some(storage) = shared.storage.as_ref() else {
+        return Rejection::not_exists("no storage").into_response();
+    };
+    let (mut expires, mut signature) = (None, None);
+    for (name, value) in url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+        match &*name {
+            "expires" => expires = Some(value.into_owned()),
+            "signature" => signature = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    if let Err(why) = storage.verify(&key, expires.as_deref(), signature.as_deref()) {
+        let message = match why {
+            UrlRejection::Unsigned => "this URL is not signed (expires and signature are required)",
+            UrlRejection::BadSignature => "invalid URL signature",
+            UrlRejection::Expired => "this URL has expired",
+        };
+        return Rejection::access_denied(StatusCode::FORBIDDEN, message).into_response();
+    }
+    match storage.get_stream(&key).await {
+        Ok((result, content_type)) => {
+            let size = result.meta.size;
+            let content_type =
+                content_type.unwrap_or_else(|| "application/octet-stream".to_owned());
+            let mut response = Response::new(Body::from_stream(result.into_stream()));
+            let headers = response.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&content_type) {
+                headers.insert(header::CONTENT_TYPE, v);
+            }
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+            headers.insert(
+                HeaderName::from_static("x-content-type-options"),
+                HeaderValue::from_static("nosniff"),
+            );
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-transform"),
+            );
+            if !crate::storage::inline_safe(&content_type) {
+                headers.insert(
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("attachment"),
+                );
+            }
+            response
+        }
+        Err(StorageError::NotFound(_)) => Rejection::not_exists("no such file").into_response(),
+        Err(e @ StorageError::InvalidKey { .. }) => {
+            Rejection::validation_failed(e.to_string()).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "serving a file failed");
+            Rejection::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage-error",
+                "storage failed",
+            )
+            .into_response()
+        }
+    }
 }
 
 /// Hasura calls every webhook with POST; anything else gets a Hasura-format 405.

@@ -70,11 +70,12 @@ impl TestService {
         }
     }
 
-    /// The configuration tests use: [`TEST_WEBHOOK_SECRET`] and HS256 JWTs signed with
-    /// [`TEST_JWT_KEY`].
+    /// The configuration tests use: [`TEST_WEBHOOK_SECRET`], HS256 JWTs signed with
+    /// [`TEST_JWT_KEY`], and in-memory object storage.
     pub fn config() -> Config {
         Config::new(TEST_WEBHOOK_SECRET)
             .with_jwt(JwtConfig::hs256(TEST_JWT_KEY).expect("valid test key"))
+            .with_storage(crate::storage::StorageLocation::Memory)
     }
 
     /// The router.

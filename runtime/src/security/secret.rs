@@ -49,6 +49,16 @@ impl WebhookSecrets {
         self.digests.is_empty()
     }
 
+    /// A 32-byte key for `purpose`, derived from the first accepted secret (HMAC-SHA256), for
+    /// features that need a key of their own when none is configured.
+    pub(crate) fn derive_key(&self, purpose: &str) -> Option<[u8; 32]> {
+        use hmac::Mac;
+        let first = self.digests.first()?;
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(first).ok()?;
+        mac.update(purpose.as_bytes());
+        Some(mac.finalize().into_bytes().into())
+    }
+
     /// Whether `presented` (the header's value, if any) is one of the accepted secrets, in
     /// constant time with respect to the secrets.
     pub fn verify(&self, presented: Option<&[u8]>) -> bool {

@@ -1,0 +1,218 @@
+//! Postgres for handlers (`ctx.db()`): one `sqlx` pool, created at start-up and shared, and
+//! transactions that carry the caller's session to Postgres the way Hasura does.
+
+use std::fmt;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::config::Secret;
+use crate::protocol::SessionVariables;
+
+pub use sqlx;
+
+/// How long a handler waits for a pooled connection before failing.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the pool could not be created or reached.
+#[derive(Debug, thiserror::Error)]
+#[error("database {target}: {message}")]
+pub struct DatabaseError {
+    /// `host:port/database`, never the password.
+    pub target: String,
+    /// What failed.
+    pub message: String,
+}
+
+fn options(url: &Secret) -> Result<PgConnectOptions, DatabaseError> {
+    url.expose()
+        .parse::<PgConnectOptions>()
+        .map_err(|e| DatabaseError {
+            target: "(DATABASE_URL)".into(),
+            // sqlx's parse errors name the part that is wrong, not the URL itself.
+            message: format!("invalid URL: {}", redact(&e.to_string(), url.expose())),
+        })
+}
+
+fn target(options: &PgConnectOptions) -> String {
+    format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("(default)")
+    )
+}
+
+/// Removes `secret` (and its password part) from `text`, in case a driver echoes it.
+fn redact(text: &str, secret: &str) -> String {
+    let mut text = text.replace(secret, "[redacted]");
+    if let Ok(url) = url::Url::parse(secret) {
+        if let Some(password) = url.password().filter(|p| p.len() > 2) {
+            text = text.replace(password, "[redacted]");
+        }
+    }
+    text
+}
+
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+}
+
+/// Connects a pool and checks the database answers (a start-up error names the host, never the
+/// password).
+pub async fn connect(url: &Secret, max_connections: u32) -> Result<PgPool, DatabaseError> {
+    let options = options(url)?;
+    let target = target(&options);
+    pool_options(max_connections)
+        .connect_with(options)
+        .await
+        .map_err(|e| DatabaseError {
+            target,
+            message: format!("cannot connect: {}", redact(&e.to_string(), url.expose())),
+        })
+}
+
+/// A pool that connects on first use (for routers built without `await`).
+pub fn connect_lazy(url: &Secret, max_connections: u32) -> Result<PgPool, DatabaseError> {
+    Ok(pool_options(max_connections).connect_lazy_with(options(url)?))
+}
+
+/// Whether the database answers `SELECT 1` within `timeout`.
+pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), String> {
+    match tokio::time::timeout(timeout, sqlx::query("SELECT 1").execute(pool)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {}s", timeout.as_secs_f32())),
+    }
+}
+
+/// Begins a transaction with `hasura.user` set to `session` (as JSON, for this transaction only),
+/// as Hasura does for its own writes: event triggers fired by this transaction's writes carry
+/// the session in `event.session_variables`.
+pub async fn begin_as(
+    pool: &PgPool,
+    session: &SessionVariables,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let json = serde_json::to_string(session).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query("SELECT set_config('hasura.user', $1, true)")
+        .bind(json)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Why [`crate::Ctx::transaction`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TransactionError {
+    /// No database is configured.
+    #[error(transparent)]
+    Unavailable(#[from] crate::context::Unavailable),
+    /// Postgres failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<TransactionError> for crate::ActionError {
+    fn from(e: TransactionError) -> Self {
+        match e {
+            TransactionError::Unavailable(e) => e.into(),
+            TransactionError::Database(e) => action_error(&e),
+        }
+    }
+}
+
+/// The Postgres error code (`SQLSTATE`) of a database error.
+fn sqlstate(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// Whether trying again later may succeed: the pool or the connection failed, or Postgres
+/// reported a serialization failure, a deadlock or that it is shutting down.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(_) => sqlstate(e).is_some_and(|code| {
+            matches!(
+                code.as_str(),
+                "40001" | "40P01" | "57P01" | "57P03" | "53300"
+            ) || code.starts_with("08")
+        }),
+        _ => false,
+    }
+}
+
+/// Maps a database error for an action's caller: a missing row is 404 `not-exists`, a
+/// constraint violation keeps Hasura's `constraint-violation` code, and everything else is
+/// `postgres-error` with no SQL details (those go to the log).
+pub(crate) fn action_error(e: &sqlx::Error) -> crate::ActionError {
+    use http::StatusCode;
+    let code = sqlstate(e);
+    match (e, code.as_deref()) {
+        (sqlx::Error::RowNotFound, _) => crate::ActionError::not_found("no such row"),
+        (_, Some("23505")) => crate::ActionError::new(
+            StatusCode::CONFLICT,
+            "constraint-violation",
+            "a row with this key already exists",
+        ),
+        (_, Some(c)) if c.starts_with("23") => crate::ActionError::bad_request(
+            "constraint-violation",
+            "the change violates a database constraint",
+        ),
+        _ => {
+            tracing::error!(error = %e, "database error");
+            crate::ActionError::bad_request("postgres-error", "database error")
+        }
+    }
+}
+
+impl From<sqlx::Error> for crate::ActionError {
+    fn from(e: sqlx::Error) -> Self {
+        action_error(&e)
+    }
+}
+
+/// A handle on the pool that `Debug`-prints without the connection string.
+pub(crate) struct PoolDebug<'a>(pub(crate) &'a PgPool);
+
+impl fmt::Debug for PoolDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PgPool(size {}, idle {})",
+            self.0.size(),
+            self.0.num_idle()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_never_echoed() {
+        let e = options(&Secret::new("postgres://u:hunter2@[bad")).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let ok = options(&Secret::new("postgres://u:hunter2@db.example:6543/app")).unwrap();
+        assert_eq!(target(&ok), "db.example:6543/app");
+        assert_eq!(
+            redact(
+                "failed for postgres://u:hunter2@h/db",
+                "postgres://u:hunter2@h/db"
+            ),
+            "failed for [redacted]"
+        );
+        assert_eq!(
+            redact("password hunter2 rejected", "postgres://u:hunter2@h/db"),
+            "password [redacted] rejected"
+        );
+    }
+}
