@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rasura's test command (README): formatting, clippy with warnings as errors, and every test
 # (unit, integration, over-TCP, trybuild UI). Works on a fresh machine: it installs what the
-# tests need. Services later features need (PostgreSQL, Redis) are installed and started here,
-# and their tests fail, never skip, when the service is unreachable.
+# tests need. PostgreSQL is installed and started here (scripts/postgres.sh); the database
+# tests fail, never skip, when it is unreachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,9 @@ if [ ! -d ../shared/fixtures/hasura-schemas ]; then
   echo "error: ../shared/fixtures/hasura-schemas is missing (the shared fixtures sit beside the checkout)" >&2
   exit 1
 fi
+
+# PostgreSQL for the database tests (sets DATABASE_URL; stops the cluster on exit).
+source scripts/postgres.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -57,16 +57,16 @@ pub(crate) async fn run(service: Service) -> ExitCode {
 }
 
 async fn serve(service: Service) -> Result<(), StartupError> {
-    let config = service.load_config()?;
+    let mut config = service.load_config()?;
     crate::telemetry::init(&config);
-    let listen = config.listen;
     let grace = config.shutdown_timeout;
     let count = service.handlers().len();
-    let router = service.start_with(config).await?;
-    let listener = tokio::net::TcpListener::bind(listen)
+    let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(StartupError::Io)?;
     let local = listener.local_addr().map_err(StartupError::Io)?;
+    config.listen = local;
+    let router = service.start_with(config).await?;
     let shutdown = crate::service::shutdown_signal();
     tracing::info!(address = %local, handlers = count, "rasura listening");
     serve_until_signal(listener, router, grace, shutdown)

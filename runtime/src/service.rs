@@ -179,7 +179,9 @@ impl Service {
     /// Serves on `listener` until SIGTERM or Ctrl-C, then stops accepting connections and lets
     /// in-flight requests finish (up to the shutdown timeout).
     pub async fn serve(&self, listener: tokio::net::TcpListener) -> Result<(), StartupError> {
-        let config = self.load_config()?;
+        let mut config = self.load_config()?;
+        // Links to `/files` use the address actually bound (the configured port may be 0).
+        config.listen = listener.local_addr().map_err(StartupError::Io)?;
         let grace = config.shutdown_timeout;
         let router = self.start_with(config).await?;
         serve_until_signal(listener, router, grace, shutdown_signal())

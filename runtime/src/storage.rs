@@ -513,8 +513,9 @@ impl Storage {
         Ok(self.files_url(key, expires))
     }
 
-    /// The `/files` URL of `key`, valid until `expires` (Unix seconds).
-    pub(crate) fn files_url(&self, key: &str, expires: u64) -> url::Url {
+    /// The service's own `/files` URL of `key`, valid until `expires` (Unix seconds): what
+    /// [`Storage::url`] gives on the local and memory backends.
+    pub fn files_url(&self, key: &str, expires: u64) -> url::Url {
         let mut url = self.inner.public_base.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.pop_if_empty().push("files").extend(key.split('/'));

@@ -13,6 +13,7 @@
 //! # }
 //! ```
 
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -690,18 +691,20 @@ pub struct RunningService {
 }
 
 impl RunningService {
-    /// Starts `binary` with `env` (every other `RASURA_*`/`HASURA_*` variable is removed) and
-    /// waits until it listens. Panics (it is a test helper) when it does not start in 30 s.
+    /// Starts `binary` with `env` (every other `RASURA_*`/`HASURA_*` variable and `DATABASE_URL`
+    /// are removed; storage is in memory unless `env` says otherwise) and waits until it listens. Panics (it is a test helper) when it does not start in 30 s.
     pub fn start(binary: &str, env: &[(&str, &str)]) -> Self {
         use std::io::BufRead;
         let mut command = std::process::Command::new(binary);
         for (name, _) in std::env::vars() {
-            if name.starts_with("RASURA_") || name.starts_with("HASURA_") {
+            if name.starts_with("RASURA_") || name.starts_with("HASURA_") || name == "DATABASE_URL"
+            {
                 command.env_remove(name);
             }
         }
         command
             .env("RASURA_LISTEN", "127.0.0.1:0")
+            .env("RASURA_STORAGE_URL", "memory://")
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -811,5 +814,91 @@ impl Drop for RunningService {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// A fresh Postgres database for one test, on the server of `DATABASE_URL` (which
+/// `scripts/test.sh` starts). Tests that need it fail, never skip, without a server.
+pub struct TestDatabase {
+    url: String,
+    pool: sqlx::PgPool,
+}
+
+impl fmt::Debug for TestDatabase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestDatabase").finish_non_exhaustive()
+    }
+}
+
+impl TestDatabase {
+    /// Creates a database with a unique name. Panics (it is a test helper) when `DATABASE_URL`
+    /// is unset or the server is unreachable.
+    pub async fn create() -> Self {
+        let server = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+            panic!(
+                "DATABASE_URL is not set: the database tests need PostgreSQL; run scripts/test.sh, \
+                 which starts a private server"
+            )
+        });
+        let admin = sqlx::PgPool::connect(&server)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL: {e}"));
+        let name = format!("rasura_test_{:016x}", rand::random::<u64>());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
+        admin.close().await;
+        let mut url = url::Url::parse(&server).expect("DATABASE_URL is a URL");
+        url.set_path(&name);
+        let url = url.to_string();
+        let pool = sqlx::PgPool::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}"));
+        Self { url, pool }
+    }
+
+    /// Creates a database and applies the Hasura CLI migrations in `dir`
+    /// (`<version>_<name>/up.sql`, in version order), as `hasura migrate apply` would.
+    pub async fn with_migrations(dir: impl AsRef<std::path::Path>) -> Self {
+        let db = Self::create().await;
+        db.apply_migrations(dir).await;
+        db
+    }
+
+    /// Applies every `<version>_<name>/up.sql` of `dir` in version order, each in a
+    /// transaction.
+    pub async fn apply_migrations(&self, dir: impl AsRef<std::path::Path>) {
+        let dir = dir.as_ref();
+        let mut migrations: Vec<(u64, std::path::PathBuf)> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let version = name.split('_').next()?.parse().ok()?;
+                Some((version, entry.path().join("up.sql")))
+            })
+            .collect();
+        migrations.sort();
+        for (version, up) in migrations {
+            let sql = std::fs::read_to_string(&up)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", up.display()));
+            let mut tx = self.pool.begin().await.expect("begin");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *tx)
+                .await
+                .unwrap_or_else(|e| panic!("migration {version} failed: {e}"));
+            tx.commit().await.expect("commit");
+        }
+    }
+
+    /// The database's URL (for `DATABASE_URL` or [`Config::with_database_url`]).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A pool on the database.
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self.pool
     }
 }

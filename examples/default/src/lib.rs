@@ -3,23 +3,37 @@
 //!
 //! - `ping` (query; roles user and admin): who is calling.
 //! - `pong(message, number)` (mutation; roles user and admin; verifies the caller's JWT): echoes
-//!   its input.
-//! - `user_role_changed` (event on `public.user` role updates) and `user_deleted` (event on
-//!   `public.user` deletes).
+//!   its input and, when Hasura is configured, stores the message on the caller's user row,
+//!   calling Hasura as the caller's role.
+//! - `upload_file(file_name, file_type, file_data)` (mutation; roles user and admin): stores a
+//!   base64-encoded file in object storage and answers with a signed URL (Pysura's default
+//!   action).
+//! - `user_role_changed` (event on `public.user` role updates; records the change in Postgres)
+//!   and `user_deleted` (event on `public.user` deletes).
 //! - `update_app_message` (cron, every 5 minutes): refreshes the app message.
 //! - `delay(milliseconds)` (mutation, admin only): a slow action, to see timeouts and graceful
 //!   shutdown.
 //!
+//! The database tables come from the Hasura CLI migrations in `hasura/migrations/default`.
+//!
 //! The handlers are a library so tests can link them; `main.rs` only runs the service.
 
+use std::time::Duration;
+
+use base64::Engine as _;
+use rasura::db::sqlx;
 use rasura::{ActionError, Cron, Ctx, Event, EventError, Operation, action, cron, event};
 use serde::{Deserialize, Serialize};
 
 rasura::include_generated!();
 
-pub use hasura::actions::{DelayArgs, PongArgs};
+pub use hasura::actions::{DelayArgs, PongArgs, UploadFileArgs};
 pub use hasura::events::UserRow;
-pub use hasura::types::{DelayOutput, PingOutput, PongOutput};
+pub use hasura::operations::{SetLastMessage, set_last_message};
+pub use hasura::types::{DelayOutput, EnumRoleEnum, PingOutput, PongOutput, UploadFileOutput};
+
+/// How long an `upload_file` URL stays valid.
+pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Tells the caller who they are.
 #[action(query, roles = ["user", "admin"])]
@@ -32,9 +46,21 @@ pub async fn ping(ctx: Ctx) -> Result<PingOutput, ActionError> {
     })
 }
 
-/// Echoes the caller's message and number, after verifying the caller's JWT.
+/// Echoes the caller's message and number, after verifying the caller's JWT. When Hasura is
+/// configured, also stores the message on the caller's user row (as the caller's role, so the
+/// `user` update permission decides).
 #[action(mutation, roles = ["user", "admin"], jwt)]
-pub async fn pong(_ctx: Ctx, input: PongArgs) -> Result<PongOutput, ActionError> {
+pub async fn pong(ctx: Ctx, input: PongArgs) -> Result<PongOutput, ActionError> {
+    if let (Ok(graphql), Some(user_id)) = (ctx.graphql(), ctx.identity().user_id()) {
+        let variables = set_last_message::Variables {
+            user_id: user_id.to_owned(),
+            message: input.message.clone(),
+        };
+        graphql
+            .as_role()?
+            .execute::<SetLastMessage>(&variables)
+            .await?;
+    }
     Ok(PongOutput {
         message: input.message,
         number: input.number,
@@ -57,12 +83,109 @@ pub async fn delay(_ctx: Ctx, input: DelayArgs) -> Result<DelayOutput, ActionErr
     })
 }
 
-/// Reacts to a user's role changing.
-#[event(table = "public.user", update(columns = ["role"]), retry(num_retries = 3, interval_sec = 10))]
-pub async fn user_role_changed(_ctx: Ctx, event: Event<UserRow>) -> Result<(), EventError> {
-    if let Operation::Update { old, new } = &event.operation {
-        tracing::info!(user_id = %new.user_id, old_role = ?old.role, new_role = ?new.role, "user role changed");
+/// Stores a base64-encoded file and answers with a signed URL to download it.
+#[action(mutation, roles = ["user", "admin"])]
+pub async fn upload_file(ctx: Ctx, input: UploadFileArgs) -> Result<UploadFileOutput, ActionError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(input.file_data.trim())
+        .map_err(|e| {
+            ActionError::bad_request("invalid-file-data", format!("file_data is not base64: {e}"))
+        })?;
+    if !is_content_type(&input.file_type) {
+        return Err(ActionError::bad_request(
+            "invalid-file-type",
+            "file_type must be a media type such as image/png",
+        ));
     }
+    let storage = ctx.storage()?;
+    let file_id = rasura::types::Uuid::new_v4().to_string();
+    let owner = safe_segment(ctx.identity().user_id().unwrap_or("admin"));
+    let file_name = safe_segment(&input.file_name);
+    let key = format!("uploads/{owner}/{file_id}/{file_name}");
+    let stored = storage.upload(&key, bytes, &input.file_type).await?;
+    let url = storage.url(&key, UPLOAD_URL_LIFETIME).await?;
+    Ok(UploadFileOutput {
+        file_id,
+        file_name,
+        file_type: stored.content_type,
+        file_url: url.to_string(),
+        size: i32::try_from(stored.size).unwrap_or(i32::MAX),
+    })
+}
+
+/// `type/subtype`, with an optional `; parameter`, in visible ASCII.
+fn is_content_type(text: &str) -> bool {
+    let essence = text.split(';').next().unwrap_or_default().trim();
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    text.len() <= 255
+        && text.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && essence
+            .split_once('/')
+            .is_some_and(|(t, s)| token(t) && token(s))
+}
+
+/// A file name or id made safe as one object key segment.
+fn safe_segment(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    match cleaned.trim_matches('.') {
+        "" => "file".to_owned(),
+        name => name.to_owned(),
+    }
+}
+
+/// The role's Postgres value (`admin`, `persona`, `user`).
+fn role_value(role: &EnumRoleEnum) -> &'static str {
+    match role {
+        EnumRoleEnum::Admin => "admin",
+        EnumRoleEnum::Persona => "persona",
+        EnumRoleEnum::User => "user",
+    }
+}
+
+/// Records a user's role change in `user_role_change`, once per event (Hasura delivers at least
+/// once, so a redelivery is a no-op).
+#[event(table = "public.user", update(columns = ["role"]), retry(num_retries = 3, interval_sec = 10))]
+pub async fn user_role_changed(ctx: Ctx, event: Event<UserRow>) -> Result<(), EventError> {
+    let Operation::Update { old, new } = &event.operation else {
+        return Err(EventError::rejected("expected an UPDATE"));
+    };
+    if old.role == new.role {
+        return Ok(());
+    }
+    let recorded = sqlx::query(
+        "INSERT INTO public.user_role_change \
+             (event_id, user_id, old_role, new_role, changed_by_role, changed_at) \
+         VALUES ($1::uuid, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(&event.id)
+    .bind(&new.user_id)
+    .bind(role_value(&old.role))
+    .bind(role_value(&new.role))
+    .bind(ctx.identity().role())
+    .bind(event.created_at)
+    .execute(ctx.db()?)
+    .await?;
+    tracing::info!(
+        user_id = %new.user_id,
+        old_role = role_value(&old.role),
+        new_role = role_value(&new.role),
+        first_delivery = recorded.rows_affected() == 1,
+        "user role changed"
+    );
     Ok(())
 }
 

@@ -1,0 +1,3 @@
+DROP TABLE public.app;
+DROP TABLE public."user";
+DROP TABLE public."ENUM_ROLE";

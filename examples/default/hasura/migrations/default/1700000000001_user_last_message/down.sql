@@ -1,0 +1,1 @@
+ALTER TABLE public."user" DROP COLUMN last_message;
