@@ -593,7 +593,12 @@ impl From<GraphqlError> for crate::ActionError {
             return action_error;
         }
         tracing::error!(error = %error, "GraphQL call to Hasura failed");
-        crate::ActionError::bad_request("unexpected", "a call to Hasura failed")
+        match error {
+            GraphqlError::NoCallerRole | GraphqlError::NoCallerToken => {
+                crate::ActionError::bad_request("unexpected", error.to_string())
+            }
+            _ => crate::ActionError::bad_request("unexpected", "a call to Hasura failed"),
+        }
     }
 }
 
