@@ -108,6 +108,7 @@ impl TestService {
             session: None,
             current_retry: 0,
             max_retries: 0,
+            id: None,
         }
     }
 
@@ -126,6 +127,20 @@ impl TestService {
             base: self.request(path.into()),
             body: Vec::new(),
         }
+    }
+
+    /// A GET of `path` without the webhook secret (health checks, `/files` URLs).
+    pub async fn get(&self, path: &str) -> TestResponse {
+        let request = Request::get(path)
+            .body(Body::empty())
+            .expect("valid request");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router is infallible");
+        TestResponse::read(response).await
     }
 
     /// A token signed with the test key for `role` (allowed roles: just `role`).
@@ -191,6 +206,12 @@ impl BaseRequest {
             .oneshot(request)
             .await
             .expect("router is infallible");
+        TestResponse::read(response).await
+    }
+}
+
+impl TestResponse {
+    async fn read(response: axum::response::Response) -> Self {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response
@@ -199,7 +220,7 @@ impl BaseRequest {
             .await
             .map(|b| b.to_bytes().to_vec())
             .unwrap_or_default();
-        TestResponse {
+        Self {
             status,
             headers,
             body,
@@ -327,6 +348,7 @@ pub struct EventCall {
     session: Option<Value>,
     current_retry: u32,
     max_retries: u32,
+    id: Option<String>,
 }
 
 impl EventCall {
@@ -370,6 +392,12 @@ impl EventCall {
         self
     }
 
+    /// The event id (a new random one by default; the same id again is a redelivery).
+    pub fn id(mut self, id: &str) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
     /// `delivery_info`.
     pub fn delivery(mut self, current_retry: u32, max_retries: u32) -> Self {
         self.current_retry = current_retry;
@@ -380,7 +408,7 @@ impl EventCall {
     /// The body Hasura would send.
     pub fn body(&self) -> Value {
         json!({
-            "id": uuid::Uuid::new_v4().to_string(),
+            "id": self.id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             "table": { "schema": self.schema, "name": self.table },
             "trigger": { "name": self.trigger },
             "event": {

@@ -401,6 +401,7 @@ fn the_registry_collects_every_linked_handler() {
         ("action", "ping"),
         ("action", "pong"),
         ("action", "delay"),
+        ("action", "upload_file"),
         ("event", "user_role_changed"),
         ("event", "user_deleted"),
         ("cron", "update_app_message"),

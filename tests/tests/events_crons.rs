@@ -113,7 +113,6 @@ fn service() -> TestService {
         handler!(order_slow),
         handler!(eod),
         handler!(hourly_slow),
-        handler!(example_default::user_role_changed),
     ]))
 }
 
@@ -312,16 +311,24 @@ async fn example_event_reads_the_user_role_change() {
         json!({"user_id": "u1", "role": role, "user_phone": "+33", "token": 3,
             "created_at": "2024-05-01T22:00:00.5+00:00", "updated_at": null})
     };
-    service()
-        .event("user_role_changed")
+    // The handler records the change in Postgres (the example's migrations).
+    let db = rasura::testing::TestDatabase::with_migrations(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/default/hasura/migrations/default"
+    ))
+    .await;
+    let s = TestService::new(
+        Service::with_handlers([handler!(example_default::user_role_changed)])
+            .config(TestService::config().with_database_url(db.url())),
+    );
+    s.event("user_role_changed")
         .table("public.user")
         .update(row("user"), row("admin"))
         .send()
         .await
         .assert_status(200);
     // A role outside the `ENUM_ROLE` enum table is not a valid row.
-    service()
-        .event("user_role_changed")
+    s.event("user_role_changed")
         .table("public.user")
         .update(row("user"), row("superuser"))
         .send()

@@ -330,7 +330,13 @@ fn event_body(trigger: &str, op: &str, old: Value, new: Value) -> String {
 
 #[tokio::test]
 async fn events_and_crons_answer_as_hasura_expects() {
-    let svc = start(&[("RASURA_BODY_LIMIT", "2048")]);
+    // `user_role_changed` records changes in Postgres: a database with the example's migrations.
+    let db = rasura::testing::TestDatabase::with_migrations(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/hasura/migrations/default"
+    ))
+    .await;
+    let svc = start(&[("RASURA_BODY_LIMIT", "2048"), ("DATABASE_URL", db.url())]);
     let base = svc.base_url();
     let secret = ("x-rasura-webhook-secret", SECRET);
     // A `public.user` row as Postgres's `row_to_json` writes it in event payloads.
@@ -479,6 +485,7 @@ fn routes_lists_every_handler() {
         "/actions/ping",
         "/actions/pong",
         "/actions/delay",
+        "/actions/upload_file",
         "/events/user_role_changed",
         "/events/user_deleted",
         "/crons/update_app_message",
@@ -488,7 +495,7 @@ fn routes_lists_every_handler() {
     }
     // The example uses codegen: every action is checked against actions.graphql.
     let actions: Vec<&str> = table.lines().filter(|l| l.starts_with("action")).collect();
-    assert_eq!(actions.len(), 3, "{table}");
+    assert_eq!(actions.len(), 4, "{table}");
     assert!(
         actions
             .iter()
@@ -513,4 +520,52 @@ fn development_defaults_print_ready_to_paste_secrets_to_stderr() {
         svc.terminate(Duration::from_secs(10))
             .is_some_and(|s| s.success())
     );
+}
+
+#[tokio::test]
+async fn upload_file_answers_a_signed_url_the_service_serves() {
+    let dir = std::env::temp_dir().join(format!("rasura-upload-{}", std::process::id()));
+    let storage = format!("file://{}", dir.display());
+    let svc = start(&[("RASURA_STORAGE_URL", storage.as_str())]);
+    let base = svc.base_url();
+    let secret = ("x-rasura-webhook-secret", SECRET);
+    let content = b"\x89PNG not really an image".to_vec();
+    let body = json!({
+        "action": {"name": "upload_file"},
+        "input": {"file_name": "../avatar me.png", "file_type": "image/png",
+                  "file_data": base64_encode(&content)},
+        "session_variables": {"x-hasura-role": "user", "x-hasura-user-id": "u7"},
+        "request_query": null
+    })
+    .to_string();
+    let r = post(&base, "/actions/upload_file", &[secret], body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The name is made a safe key segment: no `..`, no spaces.
+    assert_eq!(r.body["file_name"], "_avatar_me.png");
+    assert_eq!(r.body["file_type"], "image/png");
+    assert_eq!(r.body["size"], content.len());
+    let url = r.body["file_url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{base}/files/uploads/u7/")), "{url}");
+    // The file is on disk under the storage directory.
+    let file_id = r.body["file_id"].as_str().unwrap();
+    let on_disk = dir.join("uploads/u7").join(file_id).join("_avatar_me.png");
+    assert_eq!(std::fs::read(&on_disk).unwrap(), content);
+
+    // Anyone with the URL can download it, over real HTTP, until it expires.
+    let download = reqwest::get(url).await.unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.headers()["content-type"], "image/png");
+    assert_eq!(download.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(download.bytes().await.unwrap().to_vec(), content);
+    // Without the signature it is refused, in Hasura's error format.
+    let unsigned = reqwest::get(url.split('?').next().unwrap()).await.unwrap();
+    assert_eq!(unsigned.status(), 403);
+    let error: Value = unsigned.json().await.unwrap();
+    assert_eq!(error["extensions"]["code"], "access-denied");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
