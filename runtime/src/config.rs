@@ -432,4 +432,83 @@ mod tests {
         assert_eq!(c.body_limit, DEFAULT_BODY_LIMIT);
         assert!(c.jwt.is_none());
     }
+
+    #[test]
+    fn resources_are_read_with_hasuras_names() {
+        let c = Config::from_lookup(lookup(&[
+            (WEBHOOK_SECRET, "s"),
+            (HASURA_ENDPOINT, "http://hasura:8080"),
+            (ADMIN_SECRET, "admin-secret-value"),
+            (HASURA_DATABASE_URL, "postgres://hasura@db/hasura"),
+            (DATABASE_URL, "postgres://app:app-password@db/app"),
+            (STORAGE_URL, "s3://bucket/prefix"),
+            (UPLOAD_LIMIT, "1000"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.hasura_endpoint.as_ref().unwrap().as_str(),
+            "http://hasura:8080/"
+        );
+        assert_eq!(
+            c.admin_secret.as_ref().unwrap().expose(),
+            "admin-secret-value"
+        );
+        // DATABASE_URL wins over Hasura's own.
+        assert_eq!(
+            c.database_url.as_ref().unwrap().expose(),
+            "postgres://app:app-password@db/app"
+        );
+        assert_eq!(
+            c.storage,
+            crate::storage::StorageLocation::S3 {
+                bucket: "bucket".into(),
+                prefix: "prefix".into()
+            }
+        );
+        assert_eq!(c.upload_limit, 1000);
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("admin-secret-value"), "{debug}");
+        assert!(!debug.contains("app-password"), "{debug}");
+
+        let hasura_only = Config::from_lookup(lookup(&[
+            (WEBHOOK_SECRET, "s"),
+            (HASURA_DATABASE_URL, "postgres://hasura@db/hasura"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            hasura_only.database_url.unwrap().expose(),
+            "postgres://hasura@db/hasura"
+        );
+        // Unconfigured resources are absent; storage defaults to the local directory.
+        let bare = Config::from_lookup(lookup(&[(WEBHOOK_SECRET, "s")])).unwrap();
+        assert!(bare.hasura_endpoint.is_none() && bare.database_url.is_none());
+        assert_eq!(
+            bare.storage,
+            crate::storage::StorageLocation::parse(DEFAULT_STORAGE_URL).unwrap()
+        );
+    }
+
+    #[test]
+    fn bad_resource_settings_are_reported_without_their_values() {
+        let err = Config::from_lookup(lookup(&[
+            (WEBHOOK_SECRET, "s"),
+            (HASURA_ENDPOINT, "hasura:8080"),
+            (DATABASE_URL, "mysql://u:leaked-password@db/app"),
+            (STORAGE_URL, "ftp://files"),
+            (STORAGE_SIGNING_KEY, "short-key"),
+        ]))
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 4, "{text}");
+        for var in [
+            HASURA_ENDPOINT,
+            DATABASE_URL,
+            STORAGE_URL,
+            STORAGE_SIGNING_KEY,
+        ] {
+            assert!(text.contains(var), "{text}");
+        }
+        assert!(!text.contains("leaked-password"), "{text}");
+        assert!(!text.contains("short-key"), "{text}");
+    }
 }

@@ -79,12 +79,11 @@ async fn the_role_change_event_is_recorded_once() {
             .await
             .assert_status(200);
     }
-    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT user_id, old_role, new_role, changed_by_role FROM user_role_change",
-    )
-    .fetch_all(db.pool())
-    .await
-    .unwrap();
+    let rows: Vec<(String, String, String, Option<String>)> =
+        sqlx::query_as("SELECT user_id, old_role, new_role, changed_by_role FROM user_role_change")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
     assert_eq!(
         rows,
         [(
@@ -254,8 +253,7 @@ async fn readiness_reports_the_database() {
     let port = closed_port().await;
     let s = TestService::new(
         Service::with_handlers([handler!(example_default::user_role_changed)]).config(
-            TestService::config()
-                .with_database_url(&format!("postgres://u@127.0.0.1:{port}/x")),
+            TestService::config().with_database_url(&format!("postgres://u@127.0.0.1:{port}/x")),
         ),
     );
     let r = s.get("/readyz").await;

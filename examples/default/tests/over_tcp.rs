@@ -545,7 +545,10 @@ async fn upload_file_answers_a_signed_url_the_service_serves() {
     assert_eq!(r.body["file_type"], "image/png");
     assert_eq!(r.body["size"], content.len());
     let url = r.body["file_url"].as_str().unwrap();
-    assert!(url.starts_with(&format!("{base}/files/uploads/u7/")), "{url}");
+    assert!(
+        url.starts_with(&format!("{base}/files/uploads/u7/")),
+        "{url}"
+    );
     // The file is on disk under the storage directory.
     let file_id = r.body["file_id"].as_str().unwrap();
     let on_disk = dir.join("uploads/u7").join(file_id).join("_avatar_me.png");
