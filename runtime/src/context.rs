@@ -140,7 +140,7 @@ pub struct Unavailable {
     /// `ctx.graphql()`, `ctx.db()`, `ctx.storage()` or `ctx.state::<T>()`.
     pub resource: &'static str,
     /// What configures it.
-    pub hint: String,
+    pub hint: std::borrow::Cow<'static, str>,
 }
 
 impl From<Unavailable> for crate::ActionError {
@@ -152,8 +152,9 @@ impl From<Unavailable> for crate::ActionError {
 
 /// The handler context: identity, request details and shared resources.
 ///
-/// Cheap to clone; built by Rasura for every call.
-#[derive(Debug, Clone)]
+/// Cheap to clone; built by Rasura for every call. `Debug` shows header names, but not the
+/// values of credential headers.
+#[derive(Clone)]
 pub struct Ctx {
     pub(crate) shared: Arc<Shared>,
     pub(crate) identity: Identity,
@@ -161,6 +162,45 @@ pub struct Ctx {
     pub(crate) headers: Arc<HeaderMap>,
     pub(crate) claims: Option<Arc<VerifiedClaims>>,
     pub(crate) handler: &'static str,
+}
+
+/// Headers whose values are credentials.
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "cookie",
+    "proxy-authorization",
+    "x-hasura-admin-secret",
+    "x-hasura-access-key",
+    crate::security::WEBHOOK_SECRET_HEADER,
+];
+
+struct RedactedHeaders<'a>(&'a HeaderMap);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, value) in self.0 {
+            if CREDENTIAL_HEADERS.contains(&name.as_str()) {
+                map.entry(&name.as_str(), &"[redacted]");
+            } else {
+                map.entry(&name.as_str(), value);
+            }
+        }
+        map.finish()
+    }
+}
+
+impl fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("handler", &self.handler)
+            .field("identity", &self.identity)
+            .field("request_id", &self.request_id.as_str())
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("jwt_verified", &self.claims.is_some())
+            .field("resources", &self.shared)
+            .finish()
+    }
 }
 
 impl Ctx {
@@ -228,7 +268,8 @@ impl Ctx {
     pub fn graphql(&self) -> Result<Graphql<'_>, Unavailable> {
         let client = self.shared.graphql.as_ref().ok_or_else(|| Unavailable {
             resource: "ctx.graphql()",
-            hint: format!("set {}", crate::config::HASURA_ENDPOINT),
+            // Static text: an absent resource costs no allocation (handlers may probe for it).
+            hint: "set HASURA_GRAPHQL_ENDPOINT".into(),
         })?;
         Ok(Graphql { client, ctx: self })
     }
@@ -237,11 +278,7 @@ impl Ctx {
     pub fn db(&self) -> Result<&sqlx::PgPool, Unavailable> {
         self.shared.db.as_ref().ok_or_else(|| Unavailable {
             resource: "ctx.db()",
-            hint: format!(
-                "set {} (or {})",
-                crate::config::DATABASE_URL,
-                crate::config::HASURA_DATABASE_URL
-            ),
+            hint: "set DATABASE_URL (or HASURA_GRAPHQL_DATABASE_URL)".into(),
         })
     }
 
@@ -259,7 +296,7 @@ impl Ctx {
     pub fn storage(&self) -> Result<&crate::storage::Storage, Unavailable> {
         self.shared.storage.as_ref().ok_or_else(|| Unavailable {
             resource: "ctx.storage()",
-            hint: format!("set {}", crate::config::STORAGE_URL),
+            hint: "set RASURA_STORAGE_URL".into(),
         })
     }
 
@@ -270,7 +307,8 @@ impl Ctx {
             hint: format!(
                 "no state of type `{}`; add it with Service::with_state",
                 std::any::type_name::<T>()
-            ),
+            )
+            .into(),
         })
     }
 
@@ -332,5 +370,36 @@ impl<'a> Graphql<'a> {
     /// The underlying client.
     pub fn client(self) -> &'a crate::graphql::GraphqlClient {
         self.client
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_credential_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer secret-token".parse().unwrap());
+        headers.insert(
+            crate::security::WEBHOOK_SECRET_HEADER,
+            "webhook-secret-value".parse().unwrap(),
+        );
+        headers.insert("x-request-id", "abc".parse().unwrap());
+        let ctx = Ctx::new(
+            Arc::default(),
+            Identity::default(),
+            &RequestId::from_text("abc".into()),
+            headers,
+            None,
+            "pong",
+        );
+        let text = format!("{ctx:?}");
+        assert!(!text.contains("secret-token"), "{text}");
+        assert!(!text.contains("webhook-secret-value"), "{text}");
+        assert!(
+            text.contains("authorization") && text.contains("x-request-id"),
+            "{text}"
+        );
     }
 }

@@ -26,8 +26,14 @@
 //! ```
 //!
 //! Routes: `POST /actions` (dispatch on `action.name`), `POST /actions/{name}`,
-//! `POST /events/{trigger}`, `POST /crons/{name}`. Every route requires the webhook secret in
-//! `X-Rasura-Webhook-Secret`.
+//! `POST /events/{trigger}`, `POST /crons/{name}`, each requiring the webhook secret in
+//! `X-Rasura-Webhook-Secret`; `GET /healthz`, `GET /readyz` and the signed `GET /files/{key}` of
+//! the local storage.
+//!
+//! Every handler's [`Ctx`] carries the caller's identity and the resources built once at
+//! start-up: [`Ctx::graphql`] (Hasura's GraphQL API), [`Ctx::db`] and [`Ctx::transaction`]
+//! (Postgres through `sqlx`), [`Ctx::storage`] (object storage through `object_store`),
+//! [`Ctx::http`] and [`Ctx::state`].
 
 mod cli;
 pub mod config;

@@ -555,3 +555,26 @@ async fn the_admin_secret_never_shows_in_debug_output() {
     assert!(!text.contains(ADMIN_SECRET), "{text}");
     assert!(!text.contains("db-password-123"), "{text}");
 }
+
+#[tokio::test]
+async fn readiness_checks_that_hasura_answers() {
+    let (_fake, endpoint) = FakeHasura::start().await;
+    let r = service_with_hasura(&endpoint).get("/readyz").await;
+    r.assert_status(200);
+    assert_eq!(
+        r.json::<Value>()["checks"],
+        json!({"database": "not-configured", "hasura": "ok"})
+    );
+
+    let closed = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    };
+    let down = url::Url::parse(&format!("http://{closed}")).unwrap();
+    let r = service_with_hasura(&down).get("/readyz").await;
+    r.assert_status(503);
+    assert_eq!(
+        r.json::<Value>(),
+        json!({"status": "not-ready", "checks": {"database": "not-configured", "hasura": "unreachable"}})
+    );
+}
