@@ -4,6 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::config::Secret;
+use crate::metadata::sync::{self, MetadataClient};
+use crate::metadata::{Declared, ExportOptions, default_service_name};
 use crate::registry::{Columns, Handler, HandlerKind, OperationSpec};
 use crate::service::{Service, StartupError, serve_until_signal};
 
@@ -20,6 +23,56 @@ enum Command {
     Serve,
     /// Print a table of every handler: kind, name, route, roles and what it requires.
     Routes,
+    /// Hasura metadata from the handlers: export it, compare it with Hasura, apply it.
+    #[command(subcommand)]
+    Metadata(MetadataCommand),
+}
+
+#[derive(Subcommand)]
+enum MetadataCommand {
+    /// Print the metadata the handlers declare (JSON), write it into a Hasura CLI metadata
+    /// directory (--dir), or print the `bulk` request `apply` would send (--json).
+    Export {
+        /// A Hasura CLI metadata directory (config v3) to merge this service's objects into.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// Print the exact `bulk` request `apply` would send (against the live metadata when
+        /// HASURA_GRAPHQL_ENDPOINT is set, else against an empty Hasura).
+        #[arg(long, conflicts_with = "dir")]
+        json: bool,
+        #[command(flatten)]
+        common: MetadataArgs,
+    },
+    /// Compare the live metadata with the code and print what `apply` would change.
+    Diff {
+        /// Exit with status 1 when Hasura differs from the code (for CI).
+        #[arg(long)]
+        check: bool,
+        /// Also list this service's objects that the code no longer declares as removals.
+        #[arg(long)]
+        prune: bool,
+        #[command(flatten)]
+        common: MetadataArgs,
+    },
+    /// Apply the difference in one atomic `bulk` (with the live resource_version).
+    Apply {
+        /// Also drop this service's objects that the code no longer declares.
+        #[arg(long)]
+        prune: bool,
+        #[command(flatten)]
+        common: MetadataArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct MetadataArgs {
+    /// This service's name, marked on its objects (header X-Rasura-Service) [default: the
+    /// handlers' crate name].
+    #[arg(long, env = "RASURA_SERVICE_NAME")]
+    service: Option<String>,
+    /// The variable holding this service's base URL in Hasura's environment.
+    #[arg(long, env = "RASURA_BASE_URL_ENV", default_value = "RASURA_BASE_URL")]
+    base_url_env: String,
 }
 
 pub(crate) async fn run(service: Service) -> ExitCode {
@@ -46,6 +99,13 @@ pub(crate) async fn run(service: Service) -> ExitCode {
             print!("{}", routes_table(&service.handlers()));
             ExitCode::SUCCESS
         }
+        Command::Metadata(command) => match metadata(&service, command).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Serve => match serve(service).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -74,6 +134,142 @@ async fn serve(service: Service) -> Result<(), StartupError> {
         .map_err(StartupError::Io)?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Hasura's metadata API, from `HASURA_GRAPHQL_ENDPOINT` and `HASURA_GRAPHQL_ADMIN_SECRET`.
+fn metadata_client() -> Result<Option<MetadataClient>, String> {
+    let Some(endpoint) = std::env::var(crate::config::HASURA_ENDPOINT)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let endpoint = url::Url::parse(endpoint.trim())
+        .map_err(|_| format!("{}: not a URL", crate::config::HASURA_ENDPOINT))?;
+    let secret = std::env::var(crate::config::ADMIN_SECRET)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|s| Secret::new(s.trim()));
+    Ok(Some(MetadataClient::new(
+        reqwest::Client::new(),
+        &endpoint,
+        secret,
+    )))
+}
+
+fn need_client() -> Result<MetadataClient, String> {
+    metadata_client()?.ok_or_else(|| {
+        format!(
+            "{} is not set: diff and apply read Hasura's live metadata",
+            crate::config::HASURA_ENDPOINT
+        )
+    })
+}
+
+async fn metadata(service: &Service, command: MetadataCommand) -> Result<ExitCode, String> {
+    let handlers = service.handlers();
+    let options = |common: &MetadataArgs| {
+        ExportOptions::new(
+            common
+                .service
+                .clone()
+                .unwrap_or_else(|| default_service_name(&handlers)),
+        )
+        .base_url_env(common.base_url_env.clone())
+    };
+    match command {
+        MetadataCommand::Export { dir, json, common } => {
+            let options = options(&common);
+            let declared =
+                Declared::from_handlers(&handlers, &options).map_err(|e| e.to_string())?;
+            if let Some(dir) = dir {
+                let report = crate::metadata::dir::export(&declared, &options, &dir)
+                    .map_err(|e| e.to_string())?;
+                if report.written.is_empty() {
+                    println!("{} is up to date", dir.display());
+                }
+                for file in report.written {
+                    println!("wrote {}", dir.join(file).display());
+                }
+            } else if json {
+                let (live, version) = match metadata_client()? {
+                    Some(client) => {
+                        let live = client.export().await.map_err(|e| e.to_string())?;
+                        (live.metadata, live.resource_version)
+                    }
+                    None => {
+                        eprintln!(
+                            "note: {} is not set: the request is planned against an empty Hasura",
+                            crate::config::HASURA_ENDPOINT
+                        );
+                        (serde_json::json!({}), 0)
+                    }
+                };
+                let plan = sync::plan(&declared, &live, &options, false);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&plan.bulk(version)).unwrap_or_default()
+                );
+            } else {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&declared.to_json()).unwrap_or_default()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MetadataCommand::Diff {
+            check,
+            prune,
+            common,
+        } => {
+            let options = options(&common);
+            let declared =
+                Declared::from_handlers(&handlers, &options).map_err(|e| e.to_string())?;
+            let client = need_client()?;
+            let live = client.export().await.map_err(|e| e.to_string())?;
+            let plan = sync::plan(&declared, &live.metadata, &options, prune);
+            print_plan(&plan);
+            Ok(if check && !plan.is_empty() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        MetadataCommand::Apply { prune, common } => {
+            let options = options(&common);
+            let declared =
+                Declared::from_handlers(&handlers, &options).map_err(|e| e.to_string())?;
+            let client = need_client()?;
+            let live = client.export().await.map_err(|e| e.to_string())?;
+            let plan = sync::plan(&declared, &live.metadata, &options, prune);
+            print_plan(&plan);
+            if plan.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            client
+                .apply(&plan, live.resource_version)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("applied {} operation(s) in one bulk", plan.operations.len());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_plan(plan: &crate::metadata::sync::Plan) {
+    if plan.changes.is_empty() {
+        println!("Hasura matches the code: nothing to change");
+    }
+    for change in &plan.changes {
+        println!("{change}");
+    }
+    for kept in &plan.kept {
+        println!(
+            "! {} {}: this service's, no longer in the code (kept; --prune drops it)",
+            kept.object, kept.name
+        );
+    }
 }
 
 fn columns(c: &Columns) -> String {

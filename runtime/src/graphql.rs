@@ -353,9 +353,9 @@ pub(crate) fn is_query_only(document: &str, operation_name: Option<&str>) -> boo
                     i += 1;
                 }
             }
-            b'"' if document[i..].starts_with("\"\"\"") => {
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
                 i += 3;
-                while i < bytes.len() && !document[i..].starts_with("\"\"\"") {
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
                 i += 2;

@@ -43,6 +43,7 @@ mod devdefaults;
 mod error;
 pub mod generated;
 pub mod graphql;
+pub mod metadata;
 pub mod protocol;
 pub mod registry;
 mod response_fields;

@@ -1,0 +1,559 @@
+//! Hasura metadata from the code: the registry (and the action definitions the codegen
+//! embedded) becomes Hasura's metadata objects (PROTOCOL.md §5), written into a Hasura CLI
+//! metadata directory, or compared with a live Hasura and applied in one atomic `bulk`.
+//!
+//! Every exported object carries the header `X-Rasura-Service: <service>`: that is how Rasura
+//! knows which live objects it owns (it survives `hasura metadata export`/`apply`), so `--prune`
+//! only ever drops this service's objects.
+
+pub mod dir;
+pub mod sdl;
+pub mod sync;
+mod yaml;
+
+use serde_json::{Map, Value, json};
+
+use crate::registry::{Columns, Handler, HandlerKind, OperationSpec};
+
+/// The header that marks an object as owned by a service.
+pub const OWNER_HEADER: &str = "X-Rasura-Service";
+/// Hasura's action timeout when the handler has none of its own.
+pub const DEFAULT_ACTION_TIMEOUT: u64 = 30;
+
+/// How handlers become metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// This service's name, in the ownership header.
+    pub service: String,
+    /// The environment variable holding the service's base URL in Hasura's environment
+    /// (`{{RASURA_BASE_URL}}/actions/pong`); one per service, so two services on one Hasura do
+    /// not collide.
+    pub base_url_env: String,
+    /// The environment variable holding the webhook secret in Hasura's environment.
+    pub secret_env: String,
+}
+
+impl ExportOptions {
+    /// Options for `service`, with `RASURA_BASE_URL` and `RASURA_WEBHOOK_SECRET`.
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+            base_url_env: "RASURA_BASE_URL".into(),
+            secret_env: crate::config::WEBHOOK_SECRET.into(),
+        }
+    }
+
+    /// Sets the base-URL variable.
+    pub fn base_url_env(mut self, name: impl Into<String>) -> Self {
+        self.base_url_env = name.into();
+        self
+    }
+
+    fn url(&self, route: &str) -> String {
+        format!("{{{{{}}}}}{route}", self.base_url_env)
+    }
+
+    fn headers(&self) -> Value {
+        json!([
+            {"name": "X-Rasura-Webhook-Secret", "value_from_env": self.secret_env},
+            {"name": OWNER_HEADER, "value": self.service},
+        ])
+    }
+}
+
+/// The name a service gets by default: the crate of its first handler.
+pub fn default_service_name(handlers: &[&'static Handler]) -> String {
+    handlers
+        .first()
+        .map(|h| {
+            h.location
+                .module_path
+                .split("::")
+                .next()
+                .unwrap_or("rasura")
+                .to_owned()
+        })
+        .unwrap_or_else(|| "rasura".into())
+}
+
+/// One action: its metadata object and its SDL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredAction {
+    /// The name.
+    pub name: String,
+    /// `Query` or `Mutation`.
+    pub root: &'static str,
+    /// The field's SDL (`pong(message: String!): PongOutput!`).
+    pub field_sdl: String,
+    /// The metadata object, as `export_metadata` writes it.
+    pub metadata: Value,
+    /// The custom types it uses.
+    pub types: Vec<CustomType>,
+}
+
+/// A custom type, from the action definitions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomType {
+    /// `objects`, `input_objects`, `enums` or `scalars`.
+    pub kind: &'static str,
+    /// The name.
+    pub name: String,
+    /// Its entry of `set_custom_types`.
+    pub metadata: Value,
+    /// Its SDL definition.
+    pub sdl: String,
+}
+
+/// One event trigger, with its table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredEventTrigger {
+    /// The source (`default`).
+    pub source: String,
+    /// The table's schema.
+    pub schema: String,
+    /// The table's name.
+    pub table: String,
+    /// The trigger as exported metadata writes it (operations under `definition`).
+    pub metadata: Value,
+}
+
+impl DeclaredEventTrigger {
+    /// The trigger's name.
+    pub fn name(&self) -> &str {
+        self.metadata["name"].as_str().unwrap_or_default()
+    }
+}
+
+/// What a service declares: the metadata Hasura should hold for it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Declared {
+    /// Actions, by name.
+    pub actions: Vec<DeclaredAction>,
+    /// Event triggers, by name.
+    pub event_triggers: Vec<DeclaredEventTrigger>,
+    /// Cron triggers (`create_cron_trigger` args without `replace`), by name.
+    pub cron_triggers: Vec<Value>,
+}
+
+/// Why handlers cannot be exported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    /// Actions without a definition from the codegen: their GraphQL types are unknown.
+    #[error(
+        "the actions {} have no definition from actions.graphql: generate the crate's types with \
+         rasura-codegen (build.rs) so the export knows their GraphQL arguments and output",
+        list(.0)
+    )]
+    Unchecked(Vec<String>),
+    /// A definition the codegen embedded does not parse.
+    #[error("action `{action}`: {error}")]
+    Definition {
+        /// The action.
+        action: String,
+        /// The problem.
+        error: sdl::SdlError,
+    },
+}
+
+fn list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn columns(c: &Columns) -> Value {
+    match c {
+        Columns::All => json!("*"),
+        Columns::Only(list) => json!(list),
+    }
+}
+
+fn operation(op: &OperationSpec) -> Value {
+    let mut spec = Map::new();
+    spec.insert("columns".into(), columns(&op.columns));
+    if let Some(payload) = &op.payload {
+        spec.insert("payload".into(), columns(payload));
+    }
+    Value::Object(spec)
+}
+
+/// The first paragraph of a doc comment, on one line.
+fn comment(doc: Option<&str>) -> Option<String> {
+    let doc = doc?.trim();
+    let first = doc.split("\n\n").next().unwrap_or(doc);
+    let text = first.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!text.is_empty()).then_some(text)
+}
+
+fn input_values(values: &[sdl::InputValue]) -> Value {
+    Value::Array(
+        values
+            .iter()
+            .map(|v| {
+                let mut o = Map::new();
+                o.insert("name".into(), json!(v.name));
+                o.insert("type".into(), json!(v.ty));
+                if let Some(d) = &v.description {
+                    o.insert("description".into(), json!(d));
+                }
+                Value::Object(o)
+            })
+            .collect(),
+    )
+}
+
+/// A custom type's `set_custom_types` entry, from its SDL definition.
+fn custom_type(definition: &sdl::Definition, src: &str) -> Option<CustomType> {
+    let mut o = Map::new();
+    o.insert("name".into(), json!(definition.name));
+    if let Some(d) = &definition.description {
+        o.insert("description".into(), json!(d));
+    }
+    let kind = match definition.keyword.as_str() {
+        "type" => {
+            let fields: Vec<Value> = definition
+                .fields
+                .iter()
+                .map(|f| {
+                    let mut field = Map::new();
+                    field.insert("name".into(), json!(f.name));
+                    field.insert("type".into(), json!(f.ty));
+                    if let Some(d) = &f.description {
+                        field.insert("description".into(), json!(d));
+                    }
+                    if !f.arguments.is_empty() {
+                        field.insert("arguments".into(), input_values(&f.arguments));
+                    }
+                    Value::Object(field)
+                })
+                .collect();
+            o.insert("fields".into(), Value::Array(fields));
+            "objects"
+        }
+        "input" => {
+            let fields: Vec<Value> = definition
+                .fields
+                .iter()
+                .map(|f| {
+                    let mut field = Map::new();
+                    field.insert("name".into(), json!(f.name));
+                    field.insert("type".into(), json!(f.ty));
+                    if let Some(d) = &f.description {
+                        field.insert("description".into(), json!(d));
+                    }
+                    Value::Object(field)
+                })
+                .collect();
+            o.insert("fields".into(), Value::Array(fields));
+            "input_objects"
+        }
+        "enum" => {
+            let values: Vec<Value> = definition
+                .fields
+                .iter()
+                .map(|f| {
+                    let mut value = Map::new();
+                    value.insert("value".into(), json!(f.name));
+                    if let Some(d) = &f.description {
+                        value.insert("description".into(), json!(d));
+                    }
+                    Value::Object(value)
+                })
+                .collect();
+            o.insert("values".into(), Value::Array(values));
+            "enums"
+        }
+        "scalar" => "scalars",
+        _ => return None,
+    };
+    Some(CustomType {
+        kind,
+        name: definition.name.clone(),
+        metadata: Value::Object(o),
+        sdl: src[definition.span.clone()].to_owned(),
+    })
+}
+
+fn hasura_timeout(own: Option<u64>) -> u64 {
+    // Rasura's own timeout answers first: Hasura's is 5 s longer (25 s + 5 s = Hasura's 30 s).
+    own.map_or(DEFAULT_ACTION_TIMEOUT, |t| t + 5)
+}
+
+impl Declared {
+    /// The metadata `handlers` declare.
+    pub fn from_handlers(
+        handlers: &[&'static Handler],
+        options: &ExportOptions,
+    ) -> Result<Self, ExportError> {
+        let mut declared = Declared::default();
+        let mut unchecked = Vec::new();
+        for h in handlers {
+            match &h.kind {
+                HandlerKind::Action(spec) => {
+                    let Some(definition) = &spec.definition else {
+                        unchecked.push(h.name.to_owned());
+                        continue;
+                    };
+                    let fail = |error| ExportError::Definition {
+                        action: h.name.to_owned(),
+                        error,
+                    };
+                    let roots = sdl::parse(definition.sdl).map_err(fail)?;
+                    let Some((root, field)) = roots.iter().find_map(|d| {
+                        d.fields
+                            .iter()
+                            .find(|f| f.name == h.name)
+                            .map(|f| (d.name.as_str(), f))
+                    }) else {
+                        return Err(fail(sdl::SdlError {
+                            message: format!("no field `{}` in the embedded SDL", h.name),
+                            offset: 0,
+                        }));
+                    };
+                    let root = if root == "Query" { "Query" } else { "Mutation" };
+                    let types = sdl::parse(definition.types_sdl).map_err(fail)?;
+                    let types: Vec<CustomType> = types
+                        .iter()
+                        .filter_map(|d| custom_type(d, definition.types_sdl))
+                        .collect();
+                    let mut def = Map::new();
+                    def.insert("handler".into(), json!(options.url(&h.route())));
+                    def.insert("output_type".into(), json!(field.ty));
+                    def.insert("arguments".into(), input_values(&field.arguments));
+                    if root == "Query" {
+                        def.insert("type".into(), json!("query"));
+                    } else {
+                        def.insert("type".into(), json!("mutation"));
+                        def.insert(
+                            "kind".into(),
+                            json!(if spec.asynchronous {
+                                "asynchronous"
+                            } else {
+                                "synchronous"
+                            }),
+                        );
+                    }
+                    def.insert("headers".into(), options.headers());
+                    // `jwt` actions verify the caller's token, which Hasura forwards only then.
+                    def.insert("forward_client_headers".into(), json!(spec.jwt));
+                    def.insert("timeout".into(), json!(hasura_timeout(spec.timeout_secs)));
+                    let mut action = Map::new();
+                    action.insert("name".into(), json!(h.name));
+                    action.insert("definition".into(), Value::Object(def));
+                    let permissions: Vec<Value> = spec
+                        .roles
+                        .iter()
+                        .filter(|r| **r != "admin")
+                        .map(|r| json!({"role": r}))
+                        .collect();
+                    action.insert("permissions".into(), Value::Array(permissions));
+                    if let Some(c) = comment(h.doc) {
+                        action.insert("comment".into(), json!(c));
+                    }
+                    declared.actions.push(DeclaredAction {
+                        name: h.name.to_owned(),
+                        root,
+                        field_sdl: definition.sdl[field.span.clone()].to_owned(),
+                        metadata: Value::Object(action),
+                        types,
+                    });
+                }
+                HandlerKind::Event(spec) => {
+                    // Keys in the Hasura CLI's (alphabetical) order.
+                    let mut definition = Map::new();
+                    if let Some(delete) = &spec.delete {
+                        definition.insert("delete".into(), operation(delete));
+                    }
+                    definition.insert("enable_manual".into(), json!(spec.manual));
+                    if let Some(insert) = &spec.insert {
+                        definition.insert("insert".into(), operation(insert));
+                    }
+                    if let Some(update) = &spec.update {
+                        definition.insert("update".into(), operation(update));
+                    }
+                    declared.event_triggers.push(DeclaredEventTrigger {
+                        source: spec.source.to_owned(),
+                        schema: spec.schema.to_owned(),
+                        table: spec.table.to_owned(),
+                        metadata: json!({
+                            "name": h.name,
+                            "definition": definition,
+                            "retry_conf": {
+                                "interval_sec": spec.retry.interval_sec,
+                                "num_retries": spec.retry.num_retries,
+                                "timeout_sec": spec.retry.timeout_sec,
+                            },
+                            "webhook": options.url(&h.route()),
+                            "headers": options.headers(),
+                        }),
+                    });
+                }
+                HandlerKind::Cron(spec) => {
+                    let mut cron = Map::new();
+                    cron.insert("name".into(), json!(h.name));
+                    cron.insert("webhook".into(), json!(options.url(&h.route())));
+                    cron.insert("schedule".into(), json!(spec.schedule));
+                    cron.insert("include_in_metadata".into(), json!(true));
+                    if let Some(payload) = spec.payload {
+                        let payload: Value =
+                            serde_json::from_str(payload).unwrap_or(Value::String(payload.into()));
+                        cron.insert("payload".into(), payload);
+                    }
+                    cron.insert(
+                        "retry_conf".into(),
+                        json!({
+                            "num_retries": spec.retry.num_retries,
+                            "retry_interval_seconds": spec.retry.retry_interval_seconds,
+                            "timeout_seconds": spec.retry.timeout_seconds,
+                            "tolerance_seconds": spec.retry.tolerance_seconds,
+                        }),
+                    );
+                    cron.insert("headers".into(), options.headers());
+                    if let Some(c) = spec.comment.map(str::to_owned).or_else(|| comment(h.doc)) {
+                        cron.insert("comment".into(), json!(c));
+                    }
+                    declared.cron_triggers.push(Value::Object(cron));
+                }
+            }
+        }
+        if !unchecked.is_empty() {
+            return Err(ExportError::Unchecked(unchecked));
+        }
+        Ok(declared)
+    }
+
+    /// The declared objects as JSON: actions, custom types, event triggers (with their
+    /// tables) and cron triggers.
+    pub fn to_json(&self) -> Value {
+        let mut types = Map::new();
+        for kind in ["enums", "input_objects", "objects", "scalars"] {
+            let list: Vec<Value> = self
+                .custom_types()
+                .into_iter()
+                .filter(|t| t.kind == kind)
+                .map(|t| t.metadata.clone())
+                .collect();
+            types.insert(kind.into(), Value::Array(list));
+        }
+        json!({
+            "actions": self.actions.iter().map(|a| a.metadata.clone()).collect::<Vec<_>>(),
+            "custom_types": types,
+            "event_triggers": self.event_triggers.iter().map(|t| json!({
+                "source": t.source,
+                "table": {"schema": t.schema, "name": t.table},
+                "trigger": t.metadata,
+            })).collect::<Vec<_>>(),
+            "cron_triggers": self.cron_triggers,
+        })
+    }
+
+    /// Every custom type the actions use, once each, sorted by kind and name.
+    pub fn custom_types(&self) -> Vec<&CustomType> {
+        let mut types: Vec<&CustomType> = Vec::new();
+        for action in &self.actions {
+            for t in &action.types {
+                if !types.iter().any(|known| known.name == t.name) {
+                    types.push(t);
+                }
+            }
+        }
+        types.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+        types
+    }
+}
+
+/// Hasura's defaults made explicit, so a live object and a declared one compare equal when
+/// Hasura would treat them the same (export omits defaults, PROTOCOL.md §5.3).
+pub(crate) fn normalize_action(action: &Value) -> Value {
+    let mut a = action.clone();
+    if let Some(def) = a.get_mut("definition").and_then(Value::as_object_mut) {
+        let ty = def
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("mutation")
+            .to_owned();
+        def.insert("type".into(), json!(ty));
+        if ty == "mutation" {
+            def.entry("kind").or_insert(json!("synchronous"));
+        } else {
+            def.remove("kind");
+        }
+        def.entry("arguments").or_insert(json!([]));
+        def.entry("headers").or_insert(json!([]));
+        def.entry("forward_client_headers").or_insert(json!(false));
+        def.entry("timeout")
+            .or_insert(json!(DEFAULT_ACTION_TIMEOUT));
+        strip_empty_descriptions(def.get_mut("arguments"));
+    }
+    if let Some(o) = a.as_object_mut() {
+        o.remove("permissions");
+        let comment = o.get("comment").cloned().unwrap_or(Value::Null);
+        o.insert("comment".into(), comment);
+    }
+    a
+}
+
+fn strip_empty_descriptions(list: Option<&mut Value>) {
+    if let Some(Value::Array(items)) = list {
+        for item in items {
+            if let Some(o) = item.as_object_mut() {
+                if o.get("description").is_some_and(Value::is_null) {
+                    o.remove("description");
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn normalize_event_trigger(trigger: &Value) -> Value {
+    let mut t = trigger.clone();
+    if let Some(o) = t.as_object_mut() {
+        let retry = o.entry("retry_conf").or_insert(json!({}));
+        if let Some(r) = retry.as_object_mut() {
+            r.entry("num_retries").or_insert(json!(0));
+            r.entry("interval_sec").or_insert(json!(10));
+            r.entry("timeout_sec").or_insert(json!(60));
+        }
+        o.entry("headers").or_insert(json!([]));
+        if let Some(def) = o.get_mut("definition").and_then(Value::as_object_mut) {
+            def.entry("enable_manual").or_insert(json!(false));
+        }
+        o.remove("request_transform");
+        o.remove("response_transform");
+        o.remove("cleanup_config");
+    }
+    t
+}
+
+pub(crate) fn normalize_cron_trigger(cron: &Value) -> Value {
+    let mut c = cron.clone();
+    if let Some(o) = c.as_object_mut() {
+        let retry = o.entry("retry_conf").or_insert(json!({}));
+        if let Some(r) = retry.as_object_mut() {
+            r.entry("num_retries").or_insert(json!(0));
+            r.entry("retry_interval_seconds").or_insert(json!(10));
+            r.entry("timeout_seconds").or_insert(json!(60));
+            r.entry("tolerance_seconds").or_insert(json!(21600));
+        }
+        o.entry("headers").or_insert(json!([]));
+        o.entry("payload").or_insert(Value::Null);
+        o.entry("comment").or_insert(Value::Null);
+        o.entry("include_in_metadata").or_insert(json!(true));
+        o.remove("replace");
+    }
+    c
+}
+
+/// Whether a live object's headers carry this service's ownership mark.
+pub(crate) fn owned_by(headers: Option<&Value>, service: &str) -> bool {
+    headers.and_then(Value::as_array).is_some_and(|headers| {
+        headers.iter().any(|h| {
+            h["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(OWNER_HEADER))
+                && h["value"].as_str() == Some(service)
+        })
+    })
+}
