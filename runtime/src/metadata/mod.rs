@@ -421,6 +421,14 @@ impl Declared {
         if !unchecked.is_empty() {
             return Err(ExportError::Unchecked(unchecked));
         }
+        // Stable output whatever the handlers' order.
+        declared.actions.sort_by(|a, b| a.name.cmp(&b.name));
+        declared
+            .event_triggers
+            .sort_by(|a, b| a.name().cmp(b.name()));
+        declared
+            .cron_triggers
+            .sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
         Ok(declared)
     }
 

@@ -77,6 +77,11 @@ impl MetadataClient {
         }
     }
 
+    /// The `/v1/metadata` URL.
+    pub fn url(&self) -> &url::Url {
+        &self.url
+    }
+
     async fn call(&self, body: &Value) -> Result<Value, SyncError> {
         let mut request = self
             .http
