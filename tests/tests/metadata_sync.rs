@@ -224,14 +224,12 @@ fn run_op(m: &mut Value, op: &Value) -> Result<Value, Failure> {
                 .iter()
                 .position(|t| t["table"] == table)
                 .ok_or_else(|| error(400, "not-exists", format!("table {table} is not tracked")))?;
-            if let Some((_, et, _)) = &existing {
-                if *et != t {
-                    return Err(error(
-                        400,
-                        "not-supported",
-                        "replace cannot move a trigger to another table",
-                    ));
-                }
+            if existing.as_ref().is_some_and(|(_, et, _)| *et != t) {
+                return Err(error(
+                    400,
+                    "not-supported",
+                    "replace cannot move a trigger to another table",
+                ));
             }
             let mut definition = serde_json::Map::new();
             for k in ["delete", "enable_manual", "insert", "update"] {
@@ -340,14 +338,15 @@ async fn metadata_api(
             json!({"resource_version": hasura.resource_version, "metadata": hasura.metadata}),
         ));
     }
-    if let Some(version) = body["resource_version"].as_u64() {
-        if version != hasura.resource_version {
-            return Err(error(
-                409,
-                "conflict",
-                "resource version mismatch; the metadata changed",
-            ));
-        }
+    if body["resource_version"]
+        .as_u64()
+        .is_some_and(|v| v != hasura.resource_version)
+    {
+        return Err(error(
+            409,
+            "conflict",
+            "resource version mismatch; the metadata changed",
+        ));
     }
     // Atomic: every operation runs on a copy, kept only when all succeed.
     let mut next = hasura.metadata.clone();

@@ -175,7 +175,8 @@ async fn diff_check_export_json_and_apply() {
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("applied"), "{text}");
     let bulks = state.lock().unwrap().bulks.clone();
-    assert_eq!(bulks, [printed.clone()]);
+    assert_eq!(bulks.len(), 1);
+    assert_eq!(bulks[0], printed);
     assert_eq!(printed["type"], "bulk");
     assert_eq!(printed["resource_version"], 3);
 

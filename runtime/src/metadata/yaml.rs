@@ -213,12 +213,10 @@ fn items_of(all: &[Line<'_>], from: usize, to: usize) -> (Vec<Item>, usize) {
     let mut items = Vec::new();
     for (k, &s) in starts.iter().enumerate() {
         let next = starts.get(k + 1).copied().unwrap_or(to);
-        let mut last = s;
-        for i in s..next {
-            if !all[i].is_blank_or_comment() {
-                last = i;
-            }
-        }
+        let last = (s..next)
+            .rev()
+            .find(|&i| !all[i].is_blank_or_comment())
+            .unwrap_or(s);
         let name = (s..=last).find_map(|i| {
             let t = all[i].text.trim_start().trim_start_matches("- ");
             let in_item = i == s || all[i].indent == item_indent + 2;
