@@ -742,3 +742,30 @@ fn client_endpoint(client: &MetadataClient) -> url::Url {
     url.set_path("/");
     url
 }
+
+#[derive(serde::Deserialize)]
+struct Nothing {}
+
+#[derive(serde::Serialize)]
+struct Done {
+    ok: bool,
+}
+
+/// An action of a crate without codegen: its GraphQL types are unknown.
+#[rasura::action(mutation)]
+async fn unchecked(_ctx: rasura::Ctx, _input: Nothing) -> Result<Done, rasura::ActionError> {
+    Ok(Done { ok: true })
+}
+
+#[test]
+fn actions_without_codegen_cannot_be_exported() {
+    let err = Declared::from_handlers(
+        &[handler!(unchecked), handler!(example_default::ping)],
+        &options(),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("`unchecked`"), "{text}");
+    assert!(text.contains("rasura-codegen"), "{text}");
+    assert!(!text.contains("`ping`"), "{text}");
+}
