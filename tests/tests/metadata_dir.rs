@@ -350,3 +350,31 @@ fn only_this_services_entries_change_and_comments_stay() {
     assert_actions_read_back(&dir);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn removing_every_owned_entry_leaves_empty_lists() {
+    let dir = temp("emptied");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/default/hasura/metadata"),
+        &dir,
+    );
+    // The same service without its event and cron handlers.
+    let handlers: Vec<&'static Handler> = example_handlers()
+        .into_iter()
+        .filter(|h| h.kind_name() == "action")
+        .collect();
+    let options = ExportOptions::new("example_default");
+    let declared = Declared::from_handlers(&handlers, &options).unwrap();
+    dir::export(&declared, &options, &dir).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("cron_triggers.yaml")).unwrap(),
+        "[]\n"
+    );
+    let table =
+        std::fs::read_to_string(dir.join("databases/default/tables/public_user.yaml")).unwrap();
+    assert!(table.contains("\nevent_triggers: []\n"), "{table}");
+    let parsed = yaml(table.as_bytes());
+    assert_eq!(parsed["event_triggers"], serde_json::json!([]));
+    assert!(parsed["select_permissions"].is_array(), "the rest stays");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -176,6 +176,7 @@ fn merge_items(
             items,
             item_indent,
             insert_at,
+            key_line,
         } => {
             let mut edits = Edits::default();
             for item in &items {
@@ -210,6 +211,20 @@ fn merge_items(
                 })
                 .cloned()
                 .collect();
+            let remaining = items.len() - removed.len() + missing.len();
+            if remaining == 0 && !removed.is_empty() {
+                // The list is now empty: an empty flow list, not a null.
+                match &key_line {
+                    Some(line) => edits.replace(
+                        line.clone(),
+                        format!(
+                            "{}: []\n",
+                            &text[line.clone()].trim_end().trim_end_matches(':')
+                        ),
+                    ),
+                    None => edits.replace(0..0, "[]\n".into()),
+                }
+            }
             if !missing.is_empty() {
                 let mut addition = String::new();
                 if insert_at > 0 && !text[..insert_at].ends_with('\n') {

@@ -160,6 +160,8 @@ pub(crate) enum Sequence {
         items: Vec<Item>,
         item_indent: usize,
         insert_at: usize,
+        /// The `key:` line (`None` for a document that is the sequence).
+        key_line: Option<Range<usize>>,
     },
     /// `key: []`, `key: [a, b]` or a bare `[]`: the whole value's line, rewritten as a block.
     Flow {
@@ -273,6 +275,7 @@ pub(crate) fn find_sequence(
                     items,
                     item_indent,
                     insert_at,
+                    key_line: None,
                 }
             }
             None => Sequence::Flow {
@@ -306,6 +309,7 @@ pub(crate) fn find_sequence(
             items,
             item_indent,
             insert_at,
+            key_line: Some(line.start..line.end),
         };
     }
     // Absent: add the key at the end of the scope (after its last meaningful line).
@@ -399,6 +403,7 @@ mod tests {
             items,
             item_indent,
             insert_at,
+            ..
         } = find_sequence(text, Some("actions"), None)
         else {
             panic!()
