@@ -223,12 +223,7 @@ async fn metadata(service: &Service, command: MetadataCommand) -> Result<ExitCod
             prune,
             common,
         } => {
-            let options = options(&common);
-            let declared =
-                Declared::from_handlers(&handlers, &options).map_err(|e| e.to_string())?;
-            let client = need_client()?;
-            let live = client.export().await.map_err(|e| e.to_string())?;
-            let plan = sync::plan(&declared, &live.metadata, &options, prune);
+            let (plan, _, _) = plan_against_live(&handlers, &options(&common), prune).await?;
             print_plan(&plan);
             Ok(if check && !plan.is_empty() {
                 ExitCode::from(1)
@@ -237,24 +232,33 @@ async fn metadata(service: &Service, command: MetadataCommand) -> Result<ExitCod
             })
         }
         MetadataCommand::Apply { prune, common } => {
-            let options = options(&common);
-            let declared =
-                Declared::from_handlers(&handlers, &options).map_err(|e| e.to_string())?;
-            let client = need_client()?;
-            let live = client.export().await.map_err(|e| e.to_string())?;
-            let plan = sync::plan(&declared, &live.metadata, &options, prune);
+            let (plan, client, version) =
+                plan_against_live(&handlers, &options(&common), prune).await?;
             print_plan(&plan);
             if plan.is_empty() {
                 return Ok(ExitCode::SUCCESS);
             }
             client
-                .apply(&plan, live.resource_version)
+                .apply(&plan, version)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("applied {} operation(s) in one bulk", plan.operations.len());
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The plan from the live metadata to the declared one, the client, and the live version.
+async fn plan_against_live(
+    handlers: &[&'static Handler],
+    options: &ExportOptions,
+    prune: bool,
+) -> Result<(sync::Plan, MetadataClient, u64), String> {
+    let declared = Declared::from_handlers(handlers, options).map_err(|e| e.to_string())?;
+    let client = need_client()?;
+    let live = client.export().await.map_err(|e| e.to_string())?;
+    let plan = sync::plan(&declared, &live.metadata, options, prune);
+    Ok((plan, client, live.resource_version))
 }
 
 fn print_plan(plan: &crate::metadata::sync::Plan) {

@@ -204,6 +204,30 @@ fn input_values(values: &[sdl::InputValue]) -> Value {
     )
 }
 
+/// Fields (or enum values) as `set_custom_types` writes them: `{name, type, description,
+/// arguments}` (or `{value, description}`).
+fn members(fields: &[sdl::Field], key: &str, typed: bool) -> Value {
+    Value::Array(
+        fields
+            .iter()
+            .map(|f| {
+                let mut member = Map::new();
+                member.insert(key.into(), json!(f.name));
+                if typed {
+                    member.insert("type".into(), json!(f.ty));
+                }
+                if let Some(d) = &f.description {
+                    member.insert("description".into(), json!(d));
+                }
+                if !f.arguments.is_empty() {
+                    member.insert("arguments".into(), input_values(&f.arguments));
+                }
+                Value::Object(member)
+            })
+            .collect(),
+    )
+}
+
 /// A custom type's `set_custom_types` entry, from its SDL definition.
 fn custom_type(definition: &sdl::Definition, src: &str) -> Option<CustomType> {
     let mut o = Map::new();
@@ -213,56 +237,15 @@ fn custom_type(definition: &sdl::Definition, src: &str) -> Option<CustomType> {
     }
     let kind = match definition.keyword.as_str() {
         "type" => {
-            let fields: Vec<Value> = definition
-                .fields
-                .iter()
-                .map(|f| {
-                    let mut field = Map::new();
-                    field.insert("name".into(), json!(f.name));
-                    field.insert("type".into(), json!(f.ty));
-                    if let Some(d) = &f.description {
-                        field.insert("description".into(), json!(d));
-                    }
-                    if !f.arguments.is_empty() {
-                        field.insert("arguments".into(), input_values(&f.arguments));
-                    }
-                    Value::Object(field)
-                })
-                .collect();
-            o.insert("fields".into(), Value::Array(fields));
+            o.insert("fields".into(), members(&definition.fields, "name", true));
             "objects"
         }
         "input" => {
-            let fields: Vec<Value> = definition
-                .fields
-                .iter()
-                .map(|f| {
-                    let mut field = Map::new();
-                    field.insert("name".into(), json!(f.name));
-                    field.insert("type".into(), json!(f.ty));
-                    if let Some(d) = &f.description {
-                        field.insert("description".into(), json!(d));
-                    }
-                    Value::Object(field)
-                })
-                .collect();
-            o.insert("fields".into(), Value::Array(fields));
+            o.insert("fields".into(), members(&definition.fields, "name", true));
             "input_objects"
         }
         "enum" => {
-            let values: Vec<Value> = definition
-                .fields
-                .iter()
-                .map(|f| {
-                    let mut value = Map::new();
-                    value.insert("value".into(), json!(f.name));
-                    if let Some(d) = &f.description {
-                        value.insert("description".into(), json!(d));
-                    }
-                    Value::Object(value)
-                })
-                .collect();
-            o.insert("values".into(), Value::Array(values));
+            o.insert("values".into(), members(&definition.fields, "value", false));
             "enums"
         }
         "scalar" => "scalars",
