@@ -27,6 +27,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct GraphqlClient {
     http: reqwest::Client,
     url: url::Url,
+    health_url: url::Url,
     admin_secret: Option<Secret>,
     timeout: Duration,
 }
@@ -62,6 +63,7 @@ impl GraphqlClient {
         Self {
             http,
             url: endpoint_url(endpoint, "v1/graphql"),
+            health_url: endpoint_url(endpoint, "healthz"),
             admin_secret,
             timeout,
         }
@@ -70,6 +72,11 @@ impl GraphqlClient {
     /// The `/v1/graphql` URL.
     pub fn url(&self) -> &url::Url {
         &self.url
+    }
+
+    /// Hasura's `/healthz` URL (beside `/v1/graphql`, under the same base path).
+    pub fn health_url(&self) -> &url::Url {
+        &self.health_url
     }
 
     fn call(&self, headers: HeaderMap) -> GraphqlCall<'_> {

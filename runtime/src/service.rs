@@ -449,8 +449,7 @@ async fn readyz(axum::extract::State(shared): axum::extract::State<Arc<Shared>>)
         match &shared.graphql {
             None => "not-configured",
             Some(client) => {
-                let mut url = client.url().clone();
-                url.set_path("/healthz");
+                let url = client.health_url().clone();
                 match shared.http.get(url).timeout(CHECK_TIMEOUT).send().await {
                     Ok(r) if r.status().is_success() => "ok",
                     Ok(r) => {
