@@ -207,10 +207,7 @@ impl GraphqlCall<'_> {
         variables: Option<&Value>,
         operation_name: Option<&str>,
     ) -> Result<Value, GraphqlError> {
-        let data = self.send(query, variables, operation_name).await?;
-        serde_json::from_str(data.get()).map_err(|e| GraphqlError::Decode {
-            message: e.to_string(),
-        })
+        self.execute_named(query, variables, operation_name).await
     }
 
     /// Runs a query string and deserializes `data` into `T`.
@@ -219,7 +216,16 @@ impl GraphqlCall<'_> {
         query: &str,
         variables: Option<&Value>,
     ) -> Result<T, GraphqlError> {
-        let data = self.send(query, variables, None).await?;
+        self.execute_named(query, variables, None).await
+    }
+
+    async fn execute_named<T: DeserializeOwned>(
+        &self,
+        query: &str,
+        variables: Option<&Value>,
+        operation_name: Option<&str>,
+    ) -> Result<T, GraphqlError> {
+        let data = self.send(query, variables, operation_name).await?;
         serde_json::from_str(data.get()).map_err(|e| GraphqlError::Decode {
             message: e.to_string(),
         })

@@ -459,14 +459,7 @@ impl Storage {
 
     /// Reads the object under `key`.
     pub async fn download(&self, key: &str) -> Result<Download, StorageError> {
-        let path = self.path(key)?;
-        let result = self
-            .inner
-            .store
-            .get(&path)
-            .await
-            .map_err(|e| StorageError::backend(key, e))?;
-        let content_type = self.content_type_of(key, &result.attributes);
+        let (result, content_type) = self.get_stream(key).await?;
         let bytes = result
             .bytes()
             .await
@@ -560,7 +553,8 @@ impl Storage {
         Ok(())
     }
 
-    /// Streams the object for `GET /files/{key}`.
+    /// The object under `key`, unread, with its content type (for `download` and for
+    /// streaming `GET /files/{key}`).
     pub(crate) async fn get_stream(
         &self,
         key: &str,

@@ -554,6 +554,8 @@ struct TableFile {
     schema: String,
     name: String,
     path: PathBuf,
+    /// Its text, read once.
+    text: String,
 }
 
 /// Follows `!include`s from `databases/databases.yaml` to every table file.
@@ -613,6 +615,7 @@ fn table_files(files: &Files) -> Result<(Vec<TableFile>, BTreeMap<String, PathBu
                     .unwrap_or_default()
                     .to_owned(),
                 path: table_path,
+                text: table_text,
             });
         }
     }
@@ -672,7 +675,7 @@ fn write_event_triggers(
             &json!({"table": {"name": trigger.table, "schema": trigger.schema}}),
             0,
         );
-        files.set(table_path.clone(), table_text);
+        files.set(table_path.clone(), table_text.clone());
         let list_text = files.read(&list_path)?.unwrap_or_else(|| "[]\n".into());
         let include = json!(format!("!include {file_name}"));
         let mut list_text = list_text;
@@ -688,6 +691,7 @@ fn write_event_triggers(
             schema: trigger.schema.clone(),
             name: trigger.table.clone(),
             path: table_path,
+            text: table_text,
         });
     }
     // Then every table file: its declared triggers, and the removal of stale owned ones.
@@ -700,22 +704,20 @@ fn write_event_triggers(
             })
             .map(|t| t.metadata.clone())
             .collect();
-        let Some(text) = files.read(&table.path)? else {
-            continue;
-        };
+        let text = &table.text;
         if wanted.is_empty() && !text.contains(OWNER_HEADER) {
             continue;
         }
-        let sequence = yaml::find_sequence(&text, Some("event_triggers"), None);
+        let sequence = yaml::find_sequence(text, Some("event_triggers"), None);
         let (new_text, _) = merge_items(
-            &text,
+            text,
             sequence,
             &wanted,
             &options.service,
             top_headers,
             Some("event_triggers"),
         );
-        if new_text != text {
+        if new_text != *text {
             files.set(table.path.clone(), new_text);
         }
     }
