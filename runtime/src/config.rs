@@ -20,6 +20,14 @@ pub const BODY_LIMIT: &str = "RASURA_BODY_LIMIT";
 pub const HANDLER_TIMEOUT: &str = "RASURA_HANDLER_TIMEOUT";
 /// `RASURA_SHUTDOWN_TIMEOUT`: how long in-flight requests may finish after SIGTERM, in seconds.
 pub const SHUTDOWN_TIMEOUT: &str = "RASURA_SHUTDOWN_TIMEOUT";
+/// `RASURA_HEADER_READ_TIMEOUT`: how long a client has to send a request's headers, in seconds.
+pub const HEADER_READ_TIMEOUT: &str = "RASURA_HEADER_READ_TIMEOUT";
+/// `RASURA_BODY_READ_TIMEOUT`: how long a client has to send a request's body, in seconds.
+pub const BODY_READ_TIMEOUT: &str = "RASURA_BODY_READ_TIMEOUT";
+/// `RASURA_IDLE_TIMEOUT`: how long an idle keep-alive connection stays open, in seconds.
+pub const IDLE_TIMEOUT: &str = "RASURA_IDLE_TIMEOUT";
+/// `RASURA_MAX_CONNECTIONS`: most connections served at once (more wait to be accepted).
+pub const MAX_CONNECTIONS: &str = "RASURA_MAX_CONNECTIONS";
 /// `RASURA_LOG`: `tracing` filter (e.g. `info`, `rasura=debug`).
 pub const LOG: &str = "RASURA_LOG";
 /// `RASURA_LOG_FORMAT`: `text` or `json`.
@@ -54,6 +62,15 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Default handler timeout: 25 s, below Hasura's 30 s action timeout so Rasura answers first.
 pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// Default header-read timeout: 10 s (Hasura sends a whole request at once).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default body-read timeout: 30 s.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default idle keep-alive timeout: 60 s (Hasura's HTTP client keeps connections for reuse).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default connection cap.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Default storage: a directory beside the working directory.
 pub const DEFAULT_STORAGE_URL: &str = "file://./data/storage";
@@ -110,6 +127,15 @@ pub struct Config {
     pub handler_timeout: Duration,
     /// Grace period for in-flight requests on shutdown.
     pub shutdown_timeout: Duration,
+    /// Time a client has to send a request's headers (from the connection's start, or from the
+    /// first byte of a later request on a kept-alive connection).
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a request's body.
+    pub body_read_timeout: Duration,
+    /// Time an idle keep-alive connection stays open.
+    pub idle_timeout: Duration,
+    /// Most connections served at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
     /// `tracing` filter directive.
     pub log_filter: String,
     /// Log format.
@@ -145,6 +171,10 @@ impl Config {
             body_limit: DEFAULT_BODY_LIMIT,
             handler_timeout: DEFAULT_HANDLER_TIMEOUT,
             shutdown_timeout: Duration::from_secs(30),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             log_filter: "info".into(),
             log_format: LogFormat::Text,
             hasura_endpoint: None,
@@ -205,6 +235,22 @@ impl Config {
     /// Sets the default handler timeout.
     pub fn with_handler_timeout(mut self, timeout: Duration) -> Self {
         self.handler_timeout = timeout;
+        self
+    }
+
+    /// Sets the connection limits: header-read, body-read and idle timeouts, and the cap on
+    /// connections served at once.
+    pub fn with_connection_limits(
+        mut self,
+        header_read: Duration,
+        body_read: Duration,
+        idle: Duration,
+        max_connections: usize,
+    ) -> Self {
+        self.header_read_timeout = header_read;
+        self.body_read_timeout = body_read;
+        self.idle_timeout = idle;
+        self.max_connections = max_connections.max(1);
         self
     }
 
@@ -274,6 +320,18 @@ impl Config {
         }
         if let Some(n) = number(SHUTDOWN_TIMEOUT, "seconds") {
             config.shutdown_timeout = Duration::from_secs(n);
+        }
+        if let Some(n) = number(HEADER_READ_TIMEOUT, "seconds") {
+            config.header_read_timeout = Duration::from_secs(n);
+        }
+        if let Some(n) = number(BODY_READ_TIMEOUT, "seconds") {
+            config.body_read_timeout = Duration::from_secs(n);
+        }
+        if let Some(n) = number(IDLE_TIMEOUT, "seconds") {
+            config.idle_timeout = Duration::from_secs(n);
+        }
+        if let Some(n) = number(MAX_CONNECTIONS, "connections") {
+            config.max_connections = usize::try_from(n).unwrap_or(usize::MAX);
         }
         if let Some(filter) = get(LOG) {
             config.log_filter = filter;

@@ -143,6 +143,16 @@ pub struct Unavailable {
     pub hint: std::borrow::Cow<'static, str>,
 }
 
+/// How this module's errors answer an event or cron delivery: an unconfigured resource is
+/// `not-configured`, never transient (retrying does not configure it).
+pub(crate) fn classify(any: &dyn Any) -> Option<crate::error::DeliveryFailure> {
+    any.is::<Unavailable>()
+        .then_some(crate::error::DeliveryFailure {
+            code: "not-configured",
+            transient: false,
+        })
+}
+
 impl From<Unavailable> for crate::ActionError {
     fn from(e: Unavailable) -> Self {
         tracing::error!(error = %e, "handler used an unconfigured resource");

@@ -125,6 +125,27 @@ impl From<TransactionError> for crate::ActionError {
     }
 }
 
+/// How this module's errors answer an event or cron delivery: Postgres failures are
+/// `postgres-error`, transient when the database is unreachable, busy or the transaction lost
+/// a race ([`is_transient`]); a missing database is `not-configured`.
+pub(crate) fn classify(any: &dyn std::any::Any) -> Option<crate::error::DeliveryFailure> {
+    use crate::error::DeliveryFailure;
+    let postgres = |e: &sqlx::Error| DeliveryFailure {
+        code: "postgres-error",
+        transient: is_transient(e),
+    };
+    if let Some(e) = any.downcast_ref::<sqlx::Error>() {
+        return Some(postgres(e));
+    }
+    match any.downcast_ref::<TransactionError>()? {
+        TransactionError::Database(e) => Some(postgres(e)),
+        TransactionError::Unavailable(_) => Some(DeliveryFailure {
+            code: "not-configured",
+            transient: false,
+        }),
+    }
+}
+
 /// The Postgres error code (`SQLSTATE`) of a database error.
 fn sqlstate(e: &sqlx::Error) -> Option<String> {
     match e {

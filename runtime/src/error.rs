@@ -1,5 +1,5 @@
 //! Errors handlers return, and the error responses Rasura sends in Hasura's format
-//! (`{"message": …, "extensions": {"code": …}}`, PROTOCOL.md §1.4).
+//! (`{"message": …, "extensions": {"code": …}}`), all built on one [`ErrorCore`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -9,10 +9,94 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Map, Value};
 
+/// What every Rasura error carries: an HTTP status, Hasura's `extensions.code` and a message.
+/// [`ActionError`], [`EventError`], [`crate::security::jwt::JwtError`] and the pipeline's own
+/// refusals are this core plus what only they need (extensions, `Retry-After`), and all render
+/// as Hasura's error body `{"message": …, "extensions": {"code": …}}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ErrorCore {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    message: Cow<'static, str>,
+}
+
+impl ErrorCore {
+    /// A status, code and message.
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// `extensions.code`.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Hasura's error body, with `extra` keys after `code` in `extensions`.
+    fn body(&self, extra: Option<&Map<String, Value>>) -> Value {
+        let mut extensions = Map::new();
+        extensions.insert("code".into(), Value::String(self.code.clone().into_owned()));
+        if let Some(extra) = extra {
+            for (k, v) in extra {
+                extensions.insert(k.clone(), v.clone());
+            }
+        }
+        serde_json::json!({ "message": self.message, "extensions": extensions })
+    }
+
+    /// The response: the body in Hasura's format, with `Retry-After` when given.
+    pub(crate) fn response(
+        &self,
+        extra: Option<&Map<String, Value>>,
+        retry_after: Option<u64>,
+    ) -> Response {
+        json_response(self.status, &self.body(extra), retry_after)
+    }
+}
+
+impl fmt::Debug for ErrorCore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorCore")
+            .field("status", &self.status.as_u16())
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+impl fmt::Display for ErrorCore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}): {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
 /// An action handler's error: a 4xx status, a message and an `extensions` object with a `code`.
 ///
-/// Hasura shows `message` and `extensions` to the GraphQL client verbatim (PROTOCOL.md §1.4);
-/// a 5xx would be hidden from it, so the status is always 4xx.
+/// Hasura shows `message` and `extensions` to the GraphQL client verbatim when the webhook
+/// answers 4xx; a 5xx reaches the client only as a generic error, so the status is always 4xx.
 ///
 /// ```
 /// use rasura::ActionError;
@@ -23,8 +107,8 @@ use serde_json::{Map, Value};
 /// ```
 #[derive(Clone, PartialEq)]
 pub struct ActionError {
-    status: StatusCode,
-    message: String,
+    core: ErrorCore,
+    /// `extensions` beyond `code`.
     extensions: Map<String, Value>,
 }
 
@@ -37,12 +121,9 @@ impl ActionError {
         } else {
             StatusCode::BAD_REQUEST
         };
-        let mut extensions = Map::new();
-        extensions.insert("code".into(), Value::String(code.into()));
         Self {
-            status,
-            message: message.into(),
-            extensions,
+            core: ErrorCore::new(status, code.into(), message.into()),
+            extensions: Map::new(),
         }
     }
 
@@ -76,41 +157,64 @@ impl ActionError {
         Self::new(StatusCode::BAD_REQUEST, "validation-failed", message)
     }
 
-    /// Adds a key to `extensions` (Hasura passes the whole object to the client).
+    /// Adds a key to `extensions` (Hasura passes the whole object to the client); a string
+    /// `code` replaces the error's code.
     pub fn with_extension(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extensions.insert(key.into(), value.into());
+        let (key, value) = (key.into(), value.into());
+        match (key.as_str(), value) {
+            ("code", Value::String(code)) => self.core.code = code.into(),
+            (_, value) => {
+                self.extensions.insert(key, value);
+            }
+        }
         self
     }
 
     /// The HTTP status (always 4xx).
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.core.status
     }
 
     /// `extensions.code`.
     pub fn code(&self) -> &str {
-        self.extensions
-            .get("code")
-            .and_then(Value::as_str)
-            .unwrap_or("unexpected")
+        self.core.code()
     }
 
     /// The message.
     pub fn message(&self) -> &str {
-        &self.message
+        self.core.message()
     }
 
-    /// The whole `extensions` object.
-    pub fn extensions(&self) -> &Map<String, Value> {
-        &self.extensions
+    /// The whole `extensions` object, `code` first.
+    pub fn extensions(&self) -> Map<String, Value> {
+        match self.core.body(Some(&self.extensions)) {
+            Value::Object(mut body) => match body.remove("extensions") {
+                Some(Value::Object(extensions)) => extensions,
+                _ => Map::new(),
+            },
+            _ => Map::new(),
+        }
+    }
+
+    /// The status, code and message.
+    pub fn core(&self) -> &ErrorCore {
+        &self.core
+    }
+}
+
+impl From<ErrorCore> for ActionError {
+    /// Keeps the code and message; a status outside 400–499 becomes 400.
+    fn from(core: ErrorCore) -> Self {
+        Self::new(core.status, core.code, core.message)
     }
 }
 
 impl fmt::Debug for ActionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ActionError")
-            .field("status", &self.status.as_u16())
-            .field("message", &self.message)
+            .field("status", &self.core.status.as_u16())
+            .field("code", &self.core.code)
+            .field("message", &self.core.message)
             .field("extensions", &self.extensions)
             .finish()
     }
@@ -118,13 +222,7 @@ impl fmt::Debug for ActionError {
 
 impl fmt::Display for ActionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({}): {}",
-            self.status.as_u16(),
-            self.code(),
-            self.message
-        )
+        self.core.fmt(f)
     }
 }
 
@@ -132,8 +230,7 @@ impl std::error::Error for ActionError {}
 
 impl IntoResponse for ActionError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "message": self.message, "extensions": self.extensions });
-        json_response(self.status, &body, None)
+        self.core.response(Some(&self.extensions), None)
     }
 }
 
@@ -143,9 +240,7 @@ impl IntoResponse for ActionError {
 ///
 /// Any `std::error::Error` converts into an `EventError` (status 500), so `?` works in handlers.
 pub struct EventError {
-    status: StatusCode,
-    code: Cow<'static, str>,
-    message: String,
+    core: ErrorCore,
     retry_after: Option<Duration>,
 }
 
@@ -153,9 +248,11 @@ impl EventError {
     /// A failed delivery (500): Hasura retries it within `num_retries`.
     pub fn new(message: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: Cow::Borrowed("handler-error"),
-            message: message.into(),
+            core: ErrorCore::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "handler-error",
+                message.into(),
+            ),
             retry_after: None,
         }
     }
@@ -177,7 +274,7 @@ impl EventError {
 
     /// Sets the status (any non-2xx; a 2xx would acknowledge the event, so it becomes 500).
     pub fn with_status(mut self, status: StatusCode) -> Self {
-        self.status = if status.is_success() {
+        self.core.status = if status.is_success() {
             StatusCode::INTERNAL_SERVER_ERROR
         } else {
             status
@@ -187,23 +284,28 @@ impl EventError {
 
     /// Sets `extensions.code` of the response body.
     pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
-        self.code = code.into();
+        self.core.code = code.into();
         self
     }
 
     /// The status sent to Hasura.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.core.status
     }
 
     /// The message.
     pub fn message(&self) -> &str {
-        &self.message
+        self.core.message()
     }
 
     /// `extensions.code`.
     pub fn code(&self) -> &str {
-        &self.code
+        self.core.code()
+    }
+
+    /// The status, code and message.
+    pub fn core(&self) -> &ErrorCore {
+        &self.core
     }
 
     /// The `Retry-After` delay in whole seconds (at least 1), if one was asked for.
@@ -217,40 +319,43 @@ impl EventError {
 /// The delay asked for when a resource fails transiently (database or Hasura unreachable).
 pub const TRANSIENT_RETRY_AFTER: Duration = Duration::from_secs(10);
 
+/// How a resource's error answers an event or cron delivery: its `extensions.code`, and whether
+/// the failure is transient (503 with `Retry-After`) or not (500, retried within
+/// `num_retries`). Each resource module (db, graphql, storage, context) classifies its own
+/// errors; see [`CLASSIFIERS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DeliveryFailure {
+    pub code: &'static str,
+    pub transient: bool,
+}
+
+/// A resource module's classification of an error it owns (`None`: not one of its errors).
+pub(crate) type Classifier = fn(&(dyn std::any::Any + 'static)) -> Option<DeliveryFailure>;
+
+/// Every resource module's classifier, asked in turn.
+const CLASSIFIERS: &[Classifier] = &[
+    crate::db::classify,
+    crate::graphql::classify,
+    crate::storage::classify,
+    crate::context::classify,
+];
+
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for EventError {
-    /// Errors from Rasura's resources are classified: a transient one (database, Hasura or
-    /// storage unreachable) is a 503 with `Retry-After`; anything else is a 500 that Hasura
-    /// retries within `num_retries`.
+    /// Errors from Rasura's resources are classified by the module that owns them: a
+    /// transient one (database, Hasura or storage unreachable) is a 503 with `Retry-After`;
+    /// anything else is a 500 that Hasura retries within `num_retries`.
     fn from(error: E) -> Self {
         let any: &dyn std::any::Any = &error;
-        let classified = if let Some(e) = any.downcast_ref::<sqlx::Error>() {
-            Some(("postgres-error", crate::db::is_transient(e)))
-        } else if let Some(e) = any.downcast_ref::<crate::db::TransactionError>() {
-            Some(match e {
-                crate::db::TransactionError::Database(e) => {
-                    ("postgres-error", crate::db::is_transient(e))
-                }
-                crate::db::TransactionError::Unavailable(_) => ("not-configured", false),
-            })
-        } else if let Some(e) = any.downcast_ref::<crate::graphql::GraphqlError>() {
-            Some(("graphql-error", e.is_transient()))
-        } else if let Some(e) = any.downcast_ref::<crate::storage::StorageError>() {
-            Some((
-                "storage-error",
-                matches!(e, crate::storage::StorageError::Backend(_)),
-            ))
-        } else if any.is::<crate::context::Unavailable>() {
-            Some(("not-configured", false))
-        } else {
-            None
-        };
         let event_error = Self::new(error.to_string());
-        match classified {
-            Some((code, true)) => event_error
+        match CLASSIFIERS.iter().find_map(|classify| classify(any)) {
+            Some(DeliveryFailure {
+                code,
+                transient: true,
+            }) => event_error
                 .with_status(StatusCode::SERVICE_UNAVAILABLE)
                 .with_code(code)
                 .retry_after(TRANSIENT_RETRY_AFTER),
-            Some((code, false)) => event_error.with_code(code),
+            Some(DeliveryFailure { code, .. }) => event_error.with_code(code),
             None => event_error,
         }
     }
@@ -259,9 +364,9 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for EventError {
 impl fmt::Debug for EventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventError")
-            .field("status", &self.status.as_u16())
-            .field("code", &self.code)
-            .field("message", &self.message)
+            .field("status", &self.core.status.as_u16())
+            .field("code", &self.core.code)
+            .field("message", &self.core.message)
             .field("retry_after", &self.retry_after)
             .finish()
     }
@@ -269,31 +374,21 @@ impl fmt::Debug for EventError {
 
 impl fmt::Display for EventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({}): {}",
-            self.status.as_u16(),
-            self.code,
-            self.message
-        )
+        self.core.fmt(f)
     }
 }
 
 impl IntoResponse for EventError {
     fn into_response(self) -> Response {
-        let retry_after = self.retry_after_secs();
-        let body =
-            serde_json::json!({ "message": self.message, "extensions": { "code": self.code } });
-        json_response(self.status, &body, retry_after)
+        self.core.response(None, self.retry_after_secs())
     }
 }
 
-/// An error Rasura itself answers with (authentication, parsing, routing, timeouts).
+/// A refusal by Rasura itself (authentication, parsing, routing, timeouts): the core, and
+/// `Retry-After` for the transient ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Rejection {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: Cow<'static, str>,
+    pub core: ErrorCore,
     pub retry_after: Option<u64>,
 }
 
@@ -304,9 +399,7 @@ impl Rejection {
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
         Self {
-            status,
-            code,
-            message: message.into(),
+            core: ErrorCore::new(status, code, message),
             retry_after: None,
         }
     }
@@ -327,17 +420,32 @@ impl Rejection {
         Self::new(StatusCode::NOT_FOUND, "not-exists", message)
     }
 
+    pub(crate) fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unexpected",
+            "internal error",
+        )
+    }
+
     pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs.max(1));
         self
     }
 }
 
+impl From<ErrorCore> for Rejection {
+    fn from(core: ErrorCore) -> Self {
+        Self {
+            core,
+            retry_after: None,
+        }
+    }
+}
+
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        let body =
-            serde_json::json!({ "message": self.message, "extensions": { "code": self.code } });
-        json_response(self.status, &body, self.retry_after)
+        self.core.response(None, self.retry_after)
     }
 }
 

@@ -588,6 +588,16 @@ impl GraphqlError {
     }
 }
 
+/// How this module's errors answer an event or cron delivery: `graphql-error`, transient when
+/// Hasura is unreachable or answers 5xx/429 ([`GraphqlError::is_transient`]).
+pub(crate) fn classify(any: &dyn std::any::Any) -> Option<crate::error::DeliveryFailure> {
+    any.downcast_ref::<GraphqlError>()
+        .map(|e| crate::error::DeliveryFailure {
+            code: "graphql-error",
+            transient: e.is_transient(),
+        })
+}
+
 impl From<GraphqlError> for crate::ActionError {
     /// Hasura's own error reaches the action's caller with its message and code (minus
     /// `extensions.internal`, which holds admin-only details); other failures become

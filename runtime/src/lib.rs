@@ -40,10 +40,11 @@ pub mod config;
 mod context;
 pub mod db;
 mod devdefaults;
-mod error;
+pub mod error;
 pub mod generated;
 pub mod graphql;
 pub mod metadata;
+pub mod pipeline;
 pub mod protocol;
 pub mod registry;
 mod response_fields;
@@ -63,8 +64,7 @@ pub use context::{Ctx, Graphql, Identity, Unavailable};
 pub use error::{ActionError, EventError};
 pub use generated::{ActionDef, EventTable, GraphqlOperation};
 pub use protocol::{
-    ActionRequest, Cron, CronRequest, Event, EventRequest, OpKind, Operation,
-    ScheduledEventRequest, SessionVariables,
+    ActionRequest, Cron, CronRequest, Event, EventRequest, OpKind, Operation, SessionVariables,
 };
 pub use rasura_macros::{action, cron, event, handler};
 pub use registry::Handler;

@@ -9,6 +9,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// Session variables of the Hasura request that caused a webhook call (`x-hasura-*`).
 ///
@@ -20,6 +21,75 @@ pub struct SessionVariables {
     // borrowed statics, so parsing a session allocates only its values.
     entries: Vec<(Cow<'static, str>, String)>,
 }
+
+/// The most session variables a request may carry (keys counted as they arrive, duplicates
+/// included). Hasura sessions hold a handful; the bound keeps a forged body cheap to refuse.
+pub const MAX_SESSION_VARIABLES: usize = 256;
+
+/// Collects session variables in arrival order, a repeated name replacing the earlier value,
+/// in linear time: a name index takes over once the session is larger than a scan is cheap.
+#[derive(Default)]
+struct SessionBuilder {
+    entries: Vec<(Cow<'static, str>, String)>,
+    index: Option<std::collections::HashMap<Cow<'static, str>, usize>>,
+    seen: usize,
+}
+
+impl SessionBuilder {
+    const SCAN_LIMIT: usize = 16;
+
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(n.min(Self::SCAN_LIMIT)),
+            ..Self::default()
+        }
+    }
+
+    /// Adds a (lower-cased) name; `Err` once more than [`MAX_SESSION_VARIABLES`] were given.
+    fn push(&mut self, name: Cow<'static, str>, value: String) -> Result<(), TooManyVariables> {
+        self.seen += 1;
+        if self.seen > MAX_SESSION_VARIABLES {
+            return Err(TooManyVariables);
+        }
+        self.insert(name, value);
+        Ok(())
+    }
+
+    /// Adds a (lower-cased) name without the bound.
+    fn insert(&mut self, name: Cow<'static, str>, value: String) {
+        let found = match &self.index {
+            Some(index) => index.get(&name).copied(),
+            None => self.entries.iter().position(|(k, _)| *k == name),
+        };
+        match found {
+            Some(i) => self.entries[i].1 = value,
+            None => {
+                if let Some(index) = &mut self.index {
+                    index.insert(name.clone(), self.entries.len());
+                } else if self.entries.len() == Self::SCAN_LIMIT {
+                    let mut index = std::collections::HashMap::with_capacity(2 * Self::SCAN_LIMIT);
+                    for (i, (k, _)) in self.entries.iter().enumerate() {
+                        index.insert(k.clone(), i);
+                    }
+                    index.insert(name.clone(), self.entries.len());
+                    self.index = Some(index);
+                }
+                self.entries.push((name, value));
+            }
+        }
+    }
+
+    fn finish(self) -> SessionVariables {
+        SessionVariables {
+            entries: self.entries,
+        }
+    }
+}
+
+/// More than [`MAX_SESSION_VARIABLES`] session variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many session variables (at most {MAX_SESSION_VARIABLES})")]
+pub struct TooManyVariables;
 
 const WELL_KNOWN: [&str; 3] = ["x-hasura-role", "x-hasura-user-id", "x-hasura-org-id"];
 
@@ -87,13 +157,29 @@ impl fmt::Debug for SessionVariables {
     }
 }
 
-impl<K: AsRef<str>, V: Into<String>> FromIterator<(K, V)> for SessionVariables {
-    fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
-        let mut session = Self::new();
-        for (k, v) in iter {
-            session.insert(k, v);
+impl SessionVariables {
+    /// Builds a session from name/value pairs in linear time (a repeated name, in any case,
+    /// keeps the last value); more than [`MAX_SESSION_VARIABLES`] pairs is an error.
+    pub fn try_from_pairs<K: AsRef<str>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, TooManyVariables> {
+        let pairs = pairs.into_iter();
+        let mut builder = SessionBuilder::with_capacity(pairs.size_hint().0);
+        for (k, v) in pairs {
+            builder.push(session_key(k.as_ref()), v.into())?;
         }
-        session
+        Ok(builder.finish())
+    }
+}
+
+impl<K: AsRef<str>, V: Into<String>> FromIterator<(K, V)> for SessionVariables {
+    /// Like [`SessionVariables::try_from_pairs`] without the bound (for sessions built in code).
+    fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
+        let mut builder = SessionBuilder::default();
+        for (k, v) in iter {
+            builder.insert(session_key(k.as_ref()), v.into());
+        }
+        builder.finish()
     }
 }
 
@@ -112,17 +198,12 @@ impl<'de> Deserialize<'de> for SessionVariables {
                 f.write_str("an object of string session variables")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut session = SessionVariables {
-                    entries: Vec::with_capacity(map.size_hint().unwrap_or(2)),
-                };
+                let mut session = SessionBuilder::with_capacity(map.size_hint().unwrap_or(2));
                 while let Some(name) = map.next_key::<SessionKey>()? {
                     let value = map.next_value::<String>()?;
-                    match session.entries.iter_mut().find(|(k, _)| *k == name.0) {
-                        Some(entry) => entry.1 = value,
-                        None => session.entries.push((name.0, value)),
-                    }
+                    session.push(name.0, value).map_err(de::Error::custom)?;
                 }
-                Ok(session)
+                Ok(session.finish())
             }
         }
         deserializer.deserialize_map(SessionVisitor)
@@ -151,23 +232,49 @@ impl<'de> Deserialize<'de> for SessionKey {
 
 /// `{"name": …}`: the `action` object of an action request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActionName {
-    /// The action's name.
-    pub name: String,
+pub struct ActionName<'a> {
+    /// The action's name (borrowed from the body unless it holds escapes).
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
 }
 
-/// The body Hasura POSTs to an action handler (PROTOCOL.md §1.1).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ActionRequest<I> {
+/// The body Hasura POSTs to an action handler (docs/protocol.md §1.1), exactly as the service
+/// reads it: the name and input borrowed from the body, the input left raw so it is parsed once,
+/// straight into the handler's input type.
+///
+/// ```
+/// let body = br#"{"action":{"name":"pong"},"input":{"n":1},
+///     "session_variables":{"x-hasura-role":"user"},"request_query":"mutation { pong }"}"#;
+/// let request: rasura::protocol::ActionRequest<'_> = serde_json::from_slice(body).unwrap();
+/// assert_eq!(request.action.name, "pong");
+/// assert_eq!(request.input.unwrap().get(), r#"{"n":1}"#);
+/// assert_eq!(request.request_query().as_deref(), Some("mutation { pong }"));
+/// ```
+#[derive(Debug, Deserialize)]
+pub struct ActionRequest<'a> {
     /// Which action is called.
-    pub action: ActionName,
-    /// The action's arguments, keyed by argument name.
-    pub input: I,
+    #[serde(borrow)]
+    pub action: ActionName<'a>,
+    /// The action's arguments, keyed by argument name, as raw JSON (Hasura always sends it;
+    /// a missing one reads as `{}` to the handler).
+    #[serde(borrow, default)]
+    pub input: Option<&'a RawValue>,
     /// The caller's session (lower-case keys, string values).
     pub session_variables: SessionVariables,
-    /// The GraphQL document the client sent; `null` for asynchronous actions.
-    #[serde(default)]
-    pub request_query: Option<String>,
+    /// The GraphQL document the client sent, as raw JSON: a string, or `null` for
+    /// asynchronous actions. Kept raw so it is not copied on every call; see
+    /// [`ActionRequest::request_query`].
+    #[serde(borrow, default)]
+    pub request_query: Option<&'a RawValue>,
+}
+
+impl ActionRequest<'_> {
+    /// The GraphQL document the client sent, if any.
+    pub fn request_query(&self) -> Option<String> {
+        self.request_query
+            .and_then(|raw| serde_json::from_str::<Option<String>>(raw.get()).ok())
+            .flatten()
+    }
 }
 
 /// `{"schema": …, "name": …}`: a Postgres table.
@@ -444,25 +551,6 @@ pub struct CronRequest<P = serde_json::Value> {
 /// What a `#[cron]` handler receives: one run of a cron trigger.
 pub type Cron<P = serde_json::Value> = CronRequest<P>;
 
-/// The body Hasura POSTs for a one-off scheduled event (PROTOCOL.md §3.1): no `name`, but a
-/// `created_at`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ScheduledEventRequest<P = serde_json::Value> {
-    /// Scheduled event id.
-    pub id: String,
-    /// The time the event was scheduled for (UTC).
-    #[serde(with = "lenient_timestamp")]
-    pub scheduled_time: DateTime<Utc>,
-    /// The payload given when the event was created.
-    pub payload: P,
-    /// Comment, if any.
-    #[serde(default)]
-    pub comment: Option<String>,
-    /// When the event was created (UTC).
-    #[serde(with = "lenient_timestamp")]
-    pub created_at: DateTime<Utc>,
-}
-
 /// Parses Hasura timestamps leniently: RFC 3339 with an offset or `Z`, or without any time zone
 /// (event-trigger `created_at`, read as UTC), with any number of fractional digits.
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
@@ -505,6 +593,49 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn session_body(keys: impl Iterator<Item = String>) -> String {
+        let mut body = String::from("{");
+        for (i, k) in keys.enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&format!("\"{k}\":\"v{i}\""));
+        }
+        body.push('}');
+        body
+    }
+
+    #[test]
+    fn many_session_variables_keep_order_last_value_wins_and_are_bounded() {
+        // Past the scan limit the index takes over; duplicates in other cases still replace.
+        let mut keys: Vec<String> = (0..200).map(|i| format!("x-hasura-k{i}")).collect();
+        keys.push("X-HASURA-K3".into());
+        keys.push("x-hasura-k150".into());
+        let s: SessionVariables = serde_json::from_str(&session_body(keys.into_iter())).unwrap();
+        assert_eq!(s.len(), 200);
+        assert_eq!(s.get("x-hasura-k3"), Some("v200"));
+        assert_eq!(s.get("x-hasura-k150"), Some("v201"));
+        assert_eq!(s.iter().nth(3), Some(("x-hasura-k3", "v200")));
+        assert_eq!(s.iter().last(), Some(("x-hasura-k199", "v199")));
+
+        let over = (0..=MAX_SESSION_VARIABLES).map(|i| format!("x-hasura-k{i}"));
+        let err = serde_json::from_str::<SessionVariables>(&session_body(over)).unwrap_err();
+        assert!(
+            err.to_string().contains("too many session variables"),
+            "{err}"
+        );
+        // Duplicates count too: one name repeated is not a way around the bound.
+        let repeated = std::iter::repeat_n("x-hasura-role".to_owned(), 100_000);
+        assert!(serde_json::from_str::<SessionVariables>(&session_body(repeated)).is_err());
+
+        let pairs = (0..300).map(|i| (format!("x-hasura-k{i}"), "v"));
+        assert_eq!(
+            SessionVariables::try_from_pairs(pairs.clone()),
+            Err(TooManyVariables)
+        );
+        assert_eq!(pairs.collect::<SessionVariables>().len(), 300);
+    }
+
     #[test]
     fn session_keys_are_case_insensitive_and_values_strings() {
         let s: SessionVariables =
@@ -520,17 +651,26 @@ mod tests {
 
     #[test]
     fn action_request_accepts_null_or_missing_request_query_and_unknown_keys() {
-        let r: ActionRequest<serde_json::Value> = serde_json::from_value(json!({
+        let text = json!({
             "action": {"name": "a"}, "input": {}, "session_variables": {"x-hasura-role": "admin"},
             "request_query": null, "extra": 1
-        }))
-        .unwrap();
-        assert_eq!(r.request_query, None);
-        let r: ActionRequest<serde_json::Value> = serde_json::from_value(json!({
+        })
+        .to_string();
+        let r: ActionRequest<'_> = serde_json::from_str(&text).unwrap();
+        assert_eq!(r.request_query(), None);
+        let text = json!({
             "action": {"name": "a"}, "input": {}, "session_variables": {}
-        }))
-        .unwrap();
+        })
+        .to_string();
+        let r: ActionRequest<'_> = serde_json::from_str(&text).unwrap();
+        assert!(r.request_query.is_none());
         assert_eq!(r.action.name, "a");
+        // An escaped name still reads (owned instead of borrowed).
+        let r: ActionRequest<'_> = serde_json::from_str(
+            r#"{"action":{"name":"p\u006fng"},"input":{},"session_variables":{}}"#,
+        )
+        .unwrap();
+        assert_eq!(r.action.name, "pong");
     }
 
     #[test]
@@ -587,13 +727,6 @@ mod tests {
         .unwrap();
         assert_eq!(c.name, "eod");
         assert!(c.comment.is_none());
-        let o: ScheduledEventRequest<Option<serde_json::Value>> = serde_json::from_value(json!({
-            "id": "b918cd10-8853-4e66-91b8-81b5cd16e44b",
-            "scheduled_time": "2024-05-01T22:00:00Z", "payload": null,
-            "comment": "c", "created_at": "2024-05-01T21:59:58.123456Z"
-        }))
-        .unwrap();
-        assert!(o.payload.is_none());
         // A one-off body is not a cron body: it has no name.
         assert!(
             serde_json::from_value::<CronRequest>(json!({

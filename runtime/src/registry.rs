@@ -1,8 +1,9 @@
 //! The handler registry: every `#[action]`, `#[event]` and `#[cron]` function submits one
 //! [`Handler`] (plain data and fn pointers) to `inventory`, and [`crate::Service`] collects them.
 //!
-//! The same descriptions feed `routes` and, later, the metadata export, so everything Hasura's
-//! metadata needs (roles, operations, columns, retry configuration, schedules) is recorded here.
+//! The same descriptions feed the request pipeline, `routes` and the metadata export, so
+//! everything Hasura's metadata needs (roles, operations, columns, retry configuration,
+//! schedules) is recorded here, beside the fn pointers that run the handler and its guards.
 
 use std::fmt;
 use std::pin::Pin;
@@ -79,6 +80,10 @@ pub struct Handler {
     pub kind: HandlerKind,
     /// Makes its span.
     pub span: SpanFn,
+    /// Per-handler guards (authorization, rate limits), run in order by the pipeline after the
+    /// caller's roles are checked and before the input is parsed; see
+    /// [`crate::pipeline::Guard`]. Empty for a handler without any.
+    pub guards: &'static [crate::pipeline::Guard],
 }
 
 impl fmt::Debug for Handler {

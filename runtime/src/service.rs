@@ -1,10 +1,8 @@
 //! The service: registered handlers become axum routes behind Rasura's request pipeline
 //! (webhook secret, body limit, parsing, JWT, roles, timeout, panic guard, span, request id).
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,20 +11,13 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bytes::Bytes;
-use futures_util::FutureExt;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
-use serde::Deserialize;
-use serde_json::value::RawValue;
-use tracing::Instrument;
 
 use crate::config::{self, Config, ConfigError};
-use crate::context::{Ctx, Identity, REQUEST_ID_HEADER, RequestId, Shared, StateMap};
+use crate::context::{REQUEST_ID_HEADER, RequestId, Shared, StateMap};
 use crate::error::{Rejection, json_response};
-use crate::protocol::{CronRequest, EventRequest, SessionVariables};
-use crate::registry::{self, CronSpec, EventSpec, Handler, HandlerKind, InputError, SpanFields};
-use crate::security::{self, WEBHOOK_SECRET_HEADER};
+use crate::pipeline::{self, App, Observer, Route};
+use crate::registry::{self, Handler, HandlerKind};
 
 /// Which handlers a service serves.
 #[derive(Clone)]
@@ -50,6 +41,7 @@ pub struct Service {
     config: Option<Config>,
     development_defaults: bool,
     state: StateMap,
+    observers: Vec<Arc<dyn Observer>>,
 }
 
 impl fmt::Debug for Service {
@@ -80,6 +72,7 @@ impl Service {
             config: None,
             development_defaults: false,
             state: StateMap::default(),
+            observers: Vec::new(),
         }
     }
 
@@ -115,8 +108,15 @@ impl Service {
         self
     }
 
+    /// Adds an observer: it sees every answered webhook request (kind, handler, status,
+    /// duration, request id), after the response is built. See [`pipeline::Observer`].
+    pub fn with_observer(mut self, observer: impl Observer) -> Self {
+        self.observers.push(Arc::new(observer));
+        self
+    }
+
     /// Uses this configuration instead of reading the environment.
-    pub fn config(mut self, config: Config) -> Self {
+    pub fn with_config(mut self, config: Config) -> Self {
         self.config = Some(config);
         self
     }
@@ -153,7 +153,7 @@ impl Service {
     pub fn router(&self) -> Result<Router, StartupError> {
         let config = self.load_config()?;
         let shared = build_shared(&config, self.state.clone(), None)?;
-        build_router(self.handlers(), config, shared)
+        build_router(self.handlers(), config, shared, self.observers.clone())
     }
 
     /// Like [`Service::router`], but connects the database first: an unreachable database is a
@@ -173,7 +173,7 @@ impl Service {
             None => None,
         };
         let shared = build_shared(&config, self.state.clone(), pool)?;
-        build_router(self.handlers(), config, shared)
+        build_router(self.handlers(), config, shared, self.observers.clone())
     }
 
     /// Serves on `listener` until SIGTERM or Ctrl-C, then stops accepting connections and lets
@@ -256,13 +256,6 @@ impl fmt::Display for StartupError {
 
 impl std::error::Error for StartupError {}
 
-/// Everything a request needs, shared by all routes.
-struct App {
-    config: Config,
-    shared: Arc<Shared>,
-    actions: HashMap<&'static str, &'static Handler>,
-}
-
 /// Builds the resources every handler shares, once: the HTTP client, the GraphQL client, the
 /// database pool (connected already, or lazily when `pool` is `None`) and the object storage.
 pub(crate) fn build_shared(
@@ -327,6 +320,7 @@ pub(crate) fn build_router(
     handlers: Vec<&'static Handler>,
     config: Config,
     shared: Shared,
+    observers: Vec<Arc<dyn Observer>>,
 ) -> Result<Router, StartupError> {
     let mut seen: HashMap<(&'static str, &'static str), &'static Handler> = HashMap::new();
     for h in &handlers {
@@ -372,20 +366,28 @@ pub(crate) fn build_router(
         config,
         shared: Arc::new(shared),
         actions,
+        observers,
     });
 
     let mut router = Router::new()
         .route(
             "/healthz",
-            get(|| async {
-                json_response(
+            get(|headers: HeaderMap| async move {
+                let alive = json_response(
                     StatusCode::OK,
                     &serde_json::json!({"status": "alive"}),
                     None,
-                )
-            }),
+                );
+                with_request_id(&headers, alive)
+            })
+            .fallback(get_only),
         )
-        .route("/readyz", get(readyz).with_state(app.shared.clone()));
+        .route(
+            "/readyz",
+            get(readyz)
+                .with_state(app.shared.clone())
+                .fallback(get_only),
+        );
     let serves_files = app
         .shared
         .storage
@@ -394,44 +396,86 @@ pub(crate) fn build_router(
     if serves_files {
         router = router.route(
             "/files/{*key}",
-            get(serve_file).with_state(app.shared.clone()),
+            get(serve_file)
+                .with_state(app.shared.clone())
+                .fallback(get_only),
         );
     }
     for h in handlers {
         let app = app.clone();
-        router = router.route(
-            &h.route(),
-            post(move |req: Request| serve_request(app, Target::Handler(h), req))
-                .fallback(method_not_allowed),
-        );
+        let route = Route::Handler(h);
+        let serve = match h.kind {
+            HandlerKind::Action(_) => {
+                post(move |req: Request| pipeline::handle::<pipeline::Action>(app, route, req))
+            }
+            HandlerKind::Event(_) => {
+                post(move |req: Request| pipeline::handle::<pipeline::Event>(app, route, req))
+            }
+            HandlerKind::Cron(_) => {
+                post(move |req: Request| pipeline::handle::<pipeline::Cron>(app, route, req))
+            }
+        };
+        router = router.route(&h.route(), serve.fallback(method_not_allowed));
     }
-    for (kind, prefix) in [
-        (TargetKind::Action, "/actions"),
-        (TargetKind::Event, "/events"),
-        (TargetKind::Cron, "/crons"),
+    for (what, prefix) in [
+        ("action", "/actions"),
+        ("event trigger", "/events"),
+        ("cron trigger", "/crons"),
     ] {
         let app = app.clone();
         router = router.route(
             &format!("{prefix}/{{name}}"),
-            post(move |req: Request| serve_request(app, Target::Unknown(kind), req))
-                .fallback(method_not_allowed),
+            post(move |headers: HeaderMap| async move {
+                let request_id = RequestId::from_headers(&headers);
+                let answer = match pipeline::admission_check(&app.config, &headers, &request_id) {
+                    Err(refused) => refused,
+                    Ok(()) => Rejection::not_exists(format!("no {what} handler at this route")),
+                };
+                with_request_id(&headers, answer.into_response())
+            })
+            .fallback(method_not_allowed),
         );
     }
     let dispatch = app.clone();
     router = router.route(
         "/actions",
-        post(move |req: Request| serve_request(dispatch, Target::ActionByName, req))
-            .fallback(method_not_allowed),
+        post(move |req: Request| {
+            pipeline::handle::<pipeline::Action>(dispatch, Route::ByName, req)
+        })
+        .fallback(method_not_allowed),
     );
-    Ok(router.fallback(|| async {
-        Rejection::not_exists("no such route; Rasura serves POST /actions, /actions/{name}, /events/{trigger} and /crons/{name}")
-            .into_response()
+    Ok(router.fallback(|headers: HeaderMap| async move {
+        let missing = Rejection::not_exists(
+            "no such route; Rasura serves POST /actions, /actions/{name}, /events/{trigger} and /crons/{name}",
+        );
+        with_request_id(&headers, missing.into_response())
     }))
+}
+
+/// `/healthz`, `/readyz` and `/files` answer GET; anything else gets a Hasura-format 405.
+async fn get_only(headers: HeaderMap) -> Response {
+    let mut response = Rejection::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this endpoint answers GET",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    with_request_id(&headers, response)
 }
 
 /// `/readyz`: ready when the database (if configured) answers `SELECT 1` and Hasura (if
 /// configured) answers its `/healthz`. Failures are logged; the answer only names the check.
-async fn readyz(axum::extract::State(shared): axum::extract::State<Arc<Shared>>) -> Response {
+async fn readyz(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Response {
+    with_request_id(&headers, readiness(&shared).await)
+}
+
+async fn readiness(shared: &Shared) -> Response {
     const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
     let database = async {
         match &shared.db {
@@ -490,8 +534,13 @@ async fn readyz(axum::extract::State(shared): axum::extract::State<Arc<Shared>>)
 async fn serve_file(
     axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
     axum::extract::Path(key): axum::extract::Path<String>,
+    headers: HeaderMap,
     uri: http::Uri,
 ) -> Response {
+    with_request_id(&headers, file_response(&shared, &key, &uri).await)
+}
+
+async fn file_response(shared: &Shared, key: &str, uri: &http::Uri) -> Response {
     use crate::storage::{StorageError, UrlRejection};
     let Some(storage) = shared.storage.as_ref() else {
         return Rejection::not_exists("no storage").into_response();
@@ -556,7 +605,7 @@ async fn serve_file(
 }
 
 /// Hasura calls every webhook with POST; anything else gets a Hasura-format 405.
-async fn method_not_allowed() -> Response {
+async fn method_not_allowed(headers: HeaderMap) -> Response {
     let mut response = Rejection::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
@@ -566,437 +615,16 @@ async fn method_not_allowed() -> Response {
     response
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("POST"));
-    response
+    with_request_id(&headers, response)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TargetKind {
-    Action,
-    Event,
-    Cron,
-}
-
-#[derive(Clone, Copy)]
-enum Target {
-    Handler(&'static Handler),
-    ActionByName,
-    Unknown(TargetKind),
-}
-
-/// Entry point of every webhook route.
-async fn serve_request(app: Arc<App>, target: Target, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let request_id = RequestId::from_headers(&parts.headers);
-    let mut response = match process(&app, target, parts.headers, body, &request_id).await {
-        Ok(response) => response,
-        Err(rejection) => {
-            tracing::info!(request_id = request_id.as_str(), status = rejection.status.as_u16(), code = rejection.code, message = %rejection.message, "request rejected");
-            rejection.into_response()
-        }
-    };
-    response
-        .headers_mut()
-        .insert(REQUEST_ID_HEADER.clone(), request_id.header_value());
-    response
-}
-
-// Pre-parsed names: a `&str` lookup parses and validates the name on every call.
-static X_B3_TRACEID: HeaderName = HeaderName::from_static("x-b3-traceid");
-static X_B3_SPANID: HeaderName = HeaderName::from_static("x-b3-spanid");
-static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-static SECRET_HEADER: HeaderName = HeaderName::from_static(WEBHOOK_SECRET_HEADER);
-
-/// Trace ids Hasura propagates: B3 headers, or W3C `traceparent`.
-fn trace_ids(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
-    let get = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(trace) = get(&X_B3_TRACEID) {
-        return (Some(trace), get(&X_B3_SPANID));
-    }
-    if let Some(parent) = get(&TRACEPARENT) {
-        let mut parts = parent.split('-');
-        if let (Some(_version), Some(trace), Some(span)) =
-            (parts.next(), parts.next(), parts.next())
-        {
-            return (Some(trace), Some(span));
-        }
-    }
-    (None, None)
-}
-
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, Rejection> {
-    let too_large = || {
-        Rejection::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            format!("request body is larger than the limit of {limit} bytes"),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(Rejection::parse_failed("could not read the request body")),
-    }
-}
-
-fn input_rejection(e: InputError) -> Rejection {
-    match e {
-        InputError::Parse(m) => Rejection::parse_failed(m),
-        InputError::Validation(m) => Rejection::validation_failed(m),
-    }
-}
-
-/// The action envelope, with the input left raw so it is parsed once, into the handler's type.
-#[derive(Deserialize)]
-struct ActionEnvelope<'a> {
-    #[serde(borrow)]
-    action: EnvelopeAction<'a>,
-    #[serde(borrow, default)]
-    input: Option<&'a RawValue>,
-    session_variables: SessionVariables,
-    // Shape-checked only (null or any JSON), without copying the query text.
-    #[serde(borrow, default)]
-    #[allow(dead_code)]
-    request_query: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct EnvelopeAction<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-}
-
-async fn process(
-    app: &App,
-    target: Target,
-    headers: HeaderMap,
-    body: Body,
-    request_id: &RequestId,
-) -> Result<Response, Rejection> {
-    let presented = headers.get(&SECRET_HEADER).map(HeaderValue::as_bytes);
-    if !app.config.webhook_secrets.verify(presented) {
-        let why = if presented.is_some() {
-            "invalid"
-        } else {
-            "missing"
-        };
-        tracing::warn!(
-            request_id = request_id.as_str(),
-            "webhook secret {why}; check the X-Rasura-Webhook-Secret header Hasura sends"
-        );
-        return Err(Rejection::access_denied(
-            StatusCode::UNAUTHORIZED,
-            format!("{why} webhook secret (header X-Rasura-Webhook-Secret)"),
-        ));
-    }
-    let body = read_body(body, &headers, app.config.body_limit).await?;
-    match target {
-        Target::Handler(h) => match &h.kind {
-            HandlerKind::Action(_) => run_action(app, Some(h), headers, &body, request_id).await,
-            HandlerKind::Event(spec) => run_event(app, h, spec, headers, &body, request_id).await,
-            HandlerKind::Cron(spec) => run_cron(app, h, spec, headers, &body, request_id).await,
-        },
-        Target::ActionByName => run_action(app, None, headers, &body, request_id).await,
-        Target::Unknown(kind) => Err(Rejection::not_exists(format!(
-            "no {} handler at this route",
-            match kind {
-                TargetKind::Action => "action",
-                TargetKind::Event => "event trigger",
-                TargetKind::Cron => "cron trigger",
-            }
-        ))),
-    }
-}
-
-fn handler_timeout(app: &App, own: Option<u64>, hasura_limit: Option<u32>) -> Duration {
-    let mut timeout = own.map_or(app.config.handler_timeout, Duration::from_secs);
-    if let Some(limit) = hasura_limit {
-        // Answer before Hasura's own HTTP timeout gives up on the call.
-        let ceiling = Duration::from_secs(u64::from(limit.max(2) - 1));
-        timeout = timeout.min(ceiling);
-    }
-    timeout
-}
-
-enum Outcome<T> {
-    Done(T),
-    Panicked,
-    TimedOut(Duration),
-}
-
-async fn guarded<T>(timeout: Duration, fut: registry::BoxFuture<T>) -> Outcome<T> {
-    match tokio::time::timeout(timeout, AssertUnwindSafe(fut).catch_unwind()).await {
-        Ok(Ok(value)) => Outcome::Done(value),
-        Ok(Err(_panic)) => Outcome::Panicked,
-        Err(_) => Outcome::TimedOut(timeout),
-    }
-}
-
-fn panicked(name: &str) -> Rejection {
-    tracing::error!(
-        handler = name,
-        "handler panicked; answered 500 and kept serving"
+/// Sets `x-request-id` on a response outside the pipeline (which sets its own).
+fn with_request_id(headers: &HeaderMap, mut response: Response) -> Response {
+    response.headers_mut().insert(
+        REQUEST_ID_HEADER.clone(),
+        RequestId::from_headers(headers).header_value(),
     );
-    Rejection::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "unexpected",
-        "internal error",
-    )
-}
-
-async fn run_action(
-    app: &App,
-    routed: Option<&'static Handler>,
-    headers: HeaderMap,
-    body: &[u8],
-    request_id: &RequestId,
-) -> Result<Response, Rejection> {
-    let envelope: ActionEnvelope<'_> = serde_json::from_slice(body)
-        .map_err(|e| Rejection::parse_failed(format!("invalid action request: {e}")))?;
-    let handler = match routed {
-        Some(h) => {
-            if envelope.action.name != h.name {
-                return Err(Rejection::validation_failed(format!(
-                    "action.name `{}` does not match the route /actions/{}",
-                    envelope.action.name, h.name
-                )));
-            }
-            h
-        }
-        None => *app.actions.get(&*envelope.action.name).ok_or_else(|| {
-            Rejection::not_exists(format!("action `{}` not found", envelope.action.name))
-        })?,
-    };
-    let HandlerKind::Action(spec) = &handler.kind else {
-        return Err(Rejection::not_exists("not an action"));
-    };
-    let (trace_id, span_id) = trace_ids(&headers);
-    let span = (handler.span)(&SpanFields {
-        request_id: request_id.as_str(),
-        trace_id,
-        span_id,
-    });
-    async move {
-        let session = envelope.session_variables;
-        let claims = if spec.jwt {
-            let jwt = app.config.jwt.as_ref().ok_or_else(|| {
-                Rejection::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "unexpected",
-                    "JWT verification is not configured",
-                )
-            })?;
-            let claims = jwt.verify(&headers).await.map_err(jwt_rejection)?;
-            claims.agrees_with(&session).map_err(jwt_rejection)?;
-            Some(Arc::new(claims))
-        } else {
-            None
-        };
-        let role = session.role().ok_or_else(|| {
-            Rejection::access_denied(
-                StatusCode::FORBIDDEN,
-                "no x-hasura-role in session_variables",
-            )
-        })?;
-        if !security::role_allowed(role, spec.roles) {
-            return Err(Rejection::access_denied(
-                StatusCode::FORBIDDEN,
-                format!("role `{role}` may not call action `{}`", handler.name),
-            ));
-        }
-        let ctx = Ctx::new(
-            app.shared.clone(),
-            Identity::new(session),
-            request_id,
-            headers,
-            claims,
-            handler.name,
-        );
-        // Hasura always sends `input`; a missing one reads as `{}`.
-        let missing;
-        let input = match envelope.input {
-            Some(input) => input,
-            None => {
-                missing = empty_input();
-                &*missing
-            }
-        };
-        let fut = (spec.call)(ctx, input).map_err(input_rejection)?;
-        match guarded(handler_timeout(app, spec.timeout_secs, None), fut).await {
-            Outcome::Done(Ok(output)) => {
-                let mut response = (StatusCode::OK, output).into_response();
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                Ok(response)
-            }
-            Outcome::Done(Err(error)) => {
-                tracing::info!(
-                    status = error.status().as_u16(),
-                    code = error.code(),
-                    "action returned an error"
-                );
-                Ok(error.into_response())
-            }
-            Outcome::Panicked => Err(panicked(handler.name)),
-            Outcome::TimedOut(after) => Err(Rejection::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "timeout",
-                format!(
-                    "action `{}` timed out after {}s",
-                    handler.name,
-                    after.as_secs_f32()
-                ),
-            )),
-        }
-    }
-    .instrument(span)
-    .await
-}
-
-fn empty_input() -> Box<RawValue> {
-    RawValue::from_string("{}".to_owned()).unwrap_or_else(|_| unreachable!("`{{}}` is valid JSON"))
-}
-
-fn jwt_rejection(e: security::jwt::JwtError) -> Rejection {
-    Rejection {
-        status: e.status,
-        code: e.code,
-        message: Cow::Owned(e.message),
-        retry_after: None,
-    }
-}
-
-async fn run_event(
-    app: &App,
-    handler: &'static Handler,
-    spec: &'static EventSpec,
-    headers: HeaderMap,
-    body: &[u8],
-    request_id: &RequestId,
-) -> Result<Response, Rejection> {
-    let request: EventRequest<Box<RawValue>> = serde_json::from_slice(body)
-        .map_err(|e| Rejection::parse_failed(format!("invalid event request: {e}")))?;
-    if request.trigger.name != handler.name {
-        return Err(Rejection::validation_failed(format!(
-            "trigger.name `{}` does not match the route /events/{}",
-            request.trigger.name, handler.name
-        )));
-    }
-    if request.table.schema != spec.schema || request.table.name != spec.table {
-        return Err(Rejection::validation_failed(format!(
-            "event for table {} but trigger `{}` is on {}.{}",
-            request.table, handler.name, spec.schema, spec.table
-        )));
-    }
-    let (header_trace, header_span) = trace_ids(&headers);
-    let body_trace = request.event.trace_context.as_ref();
-    let trace_id = header_trace.or(body_trace.and_then(|t| t.trace_id.as_deref()));
-    let span_id = header_span.or(body_trace.and_then(|t| t.span_id.as_deref()));
-    let span = (handler.span)(&SpanFields {
-        request_id: request_id.as_str(),
-        trace_id,
-        span_id,
-    });
-    span.record("event_id", request.id.as_str());
-    // The handler sees the session both as its identity and in the event itself.
-    let identity = Identity::new(request.event.session_variables.clone().unwrap_or_default());
-    let ctx = Ctx::new(
-        app.shared.clone(),
-        identity,
-        request_id,
-        headers,
-        None,
-        handler.name,
-    );
-    let retry_secs = u64::from(spec.retry.interval_sec.max(1));
-    let timeout = handler_timeout(app, spec.timeout_secs, Some(spec.retry.timeout_sec));
-    deliver(handler, (spec.call)(ctx, request), timeout, retry_secs)
-        .instrument(span)
-        .await
-}
-
-async fn run_cron(
-    app: &App,
-    handler: &'static Handler,
-    spec: &'static CronSpec,
-    headers: HeaderMap,
-    body: &[u8],
-    request_id: &RequestId,
-) -> Result<Response, Rejection> {
-    let request: CronRequest<Box<RawValue>> = serde_json::from_slice(body)
-        .map_err(|e| Rejection::parse_failed(format!("invalid cron request: {e}")))?;
-    if request.name != handler.name {
-        return Err(Rejection::validation_failed(format!(
-            "name `{}` does not match the route /crons/{}",
-            request.name, handler.name
-        )));
-    }
-    let (trace_id, span_id) = trace_ids(&headers);
-    let span = (handler.span)(&SpanFields {
-        request_id: request_id.as_str(),
-        trace_id,
-        span_id,
-    });
-    span.record("event_id", request.id.as_str());
-    let ctx = Ctx::new(
-        app.shared.clone(),
-        Identity::default(),
-        request_id,
-        headers,
-        None,
-        handler.name,
-    );
-    let retry_secs = u64::from(spec.retry.retry_interval_seconds.max(1));
-    let timeout = handler_timeout(app, spec.timeout_secs, Some(spec.retry.timeout_seconds));
-    deliver(handler, (spec.call)(ctx, request), timeout, retry_secs)
-        .instrument(span)
-        .await
-}
-
-/// Runs an event or cron handler; the event is acknowledged (2xx) only when it succeeded.
-async fn deliver(
-    handler: &'static Handler,
-    call: Result<registry::BoxFuture<Result<(), crate::EventError>>, InputError>,
-    timeout: Duration,
-    retry_secs: u64,
-) -> Result<Response, Rejection> {
-    // A body that does not parse is a permanent failure: no Retry-After.
-    let fut = call.map_err(input_rejection)?;
-    match guarded(timeout, fut).await {
-        Outcome::Done(Ok(())) => Ok(json_response(
-            StatusCode::OK,
-            &serde_json::json!({ "message": "success" }),
-            None,
-        )),
-        Outcome::Done(Err(error)) => {
-            tracing::warn!(
-                status = error.status().as_u16(),
-                code = error.code(),
-                message = error.message(),
-                "delivery failed"
-            );
-            Ok(error.into_response())
-        }
-        Outcome::Panicked => Err(panicked(handler.name)),
-        Outcome::TimedOut(after) => Err(Rejection::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            format!(
-                "`{}` timed out after {}s; retry later",
-                handler.name,
-                after.as_secs_f32()
-            ),
-        )
-        .with_retry_after(retry_secs)),
-    }
+    response
 }
 
 /// Serves until SIGTERM/Ctrl-C, then drains in-flight requests for at most `grace`.

@@ -188,6 +188,16 @@ impl StorageError {
     }
 }
 
+/// How this module's errors answer an event or cron delivery: `storage-error`, transient when
+/// the backend failed (not for a missing object, an invalid key or a size limit).
+pub(crate) fn classify(any: &dyn std::any::Any) -> Option<crate::error::DeliveryFailure> {
+    any.downcast_ref::<StorageError>()
+        .map(|e| crate::error::DeliveryFailure {
+            code: "storage-error",
+            transient: matches!(e, StorageError::Backend(_)),
+        })
+}
+
 impl From<StorageError> for crate::ActionError {
     fn from(e: StorageError) -> Self {
         use http::StatusCode;

@@ -5,6 +5,8 @@
 //! formatting is on the hot path: in plain-text mode a lean field formatter writes into a buffer
 //! sized once, instead of the default formatter's styling machinery and repeated growth.
 
+use std::fmt::Write as _;
+
 use tracing::Subscriber;
 use tracing::span::{Attributes, Id};
 use tracing_subscriber::EnvFilter;
@@ -20,30 +22,50 @@ use crate::config::{Config, LogFormat};
 pub(crate) fn init(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let _ = match (config.log_format, ansi) {
-        (LogFormat::Json, _) => tracing_subscriber::fmt()
+    // JSON escapes every control character itself; the text format goes through `LeanFields`,
+    // which escapes them, so a request value can neither forge a log line nor send terminal
+    // escape codes, whether or not stdout is a terminal.
+    let _ = match config.log_format {
+        LogFormat::Json => tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stdout)
             .json()
             .try_init()
             .is_ok(),
-        (LogFormat::Text, true) => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stdout)
-            .try_init()
-            .is_ok(),
-        (LogFormat::Text, false) => tracing_subscriber::registry()
+        LogFormat::Text => tracing_subscriber::registry()
             .with(filter)
             .with(PresizedSpanFields)
             .with(
                 tracing_subscriber::fmt::layer()
-                    .with_ansi(false)
+                    .with_ansi(ansi)
                     .fmt_fields(LeanFields)
                     .with_writer(std::io::stdout),
             )
             .try_init()
             .is_ok(),
     };
+}
+
+/// Writes through, escaping control characters (newlines, carriage returns, terminal escape
+/// codes) the way `{:?}` does, so text from a request stays on its log line.
+struct Escaping<'a, W: std::fmt::Write + ?Sized>(&'a mut W);
+
+impl<W: std::fmt::Write + ?Sized> std::fmt::Write for Escaping<'_, W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let mut rest = s;
+        while let Some(i) = rest.find(char::is_control) {
+            self.0.write_str(&rest[..i])?;
+            let c = rest[i..].chars().next().unwrap_or_default();
+            match c {
+                '\n' => self.0.write_str("\\n")?,
+                '\r' => self.0.write_str("\\r")?,
+                '\t' => self.0.write_str("\\t")?,
+                c => write!(self.0, "\\u{{{:x}}}", c as u32)?,
+            }
+            rest = &rest[i + c.len_utf8()..];
+        }
+        self.0.write_str(rest)
+    }
 }
 
 /// Formats a new span's fields into a buffer allocated once, before the `fmt` layer (which
@@ -116,9 +138,10 @@ impl tracing::field::Visit for LeanVisitor<'_, '_> {
     }
 
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        // Messages and `%value` fields arrive here unescaped (Display through Debug).
         self.result = self.result.and_then(|()| {
             self.name(field)?;
-            write!(self.writer, "{value:?}")
+            write!(Escaping(&mut self.writer), "{value:?}")
         });
     }
 }
@@ -171,5 +194,35 @@ mod tests {
             "{out}"
         );
         assert!(out.contains(r#"handled code="x\"y""#), "{out}");
+    }
+
+    #[test]
+    fn request_text_cannot_forge_lines_or_send_terminal_escapes() {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .without_time()
+                .fmt_fields(LeanFields)
+                .with_writer(move || writer.clone()),
+        );
+        let forged = "pong\n2026-01-01T00:00:00Z  INFO admin logged in\x1b[31m\r\u{7}";
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(name = forged, display = %forged, debug = ?forged, "action {forged} rejected");
+        });
+        let out = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(
+            !out.contains('\x1b') && !out.contains('\r') && !out.contains('\u{7}'),
+            "{out:?}"
+        );
+        assert!(
+            out.contains(
+                r"action pong\n2026-01-01T00:00:00Z  INFO admin logged in\u{1b}[31m\r\u{7} rejected"
+            ),
+            "{out}"
+        );
+        assert!(out.contains(r"display=pong\n2026"), "{out}");
     }
 }

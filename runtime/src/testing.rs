@@ -50,7 +50,7 @@ impl TestService {
         let service = if service.has_config() {
             service
         } else {
-            service.config(Self::config())
+            service.with_config(Self::config())
         };
         let router = service
             .router()

@@ -186,8 +186,9 @@ async fn every_listed_secret_is_accepted_for_rotation() {
         )),
         ..config
     };
-    let s =
-        TestService::new(Service::with_handlers([handler!(example_default::ping)]).config(config));
+    let s = TestService::new(
+        Service::with_handlers([handler!(example_default::ping)]).with_config(config),
+    );
     s.action("ping").send().await.assert_status(200);
     s.action("ping")
         .secret("previous")
@@ -334,8 +335,9 @@ async fn a_panicking_handler_answers_500_and_the_service_keeps_serving() {
 #[tokio::test]
 async fn bodies_over_the_limit_are_413() {
     let config = TestService::config().with_body_limit(64);
-    let s =
-        TestService::new(Service::with_handlers([handler!(example_default::ping)]).config(config));
+    let s = TestService::new(
+        Service::with_handlers([handler!(example_default::ping)]).with_config(config),
+    );
     let res = s
         .action("ping")
         .input(json!({"padding": "x".repeat(200)}))
@@ -356,7 +358,7 @@ async fn duplicate_names_are_a_clear_startup_error() {
     }
     let err =
         Service::with_handlers([handler!(example_default::ping), handler!(other::ping_again)])
-            .config(TestService::config())
+            .with_config(TestService::config())
             .router()
             .unwrap_err()
             .to_string();
@@ -370,7 +372,7 @@ async fn duplicate_names_are_a_clear_startup_error() {
 #[tokio::test]
 async fn jwt_actions_need_a_jwt_configuration_at_startup() {
     let err = Service::with_handlers([handler!(example_default::pong)])
-        .config(Config::new("s"))
+        .with_config(Config::new("s"))
         .router()
         .unwrap_err()
         .to_string();
@@ -383,7 +385,7 @@ async fn jwt_actions_need_a_jwt_configuration_at_startup() {
 #[tokio::test]
 async fn a_service_without_a_webhook_secret_does_not_start() {
     let err = Service::with_handlers([handler!(example_default::ping)])
-        .config(Config::new(""))
+        .with_config(Config::new(""))
         .router()
         .unwrap_err();
     assert!(err.to_string().contains("RASURA_WEBHOOK_SECRET"), "{err}");

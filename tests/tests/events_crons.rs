@@ -319,7 +319,7 @@ async fn example_event_reads_the_user_role_change() {
     .await;
     let s = TestService::new(
         Service::with_handlers([handler!(example_default::user_role_changed)])
-            .config(TestService::config().with_database_url(db.url())),
+            .with_config(TestService::config().with_database_url(db.url())),
     );
     s.event("user_role_changed")
         .table("public.user")

@@ -105,7 +105,7 @@ fn service_with_hasura(endpoint: &url::Url) -> TestService {
             handler!(query_as),
             handler!(query_as_caller),
         ])
-        .config(TestService::config().with_hasura(endpoint.clone(), Some(ADMIN_SECRET))),
+        .with_config(TestService::config().with_hasura(endpoint.clone(), Some(ADMIN_SECRET))),
     )
 }
 

@@ -48,7 +48,7 @@ async fn verify(cfg: &JwtConfig, token: &str) -> Result<VerifiedClaims, JwtError
 #[track_caller]
 fn assert_code(result: Result<VerifiedClaims, JwtError>, code: &str) -> JwtError {
     let err = result.expect_err("the token must be refused");
-    assert_eq!(err.code, code, "{err:?}");
+    assert_eq!(err.code(), code, "{err:?}");
     err
 }
 
@@ -71,7 +71,7 @@ async fn hs256() {
         .await,
         "invalid-jwt",
     );
-    assert!(err.message.starts_with("Could not verify JWT"), "{err:?}");
+    assert!(err.message().starts_with("Could not verify JWT"), "{err:?}");
 }
 
 #[tokio::test]
@@ -215,7 +215,7 @@ async fn expiry_and_allowed_skew() {
         .sign_hs256(HMAC)
         .unwrap();
     let err = assert_code(verify(&strict, &expired).await, "invalid-jwt");
-    assert!(err.message.contains("JWTExpired"), "{err:?}");
+    assert!(err.message().contains("JWTExpired"), "{err:?}");
     verify(&skewed, &expired).await.unwrap();
     let long_expired = user()
         .expired_since(Duration::from_secs(600))
@@ -259,7 +259,7 @@ async fn audience() {
         verify(&cfg, &user().claim("aud", "evil").sign_hs256(HMAC).unwrap()).await,
         "invalid-jwt",
     );
-    assert!(err.message.contains("JWTNotInAudience"), "{err:?}");
+    assert!(err.message().contains("JWTNotInAudience"), "{err:?}");
     assert_code(
         verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await,
         "invalid-jwt",
@@ -301,7 +301,7 @@ async fn issuer() {
         .await,
         "invalid-jwt",
     );
-    assert!(err.message.contains("JWTNotInIssuer"), "{err:?}");
+    assert!(err.message().contains("JWTNotInIssuer"), "{err:?}");
 }
 
 #[tokio::test]
@@ -322,7 +322,7 @@ async fn claims_namespace() {
         verify(&cfg, &user().sign_hs256(HMAC).unwrap()).await,
         "jwt-invalid-claims",
     );
-    assert!(err.message.contains("https://my.app/claims"), "{err:?}");
+    assert!(err.message().contains("https://my.app/claims"), "{err:?}");
 }
 
 #[tokio::test]
@@ -406,7 +406,7 @@ async fn role_claims_are_mandatory_and_typed() {
         .sign_hs256(HMAC)
         .unwrap();
     let err = assert_code(verify(&cfg, &no_roles).await, "jwt-missing-role-claims");
-    assert!(err.message.contains("x-hasura-allowed-roles"));
+    assert!(err.message().contains("x-hasura-allowed-roles"));
     let no_default = user()
         .without_hasura_claim("x-hasura-default-role")
         .sign_hs256(HMAC)
@@ -437,7 +437,7 @@ async fn token_locations() {
     );
     cookie.verify(&h).await.unwrap();
     let err = cookie.verify(&bearer(&token)).await.unwrap_err();
-    assert_eq!(err.code, "invalid-headers");
+    assert_eq!(err.code(), "invalid-headers");
 
     let custom = config(
         json!({"type": "HS256", "key": HMAC, "header": {"type": "CustomHeader", "name": "X-Auth-Token"}}),
@@ -446,7 +446,7 @@ async fn token_locations() {
     h.insert("x-auth-token", HeaderValue::from_str(&token).unwrap());
     custom.verify(&h).await.unwrap();
     assert_eq!(
-        custom.verify(&bearer(&token)).await.unwrap_err().code,
+        custom.verify(&bearer(&token)).await.unwrap_err().code(),
         "invalid-headers"
     );
 
@@ -459,11 +459,59 @@ async fn token_locations() {
     );
     let err = auth.verify(&h).await.unwrap_err();
     assert_eq!(
-        (err.code, err.message.as_str()),
+        (err.code(), err.message()),
         ("invalid-headers", "Malformed Authorization header")
     );
     let err = auth.verify(&HeaderMap::new()).await.unwrap_err();
-    assert_eq!(err.code, "invalid-headers");
+    assert_eq!(err.code(), "invalid-headers");
+    // Hasura reads the header as words and wants exactly `Bearer <token>`: the scheme is
+    // case-sensitive, extra whitespace between and around the words is fine.
+    for value in [
+        format!("bearer {token}"),
+        format!("BEARER {token}"),
+        format!("Bearer {token} extra"),
+        "Bearer".to_owned(),
+        format!("Bearer{token}"),
+    ] {
+        let mut h = HeaderMap::new();
+        h.insert("authorization", HeaderValue::from_str(&value).unwrap());
+        let err = auth.verify(&h).await.unwrap_err();
+        assert_eq!(
+            (err.code(), err.message()),
+            ("invalid-headers", "Malformed Authorization header"),
+            "{value}"
+        );
+    }
+    for value in [format!("Bearer   {token}"), format!("  Bearer {token}\t")] {
+        let mut h = HeaderMap::new();
+        h.insert("authorization", HeaderValue::from_str(&value).unwrap());
+        auth.verify(&h).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn issued_in_the_future_is_refused_as_hasura_does() {
+    let strict = config(json!({"type": "HS256", "key": HMAC}));
+    let skewed = config(json!({"type": "HS256", "key": HMAC, "allowed_skew": 60}));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let future = user().claim("iat", now + 30).sign_hs256(HMAC).unwrap();
+    let err = assert_code(verify(&strict, &future).await, "invalid-jwt");
+    assert!(err.message().contains("JWTIssuedAtFuture"), "{err:?}");
+    verify(&skewed, &future).await.unwrap();
+    let far_future = user().claim("iat", now + 600).sign_hs256(HMAC).unwrap();
+    assert_code(verify(&skewed, &far_future).await, "invalid-jwt");
+    let past = user().claim("iat", now - 30).sign_hs256(HMAC).unwrap();
+    verify(&strict, &past).await.unwrap();
+    // A non-numeric `iat` is a malformed token, in the fast path and the claims_map path.
+    let text = user().claim("iat", "yesterday").sign_hs256(HMAC).unwrap();
+    assert_code(verify(&strict, &text).await, "invalid-jwt");
+    let mapped = config(json!({"type": "HS256", "key": HMAC, "claims_map": {
+        "x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user"}}));
+    assert_code(verify(&mapped, &text).await, "invalid-jwt");
+    assert_code(verify(&mapped, &future).await, "invalid-jwt");
 }
 
 // ---- through the service: status codes and the session/claims agreement ----

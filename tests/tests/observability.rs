@@ -217,7 +217,8 @@ fn debug_output_shows_no_secret() {
     let config = Config::new("first-secret-value,second-secret-value").with_jwt(
         JwtConfig::from_json(&json!({"type": "HS256", "key": hmac}).to_string()).unwrap(),
     );
-    let service = Service::with_handlers([handler!(example_default::ping)]).config(config.clone());
+    let service =
+        Service::with_handlers([handler!(example_default::ping)]).with_config(config.clone());
     let texts = [
         format!("{config:?}"),
         format!("{config:#?}"),

@@ -20,7 +20,7 @@ fn service(db: &TestDatabase) -> TestService {
             handler!(example_default::user_role_changed),
             handler!(add_note),
         ])
-        .config(TestService::config().with_database_url(db.url())),
+        .with_config(TestService::config().with_database_url(db.url())),
     )
 }
 
@@ -114,7 +114,7 @@ async fn events_fail_permanently_without_a_database_and_transiently_when_it_is_d
     // Configured but unreachable: a transient failure, retried after a delay.
     let closed = closed_port().await;
     let s = TestService::new(
-        Service::with_handlers([handler!(example_default::user_role_changed)]).config(
+        Service::with_handlers([handler!(example_default::user_role_changed)]).with_config(
             TestService::config()
                 .with_database_url(&format!("postgres://u:pw-secret@127.0.0.1:{closed}/x")),
         ),
@@ -221,7 +221,7 @@ async fn an_unreachable_database_is_a_clear_start_up_error() {
     let port = closed_port().await;
     let url = format!("postgres://app:start-up-secret@127.0.0.1:{port}/app");
     let err = Service::with_handlers([handler!(example_default::user_role_changed)])
-        .config(TestService::config().with_database_url(&url))
+        .with_config(TestService::config().with_database_url(&url))
         .start()
         .await
         .unwrap_err();
@@ -237,7 +237,7 @@ async fn an_unreachable_database_is_a_clear_start_up_error() {
 async fn readiness_reports_the_database() {
     let db = TestDatabase::create().await;
     let router = Service::with_handlers([handler!(example_default::user_role_changed)])
-        .config(TestService::config().with_database_url(db.url()))
+        .with_config(TestService::config().with_database_url(db.url()))
         .start()
         .await
         .unwrap();
@@ -252,7 +252,7 @@ async fn readiness_reports_the_database() {
 
     let port = closed_port().await;
     let s = TestService::new(
-        Service::with_handlers([handler!(example_default::user_role_changed)]).config(
+        Service::with_handlers([handler!(example_default::user_role_changed)]).with_config(
             TestService::config().with_database_url(&format!("postgres://u@127.0.0.1:{port}/x")),
         ),
     );

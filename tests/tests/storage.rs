@@ -38,7 +38,7 @@ fn now() -> u64 {
 /// A service with the example's `upload_file`, storing in `location`.
 fn service(location: StorageLocation, upload_limit: usize) -> TestService {
     TestService::new(
-        Service::with_handlers([handler!(example_default::upload_file)]).config(
+        Service::with_handlers([handler!(example_default::upload_file)]).with_config(
             TestService::config()
                 .with_storage(location)
                 .with_upload_limit(upload_limit)
@@ -193,7 +193,7 @@ async fn sign_links(ctx: Ctx) -> Result<Links, ActionError> {
 
 async fn expired_url_for_service() -> (TestService, String, String) {
     let s = TestService::new(
-        Service::with_handlers([handler!(sign_links)]).config(
+        Service::with_handlers([handler!(sign_links)]).with_config(
             TestService::config()
                 .with_public_url(url::Url::parse("https://files.example.test/svc").unwrap()),
         ),

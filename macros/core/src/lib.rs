@@ -317,6 +317,7 @@ fn registration(
                 },
                 kind: #spec,
                 span,
+                guards: &[],
             }
         };
         ::rasura::__private::inventory::submit! {

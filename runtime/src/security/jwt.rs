@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::jwks::JwksCache;
 use super::token;
+use crate::error::ErrorCore;
 use crate::protocol::SessionVariables;
 
 /// Hasura's default claims namespace.
@@ -517,7 +518,9 @@ impl JwtConfig {
                     .position(u8::is_ascii_whitespace)
                     .ok_or_else(malformed)?;
                 let (scheme, token) = (&value[..split], value[split..].trim_ascii());
-                if !scheme.eq_ignore_ascii_case(b"bearer")
+                // Hasura splits the header into words and wants exactly `["Bearer", token]`:
+                // the scheme is case-sensitive there, so it is here.
+                if scheme != b"Bearer"
                     || token.is_empty()
                     || token.iter().any(u8::is_ascii_whitespace)
                 {
@@ -657,10 +660,10 @@ fn verified_claims(mut claims: Vec<(String, Value)>) -> Result<VerifiedClaims, J
             "invalid x-hasura-default-role; should be a role",
         ));
     };
-    let mut session = SessionVariables::new();
+    let mut strings = Vec::with_capacity(claims.len());
     for (name, value) in claims {
         match value {
-            Value::String(s) => session.insert(name, s),
+            Value::String(s) => strings.push((name, s)),
             _ => {
                 return Err(JwtError::invalid_claims(format!(
                     "invalid {name}; x-hasura-* claims must be strings"
@@ -668,6 +671,8 @@ fn verified_claims(mut claims: Vec<(String, Value)>) -> Result<VerifiedClaims, J
             }
         }
     }
+    let session = SessionVariables::try_from_pairs(strings)
+        .map_err(|e| JwtError::invalid_claims(e.to_string()))?;
     Ok(VerifiedClaims {
         allowed_roles,
         default_role,
@@ -705,24 +710,18 @@ impl VerifiedClaims {
     }
 }
 
-/// Why a token was refused; its `code` is Hasura's.
+/// Why a token was refused: 401, or 403 when the token is valid but disagrees with the
+/// session; its code is Hasura's (`invalid-jwt`, `invalid-headers`, `jwt-missing-role-claims`,
+/// `jwt-invalid-claims` or `access-denied`); its message never includes the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JwtError {
-    /// 401, or 403 when the token is valid but disagrees with the session.
-    pub status: http::StatusCode,
-    /// `invalid-jwt`, `invalid-headers`, `jwt-missing-role-claims`, `jwt-invalid-claims` or
-    /// `access-denied`.
-    pub code: &'static str,
-    /// A message that never includes the token.
-    pub message: String,
+    core: ErrorCore,
 }
 
 impl JwtError {
     fn new(status: http::StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
-            status,
-            code,
-            message: message.into(),
+            core: ErrorCore::new(status, code, message.into()),
         }
     }
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
@@ -748,11 +747,32 @@ impl JwtError {
     fn forbidden(message: impl Into<String>) -> Self {
         Self::new(http::StatusCode::FORBIDDEN, "access-denied", message)
     }
+
+    /// 401, or 403 when the token is valid but disagrees with the session.
+    pub fn status(&self) -> http::StatusCode {
+        self.core.status()
+    }
+
+    /// Hasura's code.
+    pub fn code(&self) -> &str {
+        self.core.code()
+    }
+
+    /// The message (never the token).
+    pub fn message(&self) -> &str {
+        self.core.message()
+    }
+}
+
+impl From<JwtError> for ErrorCore {
+    fn from(e: JwtError) -> Self {
+        e.core
+    }
 }
 
 impl fmt::Display for JwtError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.message, self.code)
+        write!(f, "{} ({})", self.core.message(), self.core.code())
     }
 }
 

@@ -4,7 +4,7 @@
 //! Why not `jsonwebtoken::decode`: it decodes the header twice and the payload twice (once for
 //! its own checks, once for the caller) into a `serde_json::Value`, which made verification the
 //! largest cost of a `jwt` action. The checks it would make are made here with the same rules:
-//! `exp`/`nbf` with the allowed skew, `aud` required and matched when configured, `iss` matched
+//! `exp`/`nbf`/`iat` with the allowed skew (`iat` in the future is refused, as Hasura does), `aud` required and matched when configured, `iss` matched
 //! when configured and present.
 
 use std::fmt;
@@ -85,6 +85,7 @@ impl Parts<'_> {
 pub(crate) struct Registered {
     pub exp: Option<f64>,
     pub nbf: Option<f64>,
+    pub iat: Option<f64>,
     pub aud: Option<Vec<String>>,
     pub iss: Option<String>,
 }
@@ -104,6 +105,10 @@ impl Registered {
         }
         if self.nbf.is_some_and(|nbf| nbf > now + skew) {
             return Err("JWTNotYetValid");
+        }
+        // Hasura's JWT library refuses a token issued in the future, with the same skew.
+        if self.iat.is_some_and(|iat| iat > now + skew) {
+            return Err("JWTIssuedAtFuture");
         }
         if let Some(accepted) = audience {
             let ok = self
@@ -181,6 +186,7 @@ impl<'de> Visitor<'de> for PayloadSeed<'_> {
             match key.as_ref() {
                 "exp" => registered.exp = Some(map.next_value()?),
                 "nbf" => registered.nbf = Some(map.next_value()?),
+                "iat" => registered.iat = map.next_value()?,
                 "aud" => registered.aud = Some(map.next_value::<Audience>()?.0),
                 "iss" => registered.iss = Some(map.next_value()?),
                 k if k == self.namespace => namespace = Some(map.next_value_seed(NamespaceSeed)?),
@@ -294,6 +300,7 @@ pub(crate) fn registered_of(payload: &Value) -> Result<Registered, &'static str>
     Ok(Registered {
         exp: number("exp")?,
         nbf: number("nbf")?,
+        iat: number("iat")?,
         aud,
         iss,
     })
@@ -308,6 +315,7 @@ mod tests {
         let r = |exp: Option<f64>, nbf: Option<f64>| Registered {
             exp,
             nbf,
+            iat: None,
             aud: None,
             iss: None,
         };
@@ -330,6 +338,7 @@ mod tests {
         let with = |aud: &str, iss: &str| Registered {
             exp: None,
             nbf: None,
+            iat: None,
             aud: Some(vec![aud.into()]),
             iss: Some(iss.into()),
         };

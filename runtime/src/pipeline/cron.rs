@@ -1,0 +1,115 @@
+//! Cron triggers: the envelope is [`CronRequest`] with the payload left raw; there is no
+//! caller session; acknowledgement and failures as for events.
+
+use std::time::Duration;
+
+use axum::response::Response;
+use http::HeaderMap;
+use serde_json::value::RawValue;
+
+use super::{App, Caller, Outcome, Route, Webhook, deliveries, handler_timeout, trace_ids};
+use crate::config::Config;
+use crate::context::{Ctx, Identity, RequestId};
+use crate::error::{EventError, Rejection};
+use crate::protocol::{CronRequest, SessionVariables};
+use crate::registry::{BoxFuture, CronSpec, Handler, HandlerKind, InputError, SpanFields};
+
+/// The `#[cron]` kind.
+pub(crate) struct Cron;
+
+impl Webhook for Cron {
+    const KIND: &'static str = "cron";
+    type Spec = CronSpec;
+    type Envelope<'b> = CronRequest<Box<RawValue>>;
+    type Output = ();
+    type Error = EventError;
+
+    fn parse(body: &[u8]) -> Result<CronRequest<Box<RawValue>>, Rejection> {
+        serde_json::from_slice(body)
+            .map_err(|e| Rejection::parse_failed(format!("invalid cron request: {e}")))
+    }
+
+    fn resolve(
+        _app: &App,
+        route: Route,
+        request: &CronRequest<Box<RawValue>>,
+    ) -> Result<(&'static Handler, &'static CronSpec), Rejection> {
+        let Route::Handler(handler) = route else {
+            return Err(Rejection::not_exists("no cron trigger at this route"));
+        };
+        let HandlerKind::Cron(spec) = &handler.kind else {
+            return Err(Rejection::not_exists("not a cron trigger"));
+        };
+        if request.name != handler.name {
+            return Err(Rejection::validation_failed(format!(
+                "name `{}` does not match the route /crons/{}",
+                request.name, handler.name
+            )));
+        }
+        Ok((handler, spec))
+    }
+
+    fn span(
+        handler: &'static Handler,
+        headers: &HeaderMap,
+        request: &CronRequest<Box<RawValue>>,
+        request_id: &RequestId,
+    ) -> tracing::Span {
+        let (trace_id, span_id) = trace_ids(headers);
+        let span = (handler.span)(&SpanFields {
+            request_id: request_id.as_str(),
+            trace_id,
+            span_id,
+        });
+        span.record("event_id", request.id.as_str());
+        span
+    }
+
+    fn session(_request: &mut CronRequest<Box<RawValue>>) -> SessionVariables {
+        SessionVariables::default()
+    }
+
+    async fn caller(
+        _app: &App,
+        _spec: &'static CronSpec,
+        _headers: &HeaderMap,
+        _session: SessionVariables,
+    ) -> Result<Caller, Rejection> {
+        Ok(Caller {
+            identity: Identity::default(),
+            claims: None,
+        })
+    }
+
+    fn authorize(
+        _handler: &'static Handler,
+        _spec: &'static CronSpec,
+        _caller: &Caller,
+    ) -> Result<(), Rejection> {
+        Ok(())
+    }
+
+    fn call(
+        spec: &'static CronSpec,
+        ctx: Ctx,
+        request: CronRequest<Box<RawValue>>,
+    ) -> Result<BoxFuture<Result<(), EventError>>, InputError> {
+        (spec.call)(ctx, request)
+    }
+
+    fn timeout(config: &Config, spec: &'static CronSpec) -> Duration {
+        handler_timeout(config, spec.timeout_secs, Some(spec.retry.timeout_seconds))
+    }
+
+    fn respond(
+        handler: &'static Handler,
+        spec: &'static CronSpec,
+        outcome: Outcome<Result<(), EventError>>,
+    ) -> Response {
+        deliveries::respond(
+            handler,
+            u64::from(spec.retry.retry_interval_seconds.max(1)),
+            outcome,
+        )
+    }
+}

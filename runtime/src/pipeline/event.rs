@@ -1,0 +1,122 @@
+//! Event triggers: the envelope is [`EventRequest`] with the rows left raw; the caller is the
+//! session recorded with the change; success is the only acknowledgement, a timeout a 503 with
+//! `Retry-After`.
+
+use std::time::Duration;
+
+use axum::response::Response;
+use http::HeaderMap;
+use serde_json::value::RawValue;
+
+use super::{App, Caller, Outcome, Route, Webhook, deliveries, handler_timeout, trace_ids};
+use crate::config::Config;
+use crate::context::{Ctx, Identity, RequestId};
+use crate::error::{EventError, Rejection};
+use crate::protocol::{EventRequest, SessionVariables};
+use crate::registry::{BoxFuture, EventSpec, Handler, HandlerKind, InputError, SpanFields};
+
+/// The `#[event]` kind.
+pub(crate) struct Event;
+
+impl Webhook for Event {
+    const KIND: &'static str = "event";
+    type Spec = EventSpec;
+    type Envelope<'b> = EventRequest<Box<RawValue>>;
+    type Output = ();
+    type Error = EventError;
+
+    fn parse(body: &[u8]) -> Result<EventRequest<Box<RawValue>>, Rejection> {
+        serde_json::from_slice(body)
+            .map_err(|e| Rejection::parse_failed(format!("invalid event request: {e}")))
+    }
+
+    fn resolve(
+        _app: &App,
+        route: Route,
+        request: &EventRequest<Box<RawValue>>,
+    ) -> Result<(&'static Handler, &'static EventSpec), Rejection> {
+        let Route::Handler(handler) = route else {
+            return Err(Rejection::not_exists("no event trigger at this route"));
+        };
+        let HandlerKind::Event(spec) = &handler.kind else {
+            return Err(Rejection::not_exists("not an event trigger"));
+        };
+        if request.trigger.name != handler.name {
+            return Err(Rejection::validation_failed(format!(
+                "trigger.name `{}` does not match the route /events/{}",
+                request.trigger.name, handler.name
+            )));
+        }
+        if request.table.schema != spec.schema || request.table.name != spec.table {
+            return Err(Rejection::validation_failed(format!(
+                "event for table {} but trigger `{}` is on {}.{}",
+                request.table, handler.name, spec.schema, spec.table
+            )));
+        }
+        Ok((handler, spec))
+    }
+
+    fn span(
+        handler: &'static Handler,
+        headers: &HeaderMap,
+        request: &EventRequest<Box<RawValue>>,
+        request_id: &RequestId,
+    ) -> tracing::Span {
+        // Trace headers first, else the trace context Hasura recorded with the change.
+        let (header_trace, header_span) = trace_ids(headers);
+        let body_trace = request.event.trace_context.as_ref();
+        let span = (handler.span)(&SpanFields {
+            request_id: request_id.as_str(),
+            trace_id: header_trace.or(body_trace.and_then(|t| t.trace_id.as_deref())),
+            span_id: header_span.or(body_trace.and_then(|t| t.span_id.as_deref())),
+        });
+        span.record("event_id", request.id.as_str());
+        span
+    }
+
+    fn session(request: &mut EventRequest<Box<RawValue>>) -> SessionVariables {
+        // The handler sees the session both as its identity and in the event itself.
+        request.event.session_variables.clone().unwrap_or_default()
+    }
+
+    async fn caller(
+        _app: &App,
+        _spec: &'static EventSpec,
+        _headers: &HeaderMap,
+        session: SessionVariables,
+    ) -> Result<Caller, Rejection> {
+        Ok(Caller {
+            identity: Identity::new(session),
+            claims: None,
+        })
+    }
+
+    fn authorize(
+        _handler: &'static Handler,
+        _spec: &'static EventSpec,
+        _caller: &Caller,
+    ) -> Result<(), Rejection> {
+        // Hasura itself is the caller (the webhook secret proved it); no role applies.
+        Ok(())
+    }
+
+    fn call(
+        spec: &'static EventSpec,
+        ctx: Ctx,
+        request: EventRequest<Box<RawValue>>,
+    ) -> Result<BoxFuture<Result<(), EventError>>, InputError> {
+        (spec.call)(ctx, request)
+    }
+
+    fn timeout(config: &Config, spec: &'static EventSpec) -> Duration {
+        handler_timeout(config, spec.timeout_secs, Some(spec.retry.timeout_sec))
+    }
+
+    fn respond(
+        handler: &'static Handler,
+        spec: &'static EventSpec,
+        outcome: Outcome<Result<(), EventError>>,
+    ) -> Response {
+        deliveries::respond(handler, u64::from(spec.retry.interval_sec.max(1)), outcome)
+    }
+}

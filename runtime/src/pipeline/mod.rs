@@ -1,0 +1,272 @@
+//! The request pipeline: every webhook request goes through the same ordered steps, written
+//! once in [`run`]; actions, events and crons differ only in the [`Webhook`] methods (how the
+//! envelope reads, who the caller is, how an outcome becomes a status).
+//!
+//! 1. **webhook secret** ([`admission::check_secret`]): `X-Rasura-Webhook-Secret`, 401.
+//! 2. **body limit** ([`admission::read_body`]): `RASURA_BODY_LIMIT` (413) within
+//!    `RASURA_BODY_READ_TIMEOUT` (408).
+//! 3. **envelope** ([`Webhook::parse`]): Hasura's payload, 400 `parse-failed`.
+//! 4. **name check** ([`Webhook::resolve`]): the route and the payload's name agree (or, on
+//!    `POST /actions`, the name picks the handler).
+//! 5. **span** ([`Webhook::span`]): the handler's `tracing` span with the request and trace ids.
+//! 6. **caller identity** ([`Webhook::caller`]): session variables, and the verified JWT of a
+//!    `jwt` action.
+//! 7. **authorization** ([`Webhook::authorize`], then the handler's [`Guard`]s): roles, and
+//!    per-handler guards, before the input is parsed.
+//! 8. **invoke** ([`Webhook::call`], [`invoke::guarded`]): the input parsed into the handler's
+//!    types, the handler run under its timeout and a panic guard.
+//! 9. **response** ([`Webhook::respond`]): Hasura's format; then every [`Observer`] sees the
+//!    result.
+//!
+//! A new cross-cutting feature is one insertion here: a step, a guard on the registry entry,
+//! or an observer on the service.
+
+mod action;
+mod admission;
+mod cron;
+mod deliveries;
+mod event;
+mod guard;
+pub(crate) mod invoke;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::HeaderMap;
+use tracing::Instrument;
+
+use crate::config::Config;
+use crate::context::{Ctx, Identity, REQUEST_ID_HEADER, RequestId, Shared};
+use crate::error::Rejection;
+use crate::protocol::SessionVariables;
+use crate::registry::{Handler, InputError};
+use crate::security::jwt::VerifiedClaims;
+
+pub(crate) use admission::check_secret as admission_check;
+pub use guard::{Guard, GuardFuture, Observer, RequestRecord};
+pub(crate) use invoke::Outcome;
+
+pub(crate) use action::Action;
+pub(crate) use cron::Cron;
+pub(crate) use event::Event;
+
+/// Everything a request needs, shared by all routes.
+pub(crate) struct App {
+    pub(crate) config: Config,
+    pub(crate) shared: Arc<Shared>,
+    /// Actions by name, for `POST /actions`.
+    pub(crate) actions: HashMap<&'static str, &'static Handler>,
+    pub(crate) observers: Vec<Arc<dyn Observer>>,
+}
+
+/// The handler a route names: a registered one, or (for `POST /actions`) the one the payload
+/// names.
+#[derive(Clone, Copy)]
+pub(crate) enum Route {
+    Handler(&'static Handler),
+    ByName,
+}
+
+/// Who is calling: the session Hasura sent, and the token a `jwt` action verified.
+pub(crate) struct Caller {
+    pub(crate) identity: Identity,
+    pub(crate) claims: Option<Arc<VerifiedClaims>>,
+}
+
+/// What distinguishes the three kinds of webhook. Each method is one step of [`run`].
+pub(crate) trait Webhook: 'static {
+    /// `action`, `event` or `cron`, for observers.
+    const KIND: &'static str;
+    /// The handler options of this kind (`ActionSpec`, …).
+    type Spec: Sync + 'static;
+    /// Hasura's payload, borrowing from the body where it can.
+    type Envelope<'b>: Send;
+    /// What the handler yields on success.
+    type Output: Send + 'static;
+    /// What the handler returns on failure.
+    type Error: Send + 'static;
+
+    /// Step 3: the envelope.
+    fn parse(body: &[u8]) -> Result<Self::Envelope<'_>, Rejection>;
+
+    /// Step 4: the handler (and its options) the request is for.
+    fn resolve(
+        app: &App,
+        route: Route,
+        envelope: &Self::Envelope<'_>,
+    ) -> Result<(&'static Handler, &'static Self::Spec), Rejection>;
+
+    /// Step 5: the handler's span.
+    fn span(
+        handler: &'static Handler,
+        headers: &HeaderMap,
+        envelope: &Self::Envelope<'_>,
+        request_id: &RequestId,
+    ) -> tracing::Span;
+
+    /// Step 6: the session the caller brought (taken out of the envelope).
+    fn session(envelope: &mut Self::Envelope<'_>) -> SessionVariables;
+
+    /// Step 6: the caller, from the session (and the request's token, where the kind verifies
+    /// one).
+    fn caller(
+        app: &App,
+        spec: &'static Self::Spec,
+        headers: &HeaderMap,
+        session: SessionVariables,
+    ) -> impl Future<Output = Result<Caller, Rejection>> + Send;
+
+    /// Step 7: what the handler's options allow (roles); guards follow.
+    fn authorize(
+        handler: &'static Handler,
+        spec: &'static Self::Spec,
+        caller: &Caller,
+    ) -> Result<(), Rejection>;
+
+    /// Step 8: parses the input and starts the handler.
+    fn call(
+        spec: &'static Self::Spec,
+        ctx: Ctx,
+        envelope: Self::Envelope<'_>,
+    ) -> Result<crate::registry::BoxFuture<Result<Self::Output, Self::Error>>, InputError>;
+
+    /// Step 8: the handler's time limit.
+    fn timeout(config: &Config, spec: &'static Self::Spec) -> Duration;
+
+    /// Step 9: the answer for the outcome.
+    fn respond(
+        handler: &'static Handler,
+        spec: &'static Self::Spec,
+        outcome: Outcome<Result<Self::Output, Self::Error>>,
+    ) -> Response;
+}
+
+/// Entry point of every webhook route: runs the pipeline, then sets `x-request-id` and tells
+/// the observers.
+pub(crate) async fn handle<W: Webhook>(app: Arc<App>, route: Route, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let request_id = RequestId::from_headers(&parts.headers);
+    let started = (!app.observers.is_empty()).then(Instant::now);
+    let mut resolved = match route {
+        Route::Handler(h) => Some(h),
+        Route::ByName => None,
+    };
+    let mut response =
+        match run::<W>(&app, route, parts.headers, body, &request_id, &mut resolved).await {
+            Ok(response) => response,
+            Err(rejection) => {
+                tracing::info!(
+                    request_id = request_id.as_str(),
+                    status = rejection.core.status().as_u16(),
+                    code = rejection.core.code(),
+                    message = rejection.core.message(),
+                    "request rejected"
+                );
+                rejection.into_response()
+            }
+        };
+    response
+        .headers_mut()
+        .insert(REQUEST_ID_HEADER.clone(), request_id.header_value());
+    if let Some(started) = started {
+        let record = RequestRecord {
+            kind: W::KIND,
+            handler: resolved,
+            status: response.status(),
+            elapsed: started.elapsed(),
+            request_id: request_id.as_str(),
+        };
+        for observer in &app.observers {
+            observer.observe(&record);
+        }
+    }
+    response
+}
+
+/// The steps, in order (see the module documentation).
+async fn run<W: Webhook>(
+    app: &App,
+    route: Route,
+    headers: HeaderMap,
+    body: axum::body::Body,
+    request_id: &RequestId,
+    resolved: &mut Option<&'static Handler>,
+) -> Result<Response, Rejection> {
+    admission::check_secret(&app.config, &headers, request_id)?;
+    let body: Bytes = admission::read_body(body, &headers, &app.config).await?;
+    let mut envelope = W::parse(&body)?;
+    let (handler, spec) = W::resolve(app, route, &envelope)?;
+    *resolved = Some(handler);
+    let span = W::span(handler, &headers, &envelope, request_id);
+    async move {
+        let session = W::session(&mut envelope);
+        let caller = W::caller(app, spec, &headers, session).await?;
+        W::authorize(handler, spec, &caller)?;
+        let ctx = Ctx::new(
+            app.shared.clone(),
+            caller.identity,
+            request_id,
+            headers,
+            caller.claims,
+            handler.name,
+        );
+        guard::run_guards(handler, &ctx).await?;
+        let handler_future = W::call(spec, ctx, envelope).map_err(input_rejection)?;
+        let outcome = invoke::guarded(W::timeout(&app.config, spec), handler_future).await;
+        if matches!(outcome, Outcome::Panicked) {
+            tracing::error!(
+                handler = handler.name,
+                "handler panicked; answered 500 and kept serving"
+            );
+        }
+        Ok(W::respond(handler, spec, outcome))
+    }
+    .instrument(span)
+    .await
+}
+
+fn input_rejection(e: InputError) -> Rejection {
+    match e {
+        InputError::Parse(m) => Rejection::parse_failed(m),
+        InputError::Validation(m) => Rejection::validation_failed(m),
+    }
+}
+
+/// The handler timeout: its own or the service default, kept below the limit Hasura waits
+/// (`hasura_limit`, seconds) so Rasura answers first.
+pub(crate) fn handler_timeout(
+    config: &Config,
+    own: Option<u64>,
+    hasura_limit: Option<u32>,
+) -> Duration {
+    let mut timeout = own.map_or(config.handler_timeout, Duration::from_secs);
+    if let Some(limit) = hasura_limit {
+        let ceiling = Duration::from_secs(u64::from(limit.max(2) - 1));
+        timeout = timeout.min(ceiling);
+    }
+    timeout
+}
+
+/// Trace ids Hasura propagates: B3 headers, or W3C `traceparent`.
+pub(crate) fn trace_ids(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
+    static X_B3_TRACEID: http::HeaderName = http::HeaderName::from_static("x-b3-traceid");
+    static X_B3_SPANID: http::HeaderName = http::HeaderName::from_static("x-b3-spanid");
+    static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+    let get = |name: &http::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(trace) = get(&X_B3_TRACEID) {
+        return (Some(trace), get(&X_B3_SPANID));
+    }
+    if let Some(parent) = get(&TRACEPARENT) {
+        let mut parts = parent.split('-');
+        if let (Some(_version), Some(trace), Some(span)) =
+            (parts.next(), parts.next(), parts.next())
+        {
+            return (Some(trace), Some(span));
+        }
+    }
+    (None, None)
+}
