@@ -8,7 +8,7 @@ use crate::config::Secret;
 use crate::metadata::sync::{self, MetadataClient};
 use crate::metadata::{Declared, ExportOptions, default_service_name};
 use crate::registry::{Columns, Handler, HandlerKind, OperationSpec};
-use crate::service::{Service, StartupError, serve_until_signal};
+use crate::service::{Service, StartupError};
 
 #[derive(Parser)]
 #[command(about = "A Rasura service: Hasura actions, event triggers and cron triggers")]
@@ -120,6 +120,7 @@ async fn serve(service: Service) -> Result<(), StartupError> {
     let mut config = service.load_config()?;
     crate::telemetry::init(&config);
     let grace = config.shutdown_timeout;
+    let limits = crate::server::Limits::of(&config);
     let count = service.handlers().len();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -129,7 +130,7 @@ async fn serve(service: Service) -> Result<(), StartupError> {
     let router = service.start_with(config).await?;
     let shutdown = crate::service::shutdown_signal();
     tracing::info!(address = %local, handlers = count, "rasura listening");
-    serve_until_signal(listener, router, grace, shutdown)
+    crate::server::serve(listener, router, limits, grace, shutdown)
         .await
         .map_err(StartupError::Io)?;
     tracing::info!("stopped");

@@ -49,6 +49,7 @@ pub mod protocol;
 pub mod registry;
 mod response_fields;
 pub mod security;
+mod server;
 mod service;
 pub mod storage;
 mod telemetry;

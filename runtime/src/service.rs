@@ -183,8 +183,9 @@ impl Service {
         // Links to `/files` use the address actually bound (the configured port may be 0).
         config.listen = listener.local_addr().map_err(StartupError::Io)?;
         let grace = config.shutdown_timeout;
+        let limits = crate::server::Limits::of(&config);
         let router = self.start_with(config).await?;
-        serve_until_signal(listener, router, grace, shutdown_signal())
+        crate::server::serve(listener, router, limits, grace, shutdown_signal())
             .await
             .map_err(StartupError::Io)
     }
@@ -625,33 +626,6 @@ fn with_request_id(headers: &HeaderMap, mut response: Response) -> Response {
         RequestId::from_headers(headers).header_value(),
     );
     response
-}
-
-/// Serves until SIGTERM/Ctrl-C, then drains in-flight requests for at most `grace`.
-pub(crate) async fn serve_until_signal(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    grace: Duration,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (tx, mut rx) = tokio::sync::watch::channel(false);
-    let signal = async move {
-        shutdown.await;
-        tracing::info!("shutting down: no new connections, finishing in-flight requests");
-        let _ = tx.send(true);
-    };
-    let server = axum::serve(listener, router).with_graceful_shutdown(signal);
-    let deadline = async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        result = server => result,
-        () = deadline => {
-            tracing::warn!("in-flight requests did not finish within the shutdown timeout");
-            Ok(())
-        }
-    }
 }
 
 /// SIGTERM or Ctrl-C. The handlers are installed now, not when the future is first polled, so a
