@@ -129,6 +129,9 @@ async fn serve(service: Service) -> Result<(), StartupError> {
     config.listen = local;
     let router = service.start_with(config).await?;
     let shutdown = crate::service::shutdown_signal();
+    if count == 0 {
+        tracing::warn!("{NO_HANDLERS}");
+    }
     tracing::info!(address = %local, handlers = count, "rasura listening");
     crate::server::serve(listener, router, limits, grace, shutdown)
         .await
@@ -290,7 +293,16 @@ fn operation(name: &str, op: &Option<OperationSpec>) -> Option<String> {
 }
 
 /// The `routes` table.
+/// What to say when a binary links no handler: the usual cause is a `main.rs` that does not
+/// use the library holding them, so the linker drops their registrations.
+pub(crate) const NO_HANDLERS: &str = "no handlers are linked into this binary: if they live in \
+    your library crate, add `use your_crate as _;` to main.rs (or call something from it) so the \
+    linker keeps their registrations";
+
 pub(crate) fn routes_table(handlers: &[&'static Handler]) -> String {
+    if handlers.is_empty() {
+        return format!("{NO_HANDLERS}\n");
+    }
     let mut rows =
         vec![["KIND", "NAME", "ROUTE", "ROLES", "REQUIRES", "DETAILS"].map(String::from)];
     for h in handlers {
@@ -368,4 +380,16 @@ pub(crate) fn routes_table(handlers: &[&'static Handler]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_of_a_binary_without_handlers_names_the_likely_cause() {
+        let table = routes_table(&[]);
+        assert!(table.contains("no handlers are linked"), "{table}");
+        assert!(table.contains("use your_crate as _;"), "{table}");
+    }
 }

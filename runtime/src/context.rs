@@ -81,6 +81,7 @@ impl RequestId {
         }
     }
 
+    #[cfg(feature = "testing")]
     pub(crate) fn from_text(text: String) -> Self {
         let value = http::HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
             .unwrap_or_else(|_| http::HeaderValue::from_static("invalid"));
@@ -322,6 +323,7 @@ impl Ctx {
         })
     }
 
+    #[cfg(feature = "testing")]
     /// A context for unit-testing a handler function directly.
     pub fn for_tests(identity: Identity) -> Self {
         let request_id = RequestId::from_text("test".into());

@@ -52,7 +52,7 @@ pub(crate) fn load() -> Result<Config, ConfigError> {
             }
         }
         if let Some(key) = jwt_key {
-            let token = crate::testing::JwtClaims::new()
+            let token = crate::security::issue::JwtClaims::new()
                 .allowed_roles(["user", "admin"])
                 .default_role("user")
                 .user_id("1")

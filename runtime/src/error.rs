@@ -108,8 +108,8 @@ impl fmt::Display for ErrorCore {
 #[derive(Clone, PartialEq)]
 pub struct ActionError {
     core: ErrorCore,
-    /// `extensions` beyond `code`.
-    extensions: Map<String, Value>,
+    /// `extensions` beyond `code` (boxed: most errors have none, and the `Result` stays small).
+    extensions: Option<Box<Map<String, Value>>>,
 }
 
 impl ActionError {
@@ -123,7 +123,7 @@ impl ActionError {
         };
         Self {
             core: ErrorCore::new(status, code.into(), message.into()),
-            extensions: Map::new(),
+            extensions: None,
         }
     }
 
@@ -164,7 +164,9 @@ impl ActionError {
         match (key.as_str(), value) {
             ("code", Value::String(code)) => self.core.code = code.into(),
             (_, value) => {
-                self.extensions.insert(key, value);
+                self.extensions
+                    .get_or_insert_with(Box::default)
+                    .insert(key, value);
             }
         }
         self
@@ -187,7 +189,7 @@ impl ActionError {
 
     /// The whole `extensions` object, `code` first.
     pub fn extensions(&self) -> Map<String, Value> {
-        match self.core.body(Some(&self.extensions)) {
+        match self.core.body(self.extensions.as_deref()) {
             Value::Object(mut body) => match body.remove("extensions") {
                 Some(Value::Object(extensions)) => extensions,
                 _ => Map::new(),
@@ -230,13 +232,13 @@ impl std::error::Error for ActionError {}
 
 impl IntoResponse for ActionError {
     fn into_response(self) -> Response {
-        self.core.response(Some(&self.extensions), None)
+        self.core.response(self.extensions.as_deref(), None)
     }
 }
 
 /// An event or cron handler's failure. Hasura treats every non-2xx answer as a failed delivery
 /// and retries it within the trigger's `num_retries`; [`EventError::retry_after`] asks for a
-/// retry after a delay, even when the retries are exhausted (PROTOCOL.md §2.2).
+/// retry after a delay, even when the retries are exhausted (docs/protocol.md §2.2).
 ///
 /// Any `std::error::Error` converts into an `EventError` (status 500), so `?` works in handlers.
 pub struct EventError {

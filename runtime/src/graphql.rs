@@ -1,5 +1,5 @@
 //! The GraphQL client for calling Hasura from a handler (`ctx.graphql()`): one pooled `reqwest`
-//! client, three ways to authenticate (PROTOCOL.md §4.1, §6.1), typed operations from the codegen
+//! client, three ways to authenticate (docs/protocol.md §4.1, §6.1), typed operations from the codegen
 //! and raw queries, and Hasura's errors (which arrive with HTTP 200) as a typed error.
 
 use std::fmt;
@@ -104,7 +104,7 @@ impl GraphqlClient {
 
     /// Calls as `session`'s role: the admin secret plus `x-hasura-role` and every other session
     /// variable as a header, so Hasura applies that role's permissions to that user
-    /// (PROTOCOL.md §4.1, "act as a role").
+    /// (docs/protocol.md §4.1, "act as a role").
     pub fn as_role(&self, session: &SessionVariables) -> Result<GraphqlCall<'_>, GraphqlError> {
         let role = session.role().ok_or(GraphqlError::NoCallerRole)?;
         let mut headers = self.admin_headers();
@@ -431,7 +431,7 @@ pub(crate) fn is_query_only(document: &str, operation_name: Option<&str>) -> boo
     matches!(chosen, Some(("query", _)))
 }
 
-/// One GraphQL error, whichever shape Hasura used (PROTOCOL.md §0.3, §1.4): `extensions.code`
+/// One GraphQL error, whichever shape Hasura used (docs/protocol.md §0.3, §1.4): `extensions.code`
 /// and `extensions.path`, an action handler's verbatim `extensions`, a legacy root `code`, or a
 /// REST-style `{"error", "code", "path"}`.
 #[derive(Debug, Clone, PartialEq)]

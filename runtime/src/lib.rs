@@ -45,6 +45,7 @@ pub mod generated;
 pub mod graphql;
 pub mod metadata;
 pub mod pipeline;
+pub mod prelude;
 pub mod protocol;
 pub mod registry;
 mod response_fields;
@@ -53,6 +54,7 @@ mod server;
 mod service;
 pub mod storage;
 mod telemetry;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;
 

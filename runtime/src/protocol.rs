@@ -1,5 +1,5 @@
 //! Hasura v2 webhook payloads: what Hasura sends to actions, event triggers and scheduled
-//! triggers (PROTOCOL.md §1.1, §2.1, §3.1).
+//! triggers (docs/protocol.md §1.1, §2.1, §3.1).
 //!
 //! Every type ignores unknown keys, so a newer Hasura that adds fields keeps working.
 
@@ -379,7 +379,7 @@ pub struct DeliveryInfo {
     pub max_retries: u32,
 }
 
-/// The body Hasura POSTs to an event-trigger webhook (PROTOCOL.md §2.1).
+/// The body Hasura POSTs to an event-trigger webhook (docs/protocol.md §2.1).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventRequest<Row> {
     /// Event id: the idempotency key (delivery is at-least-once).
@@ -530,7 +530,7 @@ impl<Row> TryFrom<EventRequest<Row>> for Event<Row> {
     }
 }
 
-/// The body Hasura POSTs for a cron trigger (PROTOCOL.md §3.1). `P` is the configured payload
+/// The body Hasura POSTs for a cron trigger (docs/protocol.md §3.1). `P` is the configured payload
 /// (`null` when none was configured, so `()` or `Option<_>` work for "no payload").
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CronRequest<P = serde_json::Value> {

@@ -121,7 +121,8 @@ impl Service {
         self
     }
 
-    /// Whether a configuration was given with [`Service::config`].
+    /// Whether a configuration was given with [`Service::with_config`].
+    #[cfg(feature = "testing")]
     pub fn has_config(&self) -> bool {
         self.config.is_some()
     }
@@ -199,11 +200,17 @@ impl Service {
 }
 
 /// Why a service cannot start.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StartupError {
     /// Missing or invalid settings.
-    Config(ConfigError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// Two handlers of the same kind share a name.
+    #[error(
+        "two {kind} handlers are named `{name}` ({} and {}); rename one (the name is its route)",
+        locations[0], locations[1]
+    )]
     DuplicateHandler {
         /// `action`, `event` or `cron`.
         kind: &'static str,
@@ -213,49 +220,25 @@ pub enum StartupError {
         locations: [String; 2],
     },
     /// `jwt` actions exist but `HASURA_GRAPHQL_JWT_SECRET` is not set.
+    #[error(
+        "invalid configuration (1 problem):\n  - {}: missing: the actions {} verify the caller's JWT",
+        config::JWT_SECRET,
+        actions.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+    )]
     MissingJwtConfig {
         /// The actions that verify JWTs.
         actions: Vec<&'static str>,
     },
     /// The database is unreachable or its URL is invalid.
-    Database(crate::db::DatabaseError),
+    #[error("cannot start: {0}")]
+    Database(#[source] crate::db::DatabaseError),
     /// The object storage cannot be opened.
-    Storage(crate::storage::StorageError),
+    #[error("cannot start: {0} ({storage_url})", storage_url = config::STORAGE_URL)]
+    Storage(#[source] crate::storage::StorageError),
     /// The listener failed.
-    Io(std::io::Error),
+    #[error("cannot serve: {0}")]
+    Io(#[source] std::io::Error),
 }
-
-impl fmt::Display for StartupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartupError::Config(e) => e.fmt(f),
-            StartupError::DuplicateHandler {
-                kind,
-                name,
-                locations,
-            } => write!(
-                f,
-                "two {kind} handlers are named `{name}` ({} and {}); rename one (the name is its route)",
-                locations[0], locations[1]
-            ),
-            StartupError::MissingJwtConfig { actions } => write!(
-                f,
-                "invalid configuration (1 problem):\n  - {}: missing: the actions {} verify the caller's JWT",
-                config::JWT_SECRET,
-                actions
-                    .iter()
-                    .map(|a| format!("`{a}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            StartupError::Database(e) => write!(f, "cannot start: {e}"),
-            StartupError::Storage(e) => write!(f, "cannot start: {e} ({})", config::STORAGE_URL),
-            StartupError::Io(e) => write!(f, "cannot serve: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for StartupError {}
 
 /// Builds the resources every handler shares, once: the HTTP client, the GraphQL client, the
 /// database pool (connected already, or lazily when `pool` is `None`) and the object storage.
@@ -554,7 +537,7 @@ async fn file_response(shared: &Shared, key: &str, uri: &http::Uri) -> Response 
             _ => {}
         }
     }
-    if let Err(why) = storage.verify(&key, expires.as_deref(), signature.as_deref()) {
+    if let Err(why) = storage.verify(key, expires.as_deref(), signature.as_deref()) {
         let message = match why {
             UrlRejection::Unsigned => "this URL is not signed (expires and signature are required)",
             UrlRejection::BadSignature => "invalid URL signature",
@@ -562,7 +545,7 @@ async fn file_response(shared: &Shared, key: &str, uri: &http::Uri) -> Response 
         };
         return Rejection::access_denied(StatusCode::FORBIDDEN, message).into_response();
     }
-    match storage.get_stream(&key).await {
+    match storage.get_stream(key).await {
         Ok((result, content_type)) => {
             let size = result.meta.size;
             let content_type =

@@ -1,6 +1,6 @@
 //! Rust types for Hasura's scalars, used by the code `rasura-codegen` generates (and by hand).
 //!
-//! Hasura names most scalars after their Postgres type (PROTOCOL.md §6.2). Their JSON encodings
+//! Hasura names most scalars after their Postgres type (docs/protocol.md §6.2). Their JSON encodings
 //! vary: `bigint`, `numeric` and `float8` are numbers, or strings under
 //! `HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES`; arrays are Postgres literals (`"{a,b}"`) in GraphQL
 //! results and JSON arrays in event payloads. The types here accept every encoding Hasura (or

@@ -158,7 +158,7 @@ async fn each_operation_arrives_typed() {
 
 #[tokio::test]
 async fn the_exact_hasura_body_is_accepted() {
-    // PROTOCOL.md §2.1, with a null session and trace context, and an unknown key.
+    // docs/protocol.md §2.1, with a null session and trace context, and an unknown key.
     let body = json!({
         "id": "85558393-c75d-4d2f-9c15-e80591b83894",
         "table": {"schema": "shop", "name": "orders"},

@@ -338,7 +338,7 @@ async fn errors_keep_code_path_and_partial_data() {
 
 #[tokio::test]
 async fn another_actions_error_arrives_with_its_own_code() {
-    // PROTOCOL.md §1.4: a handler's `extensions` reach the client verbatim (no `path`).
+    // docs/protocol.md §1.4: a handler's `extensions` reach the client verbatim (no `path`).
     let (fake, endpoint) = FakeHasura::start().await;
     fake.answer(
         "CallsAction",

@@ -1,5 +1,5 @@
 //! `metadata diff` and `apply` against a Metadata API server run inside the tests, which keeps
-//! state and enforces Hasura's rules (PROTOCOL.md §5): already-exists on create, not-exists on
+//! state and enforces Hasura's rules (docs/protocol.md §5): already-exists on create, not-exists on
 //! `replace: true` and on drops, custom types still in use, 409 on a stale `resource_version`,
 //! and atomic `bulk` (a failing operation leaves the metadata unchanged).
 

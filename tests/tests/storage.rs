@@ -47,7 +47,12 @@ fn service(location: StorageLocation, upload_limit: usize) -> TestService {
     )
 }
 
-fn upload(s: &TestService, name: &str, kind: &str, data: &str) -> rasura::testing::ActionCall {
+fn upload(
+    s: &TestService,
+    name: &str,
+    kind: &str,
+    data: &str,
+) -> rasura::testing::ActionRequestBuilder {
     s.action("upload_file")
         .role("user")
         .user_id("u1")

@@ -1,4 +1,4 @@
-//! Hasura's cron dialect (PROTOCOL.md §3): five fields (minute hour day-of-month month
+//! Hasura's cron dialect (docs/protocol.md §3): five fields (minute hour day-of-month month
 //! day-of-week), numbers with `*`, lists, ranges and steps, day-of-week 0–6 with 0 = Sunday
 //! (7 also accepted as Sunday), the macros `@yearly @monthly @weekly @daily @hourly`, evaluated in
 //! UTC. No seconds field and no names. `croner` evaluates it (standard weekday numbering; the

@@ -1,5 +1,5 @@
 //! `metadata export --dir`: merges a service's objects into a Hasura CLI metadata directory
-//! (config v3, PROTOCOL.md §5.4). Only this service's entries change: files it does not need
+//! (config v3, docs/protocol.md §5.4). Only this service's entries change: files it does not need
 //! stay byte-identical, and in the files it edits every other entry keeps its text, comments
 //! and formatting. Objects marked as this service's that the code no longer declares are
 //! removed.

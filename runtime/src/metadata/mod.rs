@@ -1,5 +1,5 @@
 //! Hasura metadata from the code: the registry (and the action definitions the codegen
-//! embedded) becomes Hasura's metadata objects (PROTOCOL.md §5), written into a Hasura CLI
+//! embedded) becomes Hasura's metadata objects (docs/protocol.md §5), written into a Hasura CLI
 //! metadata directory, or compared with a live Hasura and applied in one atomic `bulk`.
 //!
 //! Every exported object carries the header `X-Rasura-Service: <service>`: that is how Rasura
@@ -456,7 +456,7 @@ impl Declared {
 }
 
 /// Hasura's defaults made explicit, so a live object and a declared one compare equal when
-/// Hasura would treat them the same (export omits defaults, PROTOCOL.md §5.3).
+/// Hasura would treat them the same (export omits defaults, docs/protocol.md §5.3).
 pub(crate) fn normalize_action(action: &Value) -> Value {
     let mut a = action.clone();
     if let Some(def) = a.get_mut("definition").and_then(Value::as_object_mut) {

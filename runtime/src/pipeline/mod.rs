@@ -77,6 +77,10 @@ pub(crate) struct Caller {
     pub(crate) claims: Option<Arc<VerifiedClaims>>,
 }
 
+/// A started handler of kind `W`.
+pub(crate) type HandlerFuture<W> =
+    crate::registry::BoxFuture<Result<<W as Webhook>::Output, <W as Webhook>::Error>>;
+
 /// What distinguishes the three kinds of webhook. Each method is one step of [`run`].
 pub(crate) trait Webhook: 'static {
     /// `action`, `event` or `cron`, for observers.
@@ -132,7 +136,7 @@ pub(crate) trait Webhook: 'static {
         spec: &'static Self::Spec,
         ctx: Ctx,
         envelope: Self::Envelope<'_>,
-    ) -> Result<crate::registry::BoxFuture<Result<Self::Output, Self::Error>>, InputError>;
+    ) -> Result<HandlerFuture<Self>, InputError>;
 
     /// Step 8: the handler's time limit.
     fn timeout(config: &Config, spec: &'static Self::Spec) -> Duration;

@@ -1,5 +1,5 @@
 //! JWT verification with Hasura's own configuration format (`HASURA_GRAPHQL_JWT_SECRET`,
-//! PROTOCOL.md §4.2), so a service verifies exactly the tokens Hasura accepts.
+//! docs/protocol.md §4.2), so a service verifies exactly the tokens Hasura accepts.
 
 use std::fmt;
 use std::sync::Arc;

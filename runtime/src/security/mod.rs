@@ -1,6 +1,7 @@
 //! Who may call a handler: the webhook secret shared with Hasura, the caller's role, and
 //! (for `jwt` actions) the caller's own token.
 
+pub mod issue;
 mod jwks;
 pub mod jwt;
 mod secret;

@@ -1,4 +1,4 @@
-//! The webhook secret Hasura sends in a configured header (PROTOCOL.md §1.1: Hasura does not sign
+//! The webhook secret Hasura sends in a configured header (docs/protocol.md §1.1: Hasura does not sign
 //! requests, so a shared secret is the only proof a call comes from Hasura).
 
 use std::fmt;
