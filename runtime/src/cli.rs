@@ -1,4 +1,5 @@
-//! The service binary is also its CLI: `serve` (default) and `routes`.
+//! The service binary is also its CLI: `serve` (default), `routes` and
+//! `metadata export|diff|apply`.
 
 use std::process::ExitCode;
 

@@ -191,8 +191,8 @@ impl Service {
             .map_err(StartupError::Io)
     }
 
-    /// The service binary's entry point: parses the command line (`serve`, the default, or
-    /// `routes`), loads `.env` and the configuration, and runs. Errors are printed as one clear
+    /// The service binary's entry point: parses the command line (`serve`, the default,
+    /// `routes` or `metadata export|diff|apply`), loads `.env` and the configuration, and runs. Errors are printed as one clear
     /// message, without a panic trace.
     pub async fn run(self) -> std::process::ExitCode {
         crate::cli::run(self).await

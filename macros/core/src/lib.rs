@@ -7,8 +7,9 @@
 //!
 //! A valid expansion adds a hidden `static __rasura_handler_<fn>` (a `rasura::Handler`: plain
 //! data and fn pointers) submitted to `inventory`, plus trait assertions spanned on the user's
-//! types so a wrong type is reported where it is written. The codegen work will add, next to
-//! them, an assertion that the input and output types equal the action's SDL definition.
+//! types so a wrong type is reported where it is written. When the crate uses codegen (the
+//! action manifest, see [`manifest`]), an action also asserts that its input and output types
+//! are the ones generated from its SDL definition.
 
 pub mod manifest;
 pub mod options;
