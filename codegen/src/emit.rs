@@ -455,7 +455,7 @@ impl<'a> Emitter<'a> {
                 #[derive(Debug, Clone, Copy)]
                 pub struct #marker;
 
-                impl ::rasura::ActionDef for #marker {
+                impl ::rasura::generated::ActionDef for #marker {
                     type Input = #args;
                     type Output = #output;
                     type Kind = #kind;
@@ -545,7 +545,7 @@ impl<'a> Emitter<'a> {
                 #[serde(crate = "::rasura::__private::serde")]
                 pub struct #ident { #(#fields)* }
 
-                impl ::rasura::EventTable for #ident {
+                impl ::rasura::generated::EventTable for #ident {
                     const SOURCE: &'static str = #source;
                     const SCHEMA: &'static str = #schema;
                     const TABLE: &'static str = #table;

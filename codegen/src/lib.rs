@@ -30,8 +30,6 @@
 //! [`Config::all`] asks for every named type.
 
 pub mod actions;
-#[cfg(feature = "cli")]
-pub mod cli;
 mod emit;
 pub mod events;
 pub mod metadata;
@@ -50,10 +48,7 @@ pub use emit::known_scalar;
 
 /// The file `generate` writes into `OUT_DIR`.
 pub const GENERATED_FILE: &str = "rasura_generated.rs";
-/// The manifest of action names `#[action]` reads.
-pub const MANIFEST_FILE: &str = "rasura_actions.manifest";
-/// The environment variable (set for the crate with `cargo:rustc-env`) naming the manifest.
-pub const MANIFEST_ENV: &str = "RASURA_ACTIONS_MANIFEST";
+pub use rasura_manifest::{MANIFEST_ENV, MANIFEST_FILE};
 
 /// A generation error: which file, where, what, and often "did you mean".
 #[derive(Clone, PartialEq, Eq)]
@@ -62,7 +57,8 @@ pub struct Error {
 }
 
 impl Error {
-    pub(crate) fn new(message: impl Into<String>) -> Error {
+    /// An error with this message (for tools built on the library, such as `rasura-cli`).
+    pub fn new(message: impl Into<String>) -> Error {
         Error {
             message: message.into(),
         }
@@ -89,12 +85,8 @@ pub(crate) fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> String {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| format!(", did you mean `{c}`?"))
+    rasura_manifest::did_you_mean(name, candidates)
+        .map(|c| format!(", did you mean `{c}`?"))
         .unwrap_or_default()
 }
 
@@ -486,21 +478,29 @@ fn format_code(tokens: TokenStream) -> Result<String, Error> {
     ))
 }
 
-/// One line per action: `action <name> <query|mutation|asynchronous|mutation?> <Marker>`, under
-/// `module <path>`. `mutation?` means no `actions.yaml` said whether it is asynchronous.
+/// The action manifest (format owned by `rasura-manifest`): each action's name, kind and
+/// marker, under the generated module's path.
 fn manifest(module_path: &str, actions: &actions::Actions) -> String {
+    use rasura_manifest::{Manifest, ManifestAction, ManifestKind};
     let markers = actions.markers();
-    let mut out = format!("module {module_path}\n");
-    for a in &actions.actions {
-        let kind = match (a.action_type, a.asynchronous) {
-            (actions::ActionType::Query, _) => "query",
-            (actions::ActionType::Mutation, Some(true)) => "asynchronous",
-            (actions::ActionType::Mutation, Some(false)) => "mutation",
-            (actions::ActionType::Mutation, None) => "mutation?",
-        };
-        out.push_str(&format!("action {} {kind} {}\n", a.name, markers[&a.name]));
+    Manifest {
+        module: module_path.to_owned(),
+        actions: actions
+            .actions
+            .iter()
+            .map(|a| ManifestAction {
+                name: a.name.clone(),
+                kind: match (a.action_type, a.asynchronous) {
+                    (actions::ActionType::Query, _) => ManifestKind::Query,
+                    (actions::ActionType::Mutation, Some(true)) => ManifestKind::Asynchronous,
+                    (actions::ActionType::Mutation, Some(false)) => ManifestKind::Mutation,
+                    (actions::ActionType::Mutation, None) => ManifestKind::MutationUnknown,
+                },
+                marker: markers[&a.name].to_string(),
+            })
+            .collect(),
     }
-    out
+    .render()
 }
 
 #[cfg(test)]

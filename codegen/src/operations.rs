@@ -670,7 +670,7 @@ impl Operations {
                 #[derive(Debug, Clone, Copy)]
                 pub struct #marker;
 
-                impl ::rasura::GraphqlOperation for #marker {
+                impl ::rasura::generated::GraphqlOperation for #marker {
                     type Variables = #module::Variables;
                     type ResponseData = #module::ResponseData;
                     const OPERATION_NAME: &'static str = #op_name;

@@ -37,7 +37,7 @@
 
 mod cli;
 pub mod config;
-mod context;
+pub mod context;
 pub mod db;
 mod devdefaults;
 pub mod error;
@@ -51,7 +51,7 @@ pub mod registry;
 mod response_fields;
 pub mod security;
 mod server;
-mod service;
+pub mod service;
 pub mod storage;
 mod telemetry;
 #[cfg(feature = "testing")]
@@ -62,13 +62,10 @@ pub mod types;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use config::Config;
-pub use context::{Ctx, Graphql, Identity, Unavailable};
+// The crate root holds what a handler author needs (also in [`prelude`]); everything else is
+// reached through its module (`rasura::config::Config`, `rasura::protocol::SessionVariables`, …).
+pub use context::Ctx;
 pub use error::{ActionError, EventError};
-pub use generated::{ActionDef, EventTable, GraphqlOperation};
-pub use protocol::{
-    ActionRequest, Cron, CronRequest, Event, EventRequest, OpKind, Operation, SessionVariables,
-};
+pub use protocol::{Cron, Event, Operation};
 pub use rasura_macros::{action, cron, event, handler};
-pub use registry::Handler;
-pub use service::{Service, StartupError};
+pub use service::Service;

@@ -13,4 +13,4 @@ pub use crate::context::Ctx;
 pub use crate::error::{ActionError, EventError};
 pub use crate::protocol::{Cron, Event, Operation};
 pub use crate::service::Service;
-pub use rasura_macros::{action, cron, event};
+pub use rasura_macros::{action, cron, event, handler};

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+pub use crate::protocol::{CronRequest, EventRequest};
 pub use crate::registry::{
     ActionSpec, ActionType, BoxFuture, Columns, CronRetry, CronSpec, EventRetry, EventSpec,
     Handler, HandlerKind, InputError, OperationSpec, Registration, SourceLocation, SpanFields,
@@ -20,7 +21,7 @@ pub type RawBox = Box<RawValue>;
 
 use crate::context::Ctx;
 use crate::error::{ActionError, EventError};
-use crate::protocol::{CronRequest, Event, EventRequest, RowData};
+use crate::protocol::{Event, RowData};
 
 /// The type of a handler's first parameter.
 #[diagnostic::on_unimplemented(

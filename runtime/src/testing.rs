@@ -690,6 +690,9 @@ impl Drop for RunningService {
 pub struct TestDatabase {
     url: String,
     pool: sqlx::PgPool,
+    /// The server's URL (`DATABASE_URL`) and the database's name, to drop it.
+    server: String,
+    name: String,
 }
 
 impl fmt::Debug for TestDatabase {
@@ -723,7 +726,12 @@ impl TestDatabase {
         let pool = sqlx::PgPool::connect(&url)
             .await
             .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}"));
-        Self { url, pool }
+        Self {
+            url,
+            pool,
+            server,
+            name,
+        }
     }
 
     /// Creates a database and applies the Hasura CLI migrations in `dir`
@@ -768,5 +776,51 @@ impl TestDatabase {
     /// A pool on the database.
     pub fn pool(&self) -> &sqlx::PgPool {
         &self.pool
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for TestDatabase {
+    /// Drops the database (`WITH (FORCE)`: connections still open are closed), so test runs
+    /// leave nothing behind. `Drop` cannot await and may run on a runtime's thread, so the drop
+    /// runs on a thread of its own with its own small runtime; a failure is printed, not raised.
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async move {
+                let admin = sqlx::PgPool::connect(&server)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let result = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&admin)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string());
+                admin.close().await;
+                result
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!(
+                "rasura::testing: could not drop test database {}: {e}",
+                self.name
+            ),
+            Err(_) => eprintln!(
+                "rasura::testing: dropping test database {} panicked",
+                self.name
+            ),
+        }
     }
 }

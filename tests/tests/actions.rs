@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use rasura::config::Config;
 use rasura::testing::{TEST_WEBHOOK_SECRET, TestService};
-use rasura::{ActionError, Config, Ctx, Service, action, handler};
+use rasura::{ActionError, Ctx, Service, action, handler};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! The `rasura` command of `rasura-codegen` (feature `cli`): `schema pull` against a real HTTP
+//! The `rasura` command (`rasura-cli`): `schema pull` against a real HTTP
 //! GraphQL server on loopback that answers like Hasura (always HTTP 200, `errors` on failure)
 //! and records the headers it receives; `--check` for CI; `codegen --check`.
 
@@ -66,7 +66,7 @@ fn start_server() -> (SocketAddr, Seen) {
 fn run(args: &[&str]) -> String {
     let mut argv = vec!["rasura"];
     argv.extend_from_slice(args);
-    format!("{:?}", rasura_codegen::cli::run(argv))
+    format!("{:?}", rasura_cli::run(argv))
 }
 
 fn success() -> String {

@@ -10,9 +10,10 @@ use std::time::Duration;
 use base64::Engine;
 use http::{HeaderMap, HeaderValue};
 use jsonwebtoken::{Algorithm, EncodingKey};
+use rasura::config::Config;
 use rasura::security::jwt::{JwtConfig, JwtError, VerifiedClaims};
 use rasura::testing::{JwtClaims, TestService};
-use rasura::{Config, Service, handler};
+use rasura::{Service, handler};
 use serde_json::{Value, json};
 
 const HMAC: &str = "0123456789abcdef0123456789abcdef-hmac";

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
+use rasura::config::Config;
 use rasura::security::jwt::JwtConfig;
 use rasura::testing::{JwtClaims, TEST_JWT_KEY, TEST_WEBHOOK_SECRET, TestService};
-use rasura::{Config, Service, handler};
+use rasura::{Service, handler};
 use serde_json::json;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};

@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use rasura::db::sqlx;
+use rasura::service::StartupError;
 use rasura::testing::{TestDatabase, TestService};
-use rasura::{ActionError, Ctx, Service, StartupError, action, handler};
+use rasura::{ActionError, Ctx, Service, action, handler};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -264,4 +265,31 @@ async fn readiness_reports_the_database() {
     );
     // Liveness does not depend on the database.
     s.get("/healthz").await.assert_status(200);
+}
+
+#[tokio::test]
+async fn test_databases_are_dropped_with_their_handle() {
+    let admin = sqlx::PgPool::connect(&std::env::var("DATABASE_URL").unwrap())
+        .await
+        .unwrap();
+    let exists = |name: String| {
+        let admin = admin.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>(
+                "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            )
+            .bind(name)
+            .fetch_one(&admin)
+            .await
+            .unwrap()
+        }
+    };
+    let db = TestDatabase::with_migrations(migrations()).await;
+    let name = db.name().to_owned();
+    // An open connection does not keep it alive.
+    let held = db.pool().acquire().await.unwrap();
+    assert!(exists(name.clone()).await);
+    drop(db);
+    assert!(!exists(name).await, "the test database outlived its handle");
+    drop(held);
 }

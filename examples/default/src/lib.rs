@@ -64,7 +64,7 @@ pub async fn pong(ctx: Ctx, input: PongArgs) -> Result<PongOutput, ActionError> 
 
 /// Stores `message` on `user_id`'s row through Hasura, as the caller's role.
 async fn store_last_message(
-    graphql: rasura::Graphql<'_>,
+    graphql: rasura::context::Graphql<'_>,
     user_id: &str,
     message: &str,
 ) -> Result<(), ActionError> {

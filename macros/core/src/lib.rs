@@ -5,13 +5,13 @@
 //! the options are wrong; mistakes become `compile_error!`s pointing at the offending tokens,
 //! all of them in one report.
 //!
-//! A valid expansion adds a hidden `static __rasura_handler_<fn>` (a `rasura::Handler`: plain
+//! A valid expansion adds a hidden `static __rasura_handler_<fn>` (a `rasura::registry::Handler`: plain
 //! data and fn pointers) submitted to `inventory`, plus trait assertions spanned on the user's
 //! types so a wrong type is reported where it is written. When the crate uses codegen (the
 //! action manifest, see [`manifest`]), an action also asserts that its input and output types
 //! are the ones generated from its SDL definition.
 
-pub mod manifest;
+pub use rasura_manifest as manifest;
 pub mod options;
 pub mod schedule;
 
@@ -720,7 +720,7 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
             call: {
                 fn call(
                     ctx: ::rasura::Ctx,
-                    request: ::rasura::EventRequest<::rasura::__private::RawBox>,
+                    request: ::rasura::__private::EventRequest<::rasura::__private::RawBox>,
                 ) -> ::core::result::Result<
                     ::rasura::__private::BoxFuture<::core::result::Result<(), ::rasura::EventError>>,
                     ::rasura::__private::InputError,
@@ -833,7 +833,7 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
             call: {
                 fn call(
                     ctx: ::rasura::Ctx,
-                    request: ::rasura::CronRequest<::rasura::__private::RawBox>,
+                    request: ::rasura::__private::CronRequest<::rasura::__private::RawBox>,
                 ) -> ::core::result::Result<
                     ::rasura::__private::BoxFuture<::core::result::Result<(), ::rasura::EventError>>,
                     ::rasura::__private::InputError,

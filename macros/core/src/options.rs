@@ -52,12 +52,7 @@ impl Errors {
 
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(word, c), *c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    rasura_manifest::did_you_mean(word, candidates.iter().copied())
 }
 
 /// One parsed option.

@@ -254,16 +254,38 @@ fn type_map(custom_types: &Value) -> Vec<(&'static str, Vec<Value>)> {
         .collect()
 }
 
-/// Plans the changes that make `live` match `declared`. Without `prune`, nothing is dropped;
-/// with it, only objects marked as this service's are.
+/// Plans the changes that make `live` match `declared`, one object kind at a time, in the
+/// order Hasura needs them applied. Without `prune`, nothing is dropped; with it, only objects
+/// marked as this service's are.
 pub fn plan(declared: &Declared, live: &Value, options: &ExportOptions, prune: bool) -> Plan {
     let mut plan = Plan::default();
-    let service = &options.service;
     let empty = json!([]);
     let live_actions = live.get("actions").unwrap_or(&empty);
-    let declared_names: BTreeSet<&str> = declared.actions.iter().map(|a| a.name.as_str()).collect();
+    let pruned_actions = plan_pruned_actions(&mut plan, declared, live_actions, options, prune);
+    plan_custom_types(&mut plan, declared, live, live_actions, &pruned_actions);
+    plan_actions(&mut plan, declared, live_actions);
+    plan_event_triggers(&mut plan, declared, live, options, prune);
+    plan_cron_triggers(
+        &mut plan,
+        declared,
+        live.get("cron_triggers").unwrap_or(&empty),
+        options,
+        prune,
+    );
+    plan
+}
 
-    // Owned live actions the code no longer declares.
+/// This service's live actions the code no longer declares: dropped with `prune` (returned,
+/// so their types can go too), else listed as kept.
+fn plan_pruned_actions(
+    plan: &mut Plan,
+    declared: &Declared,
+    live_actions: &Value,
+    options: &ExportOptions,
+    prune: bool,
+) -> Vec<Value> {
+    let service = &options.service;
+    let declared_names: BTreeSet<&str> = declared.actions.iter().map(|a| a.name.as_str()).collect();
     let mut pruned_actions = Vec::new();
     for action in live_actions.as_array().into_iter().flatten() {
         let name = action["name"].as_str().unwrap_or_default();
@@ -287,8 +309,18 @@ pub fn plan(declared: &Declared, live: &Value, options: &ExportOptions, prune: b
         }
     }
 
-    // Custom types: the complete set (other services' types are kept, since
-    // `set_custom_types` replaces them all).
+    pruned_actions
+}
+
+/// Custom types: the complete set (other services' types are kept, since `set_custom_types`
+/// replaces them all); types only pruned actions used go with them.
+fn plan_custom_types(
+    plan: &mut Plan,
+    declared: &Declared,
+    live: &Value,
+    live_actions: &Value,
+    pruned_actions: &[Value],
+) {
     let live_types = live
         .get("custom_types")
         .cloned()
@@ -333,77 +365,8 @@ pub fn plan(declared: &Declared, live: &Value, options: &ExportOptions, prune: b
             }
         }
     }
-    if prune && !pruned_actions.is_empty() {
-        // Types only the pruned actions used go with them.
-        let remaining: Vec<&Value> = live_actions
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|a| !pruned_actions.contains(a))
-            .collect();
-        let mut used: BTreeSet<String> = BTreeSet::new();
-        for a in &remaining {
-            used.insert(
-                base_type(a["definition"]["output_type"].as_str().unwrap_or_default()).to_owned(),
-            );
-            for arg in a["definition"]["arguments"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                used.insert(base_type(arg["type"].as_str().unwrap_or_default()).to_owned());
-            }
-        }
-        for t in declared.custom_types() {
-            used.insert(t.name.clone());
-        }
-        // Field types of used types are used too.
-        loop {
-            let before = used.len();
-            for (_, list) in &types {
-                for t in list.as_array().into_iter().flatten() {
-                    if used.contains(t["name"].as_str().unwrap_or_default()) {
-                        for f in t["fields"].as_array().into_iter().flatten() {
-                            used.insert(
-                                base_type(f["type"].as_str().unwrap_or_default()).to_owned(),
-                            );
-                        }
-                    }
-                }
-            }
-            if used.len() == before {
-                break;
-            }
-        }
-        let mut pruned_types: BTreeSet<String> = BTreeSet::new();
-        for a in &pruned_actions {
-            pruned_types.insert(
-                base_type(a["definition"]["output_type"].as_str().unwrap_or_default()).to_owned(),
-            );
-            for arg in a["definition"]["arguments"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                pruned_types.insert(base_type(arg["type"].as_str().unwrap_or_default()).to_owned());
-            }
-        }
-        for (_, list) in types.iter_mut() {
-            if let Some(list) = list.as_array_mut() {
-                list.retain(|t| {
-                    let name = t["name"].as_str().unwrap_or_default();
-                    let drop = pruned_types.contains(name) && !used.contains(name);
-                    if drop {
-                        plan.changes.push(Change {
-                            kind: ChangeKind::Remove,
-                            object: "custom type",
-                            name: name.to_owned(),
-                        });
-                    }
-                    !drop
-                });
-            }
-        }
+    if !pruned_actions.is_empty() {
+        drop_unused_types(plan, declared, &mut types, live_actions, pruned_actions);
     }
     let new_types = Value::Object(types);
     let live_sorted = Value::Object(
@@ -415,8 +378,89 @@ pub fn plan(declared: &Declared, live: &Value, options: &ExportOptions, prune: b
     if new_types != live_sorted {
         plan.operations.push(op("set_custom_types", new_types));
     }
+}
 
-    // Actions, then their permissions.
+/// Removes from `types` the types of `pruned_actions` that no remaining action, declared type or
+/// field of a used type needs.
+fn drop_unused_types(
+    plan: &mut Plan,
+    declared: &Declared,
+    types: &mut Map<String, Value>,
+    live_actions: &Value,
+    pruned_actions: &[Value],
+) {
+    // Types only the pruned actions used go with them.
+    let remaining: Vec<&Value> = live_actions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| !pruned_actions.contains(a))
+        .collect();
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for a in &remaining {
+        used.insert(
+            base_type(a["definition"]["output_type"].as_str().unwrap_or_default()).to_owned(),
+        );
+        for arg in a["definition"]["arguments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            used.insert(base_type(arg["type"].as_str().unwrap_or_default()).to_owned());
+        }
+    }
+    for t in declared.custom_types() {
+        used.insert(t.name.clone());
+    }
+    // Field types of used types are used too.
+    loop {
+        let before = used.len();
+        for (_, list) in types.iter() {
+            for t in list.as_array().into_iter().flatten() {
+                if used.contains(t["name"].as_str().unwrap_or_default()) {
+                    for f in t["fields"].as_array().into_iter().flatten() {
+                        used.insert(base_type(f["type"].as_str().unwrap_or_default()).to_owned());
+                    }
+                }
+            }
+        }
+        if used.len() == before {
+            break;
+        }
+    }
+    let mut pruned_types: BTreeSet<String> = BTreeSet::new();
+    for a in pruned_actions {
+        pruned_types.insert(
+            base_type(a["definition"]["output_type"].as_str().unwrap_or_default()).to_owned(),
+        );
+        for arg in a["definition"]["arguments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            pruned_types.insert(base_type(arg["type"].as_str().unwrap_or_default()).to_owned());
+        }
+    }
+    for (_, list) in types.iter_mut() {
+        if let Some(list) = list.as_array_mut() {
+            list.retain(|t| {
+                let name = t["name"].as_str().unwrap_or_default();
+                let drop = pruned_types.contains(name) && !used.contains(name);
+                if drop {
+                    plan.changes.push(Change {
+                        kind: ChangeKind::Remove,
+                        object: "custom type",
+                        name: name.to_owned(),
+                    });
+                }
+                !drop
+            });
+        }
+    }
+}
+
+/// Actions, then their permissions.
+fn plan_actions(plan: &mut Plan, declared: &Declared, live_actions: &Value) {
     let mut permission_ops = Vec::new();
     for action in &declared.actions {
         let name = action.name.as_str();
@@ -483,8 +527,18 @@ pub fn plan(declared: &Declared, live: &Value, options: &ExportOptions, prune: b
         }
     }
     plan.operations.extend(permission_ops);
+}
 
-    // Event triggers.
+/// Event triggers: this service's undeclared ones (dropped with `prune`), then each declared
+/// one created, replaced or moved.
+fn plan_event_triggers(
+    plan: &mut Plan,
+    declared: &Declared,
+    live: &Value,
+    options: &ExportOptions,
+    prune: bool,
+) {
+    let service = &options.service;
     let live_triggers = live_event_triggers(live);
     let mut trigger_ops = Vec::new();
     for (source, schema, table, trigger) in &live_triggers {
@@ -568,9 +622,18 @@ pub fn plan(declared: &Declared, live: &Value, options: &ExportOptions, prune: b
         }
     }
     plan.operations.extend(trigger_ops);
+}
 
-    // Cron triggers.
-    let live_crons = live.get("cron_triggers").unwrap_or(&empty);
+/// Cron triggers: this service's undeclared ones (dropped with `prune`), then each declared one
+/// created or replaced.
+fn plan_cron_triggers(
+    plan: &mut Plan,
+    declared: &Declared,
+    live_crons: &Value,
+    options: &ExportOptions,
+    prune: bool,
+) {
+    let service = &options.service;
     for cron in live_crons.as_array().into_iter().flatten() {
         let name = cron["name"].as_str().unwrap_or_default();
         let declared_here = declared
@@ -615,5 +678,4 @@ pub fn plan(declared: &Declared, live: &Value, options: &ExportOptions, prune: b
             name: name.to_owned(),
         });
     }
-    plan
 }

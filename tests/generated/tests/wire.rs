@@ -2,8 +2,10 @@
 //! (aliases, fragments, nesting, `__typename`, `@include`), variables, input objects with
 //! absent/null/value fields, and event rows as `row_to_json` encodes them.
 
+use rasura::generated::ActionDef;
+use rasura::generated::EventTable;
+use rasura::generated::GraphqlOperation;
 use rasura::types::{Nullable, Timestamptz};
-use rasura::{ActionDef, EventTable, GraphqlOperation};
 use rasura_generated_fixtures::{aerie, carnet_de_bord, pysura, pysura_all};
 use serde_json::json;
 

@@ -55,7 +55,7 @@ pub mod actions {
     /// Action `ping` (query).
     #[derive(Debug, Clone, Copy)]
     pub struct Ping;
-    impl ::rasura::ActionDef for Ping {
+    impl ::rasura::generated::ActionDef for Ping {
         type Input = PingArgs;
         type Output = super::types::PingOutput;
         type Kind = ::rasura::generated::Query;
@@ -79,7 +79,7 @@ pub mod actions {
     /// Action `pong` (mutation).
     #[derive(Debug, Clone, Copy)]
     pub struct Pong;
-    impl ::rasura::ActionDef for Pong {
+    impl ::rasura::generated::ActionDef for Pong {
         type Input = PongArgs;
         type Output = super::types::PongOutput;
         type Kind = ::rasura::generated::Mutation;
@@ -102,7 +102,7 @@ pub mod actions {
     /// Action `later` (asynchronous mutation).
     #[derive(Debug, Clone, Copy)]
     pub struct Later;
-    impl ::rasura::ActionDef for Later {
+    impl ::rasura::generated::ActionDef for Later {
         type Input = LaterArgs;
         type Output = super::types::LaterOutput;
         type Kind = ::rasura::generated::AsynchronousMutation;

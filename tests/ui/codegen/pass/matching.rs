@@ -3,7 +3,8 @@
 mod hasura {
     include!("../generated.rs");
 }
-use rasura::{ActionDef, ActionError, Ctx, action};
+use rasura::{ActionError, Ctx, action};
+use rasura::generated::ActionDef;
 
 #[action(query)]
 async fn ping(_ctx: Ctx) -> Result<Option<hasura::types::PingOutput>, ActionError> {

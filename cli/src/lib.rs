@@ -1,6 +1,7 @@
-//! The `rasura` command (feature `cli`): `rasura codegen` (the `build.rs` generation, for
-//! inspection or a `--check` in CI) and `rasura schema pull` (introspect a live Hasura into the
-//! committed snapshot, or `--check` that the snapshot is current).
+//! The `rasura` command (`cargo install --path cli`): `rasura codegen` (the `build.rs`
+//! generation, for inspection or a `--check` in CI) and `rasura schema pull` (introspect a live
+//! Hasura into the committed snapshot, or `--check` that the snapshot is current). The code
+//! generation itself is the `rasura-codegen` library; this crate is its command line.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,8 +9,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::schema::{self, Schema};
-use crate::{Config, Error};
+use rasura_codegen::schema::{self, Schema};
+use rasura_codegen::{Config, Error};
 
 /// Rasura's code generation and schema tools.
 #[derive(Debug, Parser)]

@@ -1,5 +1,5 @@
 //! `rasura`: code generation and schema snapshots for Rasura services.
 
 fn main() -> std::process::ExitCode {
-    rasura_codegen::cli::run(std::env::args_os())
+    rasura_cli::run(std::env::args_os())
 }
