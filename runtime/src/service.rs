@@ -436,20 +436,6 @@ pub(crate) fn build_router(
     }))
 }
 
-/// `/healthz`, `/readyz` and `/files` answer GET; anything else gets a Hasura-format 405.
-async fn get_only(headers: HeaderMap) -> Response {
-    let mut response = Rejection::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-        "this endpoint answers GET",
-    )
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-    with_request_id(&headers, response)
-}
-
 /// `/readyz`: ready when the database (if configured) answers `SELECT 1` and Hasura (if
 /// configured) answers its `/healthz`. Failures are logged; the answer only names the check.
 async fn readyz(
@@ -590,16 +576,25 @@ async fn file_response(shared: &Shared, key: &str, uri: &http::Uri) -> Response 
 
 /// Hasura calls every webhook with POST; anything else gets a Hasura-format 405.
 async fn method_not_allowed(headers: HeaderMap) -> Response {
+    wrong_method(&headers, "POST", "Rasura webhooks are called with POST")
+}
+
+/// `/healthz`, `/readyz` and `/files` answer GET; anything else gets a Hasura-format 405.
+async fn get_only(headers: HeaderMap) -> Response {
+    wrong_method(&headers, "GET, HEAD", "this endpoint answers GET")
+}
+
+fn wrong_method(headers: &HeaderMap, allow: &'static str, message: &'static str) -> Response {
     let mut response = Rejection::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
-        "Rasura webhooks are called with POST",
+        message,
     )
     .into_response();
     response
         .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
-    with_request_id(&headers, response)
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    with_request_id(headers, response)
 }
 
 /// Sets `x-request-id` on a response outside the pipeline (which sets its own).
