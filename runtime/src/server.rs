@@ -3,19 +3,23 @@
 //! no timer, so a client that sends half its headers would stay forever), then drains on
 //! shutdown.
 //!
-//! Each connection has a small watchdog that knows what the connection is doing:
+//! Each connection has a watchdog task that knows what the connection is doing:
 //! - **head**: waiting for a request's headers (from the connection's start, or from the first
 //!   byte of a later request): closed after `RASURA_HEADER_READ_TIMEOUT`;
-//! - **busy**: a request is being served (the body has its own timeout in the pipeline, the
-//!   handler its own);
+//! - **body**: the request's body is being read: after `RASURA_BODY_READ_TIMEOUT` the body
+//!   fails with [`BodyReadTimeout`], which the pipeline answers with 408;
+//! - **busy**: the handler runs (it has its own timeout);
 //! - **idle**: kept alive between requests: closed after `RASURA_IDLE_TIMEOUT`.
 //!
-//! hyper's own header timer is not used: it starts as soon as a kept-alive connection waits,
-//! so it would also be the idle timeout.
+//! The request path only stores the phase (no clock, no timer, nothing polled per wake-up); the
+//! watchdog wakes four times per limit, notes when the phase changed, and acts through the
+//! socket and body wrappers: a closed connection reads as end-of-stream, so hyper closes it
+//! cleanly after any response in flight. hyper's own header timer is not used: it starts as
+//! soon as a kept-alive connection waits, so it would also be the idle timeout.
 //!
-//! Requests over the header limits are refused here in Hasura's format (414, 431); only what
-//! hyper itself cannot parse (malformed framing, or headers beyond its hard limits) gets
-//! hyper's bare answer.
+//! Requests over the size limits are refused here in Hasura's format (414, 431); only what
+//! hyper itself refuses before a request exists (malformed framing, more than 100 headers,
+//! headers beyond its buffer) gets hyper's bare answer.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -27,7 +31,10 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use http::StatusCode;
+use hyper::body::Frame;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Semaphore, watch};
@@ -38,17 +45,14 @@ use crate::error::Rejection;
 
 /// Longest request target accepted (414 above).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
-/// Most request headers accepted (431 above).
-pub const MAX_HEADERS: usize = 100;
 /// Largest total size of request header names and values (431 above).
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
-/// hyper's own header count limit, above Rasura's so Rasura answers first, in its format.
-const HYPER_MAX_HEADERS: usize = 4 * MAX_HEADERS;
 
 /// The connection limits of [`Config`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
     pub header_read: Duration,
+    pub body_read: Duration,
     pub idle: Duration,
     pub max_connections: usize,
 }
@@ -57,57 +61,92 @@ impl Limits {
     pub(crate) fn of(config: &Config) -> Self {
         Self {
             header_read: config.header_read_timeout,
+            body_read: config.body_read_timeout,
             idle: config.idle_timeout,
             max_connections: config.max_connections.max(1),
         }
     }
+
+    /// How often the watchdog looks: a limit is enforced within a quarter of itself.
+    fn tick(&self) -> Duration {
+        (self.header_read.min(self.body_read).min(self.idle) / 4).max(Duration::from_millis(10))
+    }
 }
 
-const HEAD: u8 = 0;
-const BUSY: u8 = 1;
-const IDLE: u8 = 2;
+/// The request body was not received within `RASURA_BODY_READ_TIMEOUT`.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the request body was not received in time")]
+pub(crate) struct BodyReadTimeout;
 
-/// What a connection is doing, and since when (nanoseconds since it opened).
+const HEAD: u8 = 0;
+const BODY: u8 = 1;
+const BUSY: u8 = 2;
+const IDLE: u8 = 3;
+
+const CARRY_ON: u8 = 0;
+/// Close when not serving a request: reads end.
+const CLOSE: u8 = 1;
+/// The body took too long: it fails.
+const BODY_EXPIRED: u8 = 2;
+
+/// What a connection is doing (written by its task), and the watchdog's verdict.
 struct Activity {
-    opened: Instant,
     phase: AtomicU8,
-    since: AtomicU64,
+    changes: AtomicU64,
+    verdict: AtomicU8,
+    read_waker: AtomicWaker,
+    body_waker: AtomicWaker,
 }
 
 impl Activity {
     fn new() -> Self {
         Self {
-            opened: Instant::now(),
             phase: AtomicU8::new(HEAD),
-            since: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
+            verdict: AtomicU8::new(CARRY_ON),
+            read_waker: AtomicWaker::new(),
+            body_waker: AtomicWaker::new(),
         }
     }
 
-    fn now(&self) -> u64 {
-        u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    fn phase(&self) -> u8 {
+        self.phase.load(Ordering::Relaxed)
     }
 
     fn enter(&self, phase: u8) {
-        self.since.store(self.now(), Ordering::Relaxed);
         self.phase.store(phase, Ordering::Relaxed);
+        // One writer (the connection's task): a load and a store, no locked instruction.
+        let n = self.changes.load(Ordering::Relaxed);
+        self.changes.store(n.wrapping_add(1), Ordering::Relaxed);
     }
 
-    /// When the current phase times out (`None`: busy, no connection-level limit).
-    fn deadline(&self, limits: &Limits) -> Option<Instant> {
-        let limit = match self.phase.load(Ordering::Relaxed) {
-            HEAD => limits.header_read,
-            IDLE => limits.idle,
-            _ => return None,
-        };
-        let since = Duration::from_nanos(self.since.load(Ordering::Relaxed));
-        Some(self.opened + since + limit)
+    fn state(&self) -> (u8, u64) {
+        (self.phase(), self.changes.load(Ordering::Relaxed))
+    }
+
+    fn verdict(&self) -> u8 {
+        self.verdict.load(Ordering::Acquire)
+    }
+
+    /// A closed connection, or one whose body timed out, ends reads once no request is being
+    /// served (after its response).
+    fn ends_reads(&self) -> bool {
+        self.verdict() != CARRY_ON && !matches!(self.phase(), BUSY | BODY)
+    }
+
+    fn close(&self) {
+        self.verdict.store(CLOSE, Ordering::Release);
+        self.read_waker.wake();
     }
 }
 
-/// The socket, telling the watchdog when a new request's first bytes arrive.
+/// The socket: tells the watchdog when a new request's first bytes arrive, and reads as
+/// end-of-stream once the watchdog closed the connection.
 struct Watched<S> {
     inner: S,
     activity: Arc<Activity>,
+    /// The connection task's waker is registered once: it does not change.
+    registered: bool,
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
@@ -116,9 +155,16 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
+        if !self.registered {
+            self.activity.read_waker.register(cx.waker());
+            self.registered = true;
+        }
+        if self.activity.ends_reads() {
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before && self.activity.phase.load(Ordering::Relaxed) == IDLE {
+        if buf.filled().len() > before && self.activity.phase() == IDLE {
             self.activity.enter(HEAD);
         }
         polled
@@ -151,7 +197,81 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     }
 }
 
-/// A request over Rasura's header limits, answered in Hasura's format.
+/// The request body: marks the end of the body phase, and fails with [`BodyReadTimeout`] when
+/// the watchdog says it took too long.
+struct WatchedBody {
+    inner: hyper::body::Incoming,
+    activity: Arc<Activity>,
+    registered: bool,
+}
+
+impl WatchedBody {
+    fn done(&self) {
+        if self.activity.phase() == BODY {
+            self.activity.enter(BUSY);
+        }
+    }
+}
+
+impl hyper::body::Body for WatchedBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let expired = || Poll::Ready(Some(Err(Box::new(BodyReadTimeout) as Self::Error)));
+        if self.activity.verdict() == BODY_EXPIRED {
+            return expired();
+        }
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Pending => {
+                if !self.registered {
+                    self.activity.body_waker.register(cx.waker());
+                    self.registered = true;
+                    if self.activity.verdict() == BODY_EXPIRED {
+                        return expired();
+                    }
+                }
+                Poll::Pending
+            }
+            Poll::Ready(None) => {
+                self.done();
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Ok(frame))) => {
+                if self.inner.is_end_stream() {
+                    self.done();
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Whether `error` (or any error it wraps) is a [`BodyReadTimeout`].
+pub(crate) fn is_body_read_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<BodyReadTimeout>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+/// A request over Rasura's size limits, answered in Hasura's format.
 fn over_limits<B>(req: &http::Request<B>) -> Option<Response> {
     let uri = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     let refusal = if uri > MAX_URI_BYTES {
@@ -159,12 +279,6 @@ fn over_limits<B>(req: &http::Request<B>) -> Option<Response> {
             StatusCode::URI_TOO_LONG,
             "uri-too-long",
             format!("the request target is longer than {MAX_URI_BYTES} bytes"),
-        )
-    } else if req.headers().len() > MAX_HEADERS {
-        Rejection::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers-too-large",
-            format!("more than {MAX_HEADERS} request headers"),
         )
     } else if req
         .headers()
@@ -223,10 +337,12 @@ pub(crate) async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
+        let activity = Arc::new(Activity::new());
+        let watchdog = tokio::spawn(watch_connection(activity.clone(), limits, stop_rx.clone()));
         let router = router.clone();
-        let stop = stop_rx.clone();
         tokio::spawn(async move {
-            serve_connection(stream, router, limits, stop).await;
+            serve_connection(stream, router, activity).await;
+            watchdog.abort();
             drop(permit);
         });
     }
@@ -243,76 +359,88 @@ pub(crate) async fn serve(
     Ok(())
 }
 
-async fn serve_connection(
-    stream: tokio::net::TcpStream,
-    router: Router,
-    limits: Limits,
-    mut stop: watch::Receiver<bool>,
-) {
-    let activity = Arc::new(Activity::new());
+async fn serve_connection(stream: tokio::net::TcpStream, router: Router, activity: Arc<Activity>) {
     let io = TokioIo::new(Watched {
         inner: stream,
         activity: activity.clone(),
+        registered: false,
     });
-    let watched = activity.clone();
     let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-        watched.enter(BUSY);
+        activity.enter(BODY);
         let refused = over_limits(&req);
         let mut router = router.clone();
-        let watched = watched.clone();
+        let activity = activity.clone();
+        let body_activity = activity.clone();
         async move {
             let response = match refused {
                 Some(response) => response,
-                None => match router.call(req.map(Body::new)).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                },
+                None => {
+                    let req = req.map(|inner| {
+                        Body::new(WatchedBody {
+                            inner,
+                            activity: body_activity,
+                            registered: false,
+                        })
+                    });
+                    match router.call(req).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                }
             };
-            watched.enter(IDLE);
+            activity.enter(IDLE);
             Ok::<_, Infallible>(response)
         }
     });
+    // hyper's default header count (100) is kept: a higher one makes it allocate two header
+    // arrays on every request. More than 100 headers get hyper's bare 431.
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .keep_alive(true)
-        .max_headers(HYPER_MAX_HEADERS)
-        .header_read_timeout(None);
-    let connection = builder.serve_connection(io, service);
-    tokio::pin!(connection);
-    let mut closing = false;
+    builder.keep_alive(true).header_read_timeout(None);
+    let _ = builder.serve_connection(io, service).await;
+}
+
+/// The connection's watchdog: enforces the header, body and idle limits and closes the
+/// connection on shutdown (at once when it is not serving a request).
+async fn watch_connection(
+    activity: Arc<Activity>,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) {
+    let tick = limits.tick();
+    let mut seen = activity.state();
+    let mut seen_at = Instant::now();
     loop {
-        let deadline = activity.deadline(&limits);
-        let timer = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => tokio::time::sleep(limits.idle.max(Duration::from_secs(1))).await,
-            }
-        };
         tokio::select! {
-            _ = connection.as_mut() => return,
-            changed = stop.changed(), if !closing => {
+            changed = stop.changed() => {
                 if changed.is_err() || *stop.borrow() {
-                    // Not serving a request (idle, or still waiting for headers): close now.
-                    if activity.phase.load(Ordering::Relaxed) != BUSY {
-                        return;
-                    }
-                    // Busy: finish the request, then close.
-                    connection.as_mut().graceful_shutdown();
-                    closing = true;
-                }
-            }
-            () = timer => {
-                let Some(at) = activity.deadline(&limits) else { continue };
-                if Instant::now() < at {
-                    continue;
-                }
-                if activity.phase.load(Ordering::Relaxed) == HEAD {
-                    // Headers not received in time: drop the connection.
+                    // Ends reads now if idle or waiting for headers, else after the response.
+                    activity.close();
                     return;
                 }
-                connection.as_mut().graceful_shutdown();
-                // An idle connection closes on the next poll; do not wait on it for long.
-                let _ = tokio::time::timeout(Duration::from_secs(1), connection.as_mut()).await;
+            }
+            () = tokio::time::sleep(tick) => {
+                let now = activity.state();
+                if now != seen {
+                    (seen, seen_at) = (now, Instant::now());
+                    continue;
+                }
+                let limit = match now.0 {
+                    HEAD => limits.header_read,
+                    BODY => limits.body_read,
+                    IDLE => limits.idle,
+                    _ => continue,
+                };
+                if seen_at.elapsed() < limit {
+                    continue;
+                }
+                if now.0 == BODY {
+                    // The pipeline answers 408; then reads end and the connection closes.
+                    activity.verdict.store(BODY_EXPIRED, Ordering::Release);
+                    activity.body_waker.wake();
+                    activity.read_waker.wake();
+                    return;
+                }
+                activity.close();
                 return;
             }
         }

@@ -52,6 +52,10 @@ struct Escaping<'a, W: std::fmt::Write + ?Sized>(&'a mut W);
 
 impl<W: std::fmt::Write + ?Sized> std::fmt::Write for Escaping<'_, W> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        // The common case, checked a byte at a time: printable ASCII, written as it is.
+        if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return self.0.write_str(s);
+        }
         let mut rest = s;
         while let Some(i) = rest.find(char::is_control) {
             self.0.write_str(&rest[..i])?;

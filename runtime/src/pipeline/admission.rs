@@ -59,12 +59,12 @@ pub(crate) async fn read_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let collect = Limited::new(body, limit).collect();
-    match tokio::time::timeout(config.body_read_timeout, collect).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Ok(Err(_)) => Err(Rejection::parse_failed("could not read the request body")),
-        Err(_) => Err(Rejection::new(
+    // Served by Rasura's server, a body that stalls past `RASURA_BODY_READ_TIMEOUT` fails
+    // with `BodyReadTimeout` (the connection's watchdog keeps the time: no timer per request).
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(e) if crate::server::is_body_read_timeout(&*e) => Err(Rejection::new(
             StatusCode::REQUEST_TIMEOUT,
             "request-timeout",
             format!(
@@ -72,5 +72,6 @@ pub(crate) async fn read_body(
                 config.body_read_timeout.as_secs_f32()
             ),
         )),
+        Err(_) => Err(Rejection::parse_failed("could not read the request body")),
     }
 }
