@@ -46,6 +46,7 @@ impl SessionBuilder {
     }
 
     /// Adds a (lower-cased) name; `Err` once more than [`MAX_SESSION_VARIABLES`] were given.
+    #[inline]
     fn push(&mut self, name: Cow<'static, str>, value: String) -> Result<(), TooManyVariables> {
         self.seen += 1;
         if self.seen > MAX_SESSION_VARIABLES {
@@ -56,6 +57,7 @@ impl SessionBuilder {
     }
 
     /// Adds a (lower-cased) name without the bound.
+    #[inline]
     fn insert(&mut self, name: Cow<'static, str>, value: String) {
         let found = match &self.index {
             Some(index) => index.get(&name).copied(),

@@ -17,9 +17,9 @@
 //! cleanly after any response in flight. hyper's own header timer is not used: it starts as
 //! soon as a kept-alive connection waits, so it would also be the idle timeout.
 //!
-//! Requests over the size limits are refused here in Hasura's format (414, 431); only what
-//! hyper itself refuses before a request exists (malformed framing, more than 100 headers,
-//! headers beyond its buffer) gets hyper's bare answer.
+//! An over-long request target is refused here in Hasura's format (414); what hyper itself
+//! refuses before a request exists (malformed framing 400, more than 100 headers or a head over
+//! 64 KiB 431) gets hyper's bare answer.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -45,7 +45,7 @@ use crate::error::Rejection;
 
 /// Longest request target accepted (414 above).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
-/// Largest total size of request header names and values (431 above).
+/// Largest request head (start line and headers) hyper accepts (its bare 431 above).
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// The connection limits of [`Config`].
@@ -271,7 +271,7 @@ pub(crate) fn is_body_read_timeout(error: &(dyn std::error::Error + 'static)) ->
     false
 }
 
-/// A request over Rasura's size limits, answered in Hasura's format.
+/// A request target over Rasura's limit, answered in Hasura's format (414).
 fn over_limits<B>(req: &http::Request<B>) -> Option<Response> {
     let uri = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     let refusal = if uri > MAX_URI_BYTES {
@@ -279,18 +279,6 @@ fn over_limits<B>(req: &http::Request<B>) -> Option<Response> {
             StatusCode::URI_TOO_LONG,
             "uri-too-long",
             format!("the request target is longer than {MAX_URI_BYTES} bytes"),
-        )
-    } else if req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len())
-        .sum::<usize>()
-        > MAX_HEADER_BYTES
-    {
-        Rejection::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers-too-large",
-            format!("request headers larger than {MAX_HEADER_BYTES} bytes"),
         )
     } else {
         return None;
@@ -392,10 +380,14 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router, activit
             Ok::<_, Infallible>(response)
         }
     });
-    // hyper's default header count (100) is kept: a higher one makes it allocate two header
-    // arrays on every request. More than 100 headers get hyper's bare 431.
+    // Header limits are hyper's (its bare 431): counting them again here would cost every
+    // request, and hyper's default count (100) is kept because a higher one makes it allocate
+    // two header arrays per request.
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.keep_alive(true).header_read_timeout(None);
+    builder
+        .keep_alive(true)
+        .header_read_timeout(None)
+        .max_header_size(MAX_HEADER_BYTES);
     let _ = builder.serve_connection(io, service).await;
 }
 

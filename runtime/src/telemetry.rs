@@ -38,7 +38,7 @@ pub(crate) fn init(config: &Config) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_ansi(ansi)
-                    .fmt_fields(LeanFields)
+                    .fmt_fields(LeanFields::default())
                     .with_writer(std::io::stdout),
             )
             .try_init()
@@ -80,7 +80,11 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for PresizedSpanFields {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut fields = FormattedFields::<LeanFields>::new(String::with_capacity(128));
-        if LeanFields.format_fields(fields.as_writer(), attrs).is_ok() {
+        // A handler span's `request_id` comes from `RequestId`, which only holds visible ASCII.
+        let lean = LeanFields {
+            trusted_request_id: attrs.metadata().target() == "rasura::handler",
+        };
+        if lean.format_fields(fields.as_writer(), attrs).is_ok() {
             span.extensions_mut().insert(fields);
         }
     }
@@ -88,7 +92,11 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for PresizedSpanFields {
 
 /// `name=value` fields like the default formatter's, without its styling machinery: plain
 /// strings are written as they are unless they need quoting (spaces, quotes, control characters).
-struct LeanFields;
+#[derive(Default)]
+struct LeanFields {
+    /// `request_id` needs no escaping (set for Rasura's handler spans only).
+    trusted_request_id: bool,
+}
 
 impl<'w> tracing_subscriber::fmt::FormatFields<'w> for LeanFields {
     fn format_fields<R: tracing_subscriber::field::RecordFields>(
@@ -97,6 +105,7 @@ impl<'w> tracing_subscriber::fmt::FormatFields<'w> for LeanFields {
         fields: R,
     ) -> std::fmt::Result {
         let mut visitor = LeanVisitor {
+            trusted_request_id: self.trusted_request_id,
             writer: &mut writer,
             first: true,
             result: Ok(()),
@@ -107,6 +116,7 @@ impl<'w> tracing_subscriber::fmt::FormatFields<'w> for LeanFields {
 }
 
 struct LeanVisitor<'a, 'w> {
+    trusted_request_id: bool,
     writer: &'a mut tracing_subscriber::fmt::format::Writer<'w>,
     first: bool,
     result: std::fmt::Result,
@@ -142,10 +152,15 @@ impl tracing::field::Visit for LeanVisitor<'_, '_> {
     }
 
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        // Messages and `%value` fields arrive here unescaped (Display through Debug).
+        // Messages and `%value` fields arrive here unescaped (Display through Debug): escaped,
+        // except a handler span's `request_id`, which only ever holds visible ASCII.
         self.result = self.result.and_then(|()| {
             self.name(field)?;
-            write!(Escaping(&mut self.writer), "{value:?}")
+            if self.trusted_request_id && field.name() == "request_id" {
+                write!(self.writer, "{value:?}")
+            } else {
+                write!(Escaping(&mut self.writer), "{value:?}")
+            }
         });
     }
 }
@@ -178,7 +193,7 @@ mod tests {
                 tracing_subscriber::fmt::layer()
                     .with_ansi(false)
                     .without_time()
-                    .fmt_fields(LeanFields)
+                    .fmt_fields(LeanFields::default())
                     .with_writer(move || writer.clone()),
             );
         tracing::subscriber::with_default(subscriber, || {
@@ -208,7 +223,7 @@ mod tests {
             tracing_subscriber::fmt::layer()
                 .with_ansi(false)
                 .without_time()
-                .fmt_fields(LeanFields)
+                .fmt_fields(LeanFields::default())
                 .with_writer(move || writer.clone()),
         );
         let forged = "pong\n2026-01-01T00:00:00Z  INFO admin logged in\x1b[31m\r\u{7}";

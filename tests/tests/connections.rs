@@ -246,6 +246,7 @@ async fn http_layer_errors_are_in_hasuras_format_with_a_request_id() {
     // More than 100 headers: hyper's own 431 (it refuses before a request exists).
     assert!(out.starts_with("HTTP/1.1 431"), "{out}");
 
+    // A head over 64 KiB: hyper's own 431 too (no body: it refuses before a request exists).
     let big = format!("x-big: {}\r\n", "b".repeat(70_000));
     let out = raw(
         address,
@@ -253,7 +254,6 @@ async fn http_layer_errors_are_in_hasuras_format_with_a_request_id() {
     )
     .await;
     assert!(out.starts_with("HTTP/1.1 431"), "{out}");
-    assert_eq!(body_of(&out)["extensions"]["code"], "headers-too-large");
 
     for (request, status, code) in [
         ("POST /healthz", "405", "method-not-allowed"),
