@@ -29,7 +29,7 @@ pub const MAX_SESSION_VARIABLES: usize = 256;
 /// Collects session variables in arrival order, a repeated name replacing the earlier value,
 /// in linear time: a name index takes over once the session is larger than a scan is cheap.
 #[derive(Default)]
-struct SessionBuilder {
+pub(crate) struct SessionBuilder {
     entries: Vec<(Cow<'static, str>, String)>,
     index: Option<std::collections::HashMap<Cow<'static, str>, usize>>,
     seen: usize,
@@ -38,7 +38,7 @@ struct SessionBuilder {
 impl SessionBuilder {
     const SCAN_LIMIT: usize = 16;
 
-    fn with_capacity(n: usize) -> Self {
+    pub(crate) fn with_capacity(n: usize) -> Self {
         Self {
             entries: Vec::with_capacity(n.min(Self::SCAN_LIMIT)),
             ..Self::default()
@@ -47,7 +47,11 @@ impl SessionBuilder {
 
     /// Adds a (lower-cased) name; `Err` once more than [`MAX_SESSION_VARIABLES`] were given.
     #[inline]
-    fn push(&mut self, name: Cow<'static, str>, value: String) -> Result<(), TooManyVariables> {
+    pub(crate) fn push(
+        &mut self,
+        name: Cow<'static, str>,
+        value: String,
+    ) -> Result<(), TooManyVariables> {
         self.seen += 1;
         if self.seen > MAX_SESSION_VARIABLES {
             return Err(TooManyVariables);
@@ -81,7 +85,7 @@ impl SessionBuilder {
         }
     }
 
-    fn finish(self) -> SessionVariables {
+    pub(crate) fn finish(self) -> SessionVariables {
         SessionVariables {
             entries: self.entries,
         }
@@ -100,6 +104,17 @@ fn session_key(name: &str) -> Cow<'static, str> {
     match WELL_KNOWN.iter().find(|k| k.eq_ignore_ascii_case(name)) {
         Some(k) => Cow::Borrowed(k),
         None => Cow::Owned(name.to_ascii_lowercase()),
+    }
+}
+
+/// [`session_key`] for a name already owned: lower-cased in place, no new allocation.
+pub(crate) fn session_key_owned(mut name: String) -> Cow<'static, str> {
+    match WELL_KNOWN.iter().find(|k| k.eq_ignore_ascii_case(&name)) {
+        Some(k) => Cow::Borrowed(k),
+        None => {
+            name.make_ascii_lowercase();
+            Cow::Owned(name)
+        }
     }
 }
 

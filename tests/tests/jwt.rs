@@ -92,6 +92,50 @@ async fn hs384_and_hs512() {
 }
 
 #[tokio::test]
+async fn hmac_signatures_are_checked_for_every_size() {
+    for (name, alg) in [
+        ("HS256", Algorithm::HS256),
+        ("HS384", Algorithm::HS384),
+        ("HS512", Algorithm::HS512),
+    ] {
+        let cfg = config(json!({"type": name, "key": HMAC}));
+        let token = user()
+            .sign(alg, &EncodingKey::from_secret(HMAC.as_bytes()))
+            .unwrap();
+        verify(&cfg, &token).await.unwrap();
+        // The same token twice: the prepared key is not consumed by a verification.
+        verify(&cfg, &token).await.unwrap();
+        let (message, signature) = token.rsplit_once('.').unwrap();
+        let flipped: String = signature
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 3 {
+                    if c == 'A' { 'B' } else { 'A' }
+                } else {
+                    c
+                }
+            })
+            .collect();
+        for forged in [
+            format!("{message}.{flipped}"),
+            format!("{message}.{}", &signature[..signature.len() - 4]),
+            format!("{message}.{signature}AAAA"),
+            format!("{message}."),
+            format!("{message}.!!!!"),
+            user()
+                .sign(
+                    alg,
+                    &EncodingKey::from_secret(b"another-secret-0123456789abcdef-xyz"),
+                )
+                .unwrap(),
+        ] {
+            assert_code(verify(&cfg, &forged).await, "invalid-jwt");
+        }
+    }
+}
+
+#[tokio::test]
 async fn rs256_with_a_pem_public_key() {
     let cfg = config(json!({"type": "RS256", "key": key("rsa_public.pem")}));
     verify(

@@ -174,6 +174,8 @@ pub(crate) enum KeySource {
     Static {
         algorithm: Algorithm,
         key: DecodingKey,
+        /// For HS256/384/512: the key prepared once (see [`token::PreparedHmac`]).
+        hmac: Option<token::PreparedHmac>,
     },
     Jwks(Arc<JwksCache>),
 }
@@ -295,6 +297,7 @@ impl JwtConfig {
                 KeySource::Static {
                     algorithm,
                     key: decoding_key(algorithm, &key)?,
+                    hmac: token::PreparedHmac::new(algorithm, key.as_bytes()),
                 }
             }
             (None, Some(url)) => {
@@ -430,12 +433,19 @@ impl JwtConfig {
         let invalid = |why: &str| JwtError::invalid(format!("Could not verify JWT: {why}"));
         let parts = token::split(token).map_err(invalid)?;
         match &self.keys {
-            KeySource::Static { algorithm, key } => {
+            KeySource::Static {
+                algorithm,
+                key,
+                hmac,
+            } => {
                 // Only the configured algorithm: this is what stops algorithm confusion.
                 if parts.alg != *algorithm {
                     return Err(invalid("JWSError (unexpected algorithm)"));
                 }
-                parts.verify(key).map_err(invalid)?;
+                match hmac {
+                    Some(hmac) => parts.verify_hmac(hmac).map_err(invalid)?,
+                    None => parts.verify(key).map_err(invalid)?,
+                }
             }
             KeySource::Jwks(cache) => {
                 // `key_for` only returns a key whose algorithm is `parts.alg`.
@@ -660,10 +670,12 @@ fn verified_claims(mut claims: Vec<(String, Value)>) -> Result<VerifiedClaims, J
             "invalid x-hasura-default-role; should be a role",
         ));
     };
-    let mut strings = Vec::with_capacity(claims.len());
+    let mut session = crate::protocol::SessionBuilder::with_capacity(claims.len());
     for (name, value) in claims {
         match value {
-            Value::String(s) => strings.push((name, s)),
+            Value::String(s) => session
+                .push(crate::protocol::session_key_owned(name), s)
+                .map_err(|e| JwtError::invalid_claims(e.to_string()))?,
             _ => {
                 return Err(JwtError::invalid_claims(format!(
                     "invalid {name}; x-hasura-* claims must be strings"
@@ -671,8 +683,7 @@ fn verified_claims(mut claims: Vec<(String, Value)>) -> Result<VerifiedClaims, J
             }
         }
     }
-    let session = SessionVariables::try_from_pairs(strings)
-        .map_err(|e| JwtError::invalid_claims(e.to_string()))?;
+    let session = session.finish();
     Ok(VerifiedClaims {
         allowed_roles,
         default_role,
