@@ -175,7 +175,7 @@ pub(crate) enum KeySource {
         algorithm: Algorithm,
         key: DecodingKey,
         /// For HS256/384/512: the key prepared once (see [`token::PreparedHmac`]).
-        hmac: Option<token::PreparedHmac>,
+        hmac: Option<Box<token::PreparedHmac>>,
     },
     Jwks(Arc<JwksCache>),
 }
@@ -297,7 +297,7 @@ impl JwtConfig {
                 KeySource::Static {
                     algorithm,
                     key: decoding_key(algorithm, &key)?,
-                    hmac: token::PreparedHmac::new(algorithm, key.as_bytes()),
+                    hmac: token::PreparedHmac::new(algorithm, key.as_bytes()).map(Box::new),
                 }
             }
             (None, Some(url)) => {
