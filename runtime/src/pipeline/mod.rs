@@ -1,21 +1,21 @@
 //! The request pipeline: every webhook request goes through the same ordered steps, written
-//! once in [`run`]; actions, events and crons differ only in the [`Webhook`] methods (how the
+//! once in `run`; actions, events and crons differ only in the `Webhook` methods (how the
 //! envelope reads, who the caller is, how an outcome becomes a status).
 //!
-//! 1. **webhook secret** ([`admission::check_secret`]): `X-Rasura-Webhook-Secret`, 401.
-//! 2. **body limit** ([`admission::read_body`]): `RASURA_BODY_LIMIT` (413) within
+//! 1. **webhook secret** (`admission::check_secret`): `X-Rasura-Webhook-Secret`, 401.
+//! 2. **body limit** (`admission::read_body`): `RASURA_BODY_LIMIT` (413) within
 //!    `RASURA_BODY_READ_TIMEOUT` (408).
-//! 3. **envelope** ([`Webhook::parse`]): Hasura's payload, 400 `parse-failed`.
-//! 4. **name check** ([`Webhook::resolve`]): the route and the payload's name agree (or, on
+//! 3. **envelope** (`Webhook::parse`): Hasura's payload, 400 `parse-failed`.
+//! 4. **name check** (`Webhook::resolve`): the route and the payload's name agree (or, on
 //!    `POST /actions`, the name picks the handler).
-//! 5. **span** ([`Webhook::span`]): the handler's `tracing` span with the request and trace ids.
-//! 6. **caller identity** ([`Webhook::caller`]): session variables, and the verified JWT of a
+//! 5. **span** (`Webhook::span`): the handler's `tracing` span with the request and trace ids.
+//! 6. **caller identity** (`Webhook::caller`): session variables, and the verified JWT of a
 //!    `jwt` action.
-//! 7. **authorization** ([`Webhook::authorize`], then the handler's [`Guard`]s): roles, and
+//! 7. **authorization** (`Webhook::authorize`, then the handler's [`Guard`]s): roles, and
 //!    per-handler guards, before the input is parsed.
-//! 8. **invoke** ([`Webhook::call`], [`invoke::guarded`]): the input parsed into the handler's
+//! 8. **invoke** (`Webhook::call`, `invoke::guarded`): the input parsed into the handler's
 //!    types, the handler run under its timeout and a panic guard.
-//! 9. **response** ([`Webhook::respond`]): Hasura's format; then every [`Observer`] sees the
+//! 9. **response** (`Webhook::respond`): Hasura's format; then every [`Observer`] sees the
 //!    result.
 //!
 //! A new cross-cutting feature is one insertion here: a step, a guard on the registry entry,
