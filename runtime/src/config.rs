@@ -424,28 +424,29 @@ impl Problem {
 }
 
 /// Every configuration problem found, reported together.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid configuration ({} problem{}):{}",
+    problems.len(),
+    if problems.len() == 1 { "" } else { "s" },
+    ProblemList(problems)
+)]
 pub struct ConfigError {
     /// The problems.
     pub problems: Vec<Problem>,
 }
 
-impl fmt::Display for ConfigError {
+/// One problem a line: `  - VARIABLE: what is wrong`.
+struct ProblemList<'a>(&'a [Problem]);
+
+impl fmt::Display for ProblemList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid configuration ({} problem{}):",
-            self.problems.len(),
-            if self.problems.len() == 1 { "" } else { "s" }
-        )?;
-        for p in &self.problems {
+        for p in self.0 {
             write!(f, "\n  - {}: {}", p.variable, p.message)?;
         }
         Ok(())
     }
 }
-
-impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {

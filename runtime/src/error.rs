@@ -105,7 +105,8 @@ impl fmt::Display for ErrorCore {
 /// assert_eq!(e.status().as_u16(), 400);
 /// assert_eq!(e.code(), "invalid-email");
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, thiserror::Error)]
+#[error("{core}")]
 pub struct ActionError {
     core: ErrorCore,
     /// `extensions` beyond `code` (boxed: most errors have none, and the `Result` stays small).
@@ -221,14 +222,6 @@ impl fmt::Debug for ActionError {
             .finish()
     }
 }
-
-impl fmt::Display for ActionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.core.fmt(f)
-    }
-}
-
-impl std::error::Error for ActionError {}
 
 impl IntoResponse for ActionError {
     fn into_response(self) -> Response {

@@ -496,21 +496,14 @@ pub struct Event<Row> {
 }
 
 /// Why an [`EventRequest`] does not make a valid [`Event`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{op} event without its `{which}` row")]
 pub struct MissingRow {
     /// The operation.
     pub op: OpKind,
     /// `"old"` or `"new"`.
     pub which: &'static str,
 }
-
-impl fmt::Display for MissingRow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} event without its `{}` row", self.op, self.which)
-    }
-}
-
-impl std::error::Error for MissingRow {}
 
 impl<Row> TryFrom<EventRequest<Row>> for Event<Row> {
     type Error = MissingRow;

@@ -724,7 +724,8 @@ impl VerifiedClaims {
 /// Why a token was refused: 401, or 403 when the token is valid but disagrees with the
 /// session; its code is Hasura's (`invalid-jwt`, `invalid-headers`, `jwt-missing-role-claims`,
 /// `jwt-invalid-claims` or `access-denied`); its message never includes the token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} ({})", core.message(), core.code())]
 pub struct JwtError {
     core: ErrorCore,
 }
@@ -780,14 +781,6 @@ impl From<JwtError> for ErrorCore {
         e.core
     }
 }
-
-impl fmt::Display for JwtError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.core.message(), self.core.code())
-    }
-}
-
-impl std::error::Error for JwtError {}
 
 #[cfg(test)]
 mod tests {
