@@ -71,6 +71,8 @@ pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default connection cap.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// The largest connection cap accepted (a process cannot hold more descriptors than this).
+pub const MAX_MAX_CONNECTIONS: usize = 1 << 20;
 
 /// Default storage: a directory beside the working directory.
 pub const DEFAULT_STORAGE_URL: &str = "file://./data/storage";
@@ -250,7 +252,7 @@ impl Config {
         self.header_read_timeout = header_read;
         self.body_read_timeout = body_read;
         self.idle_timeout = idle;
-        self.max_connections = max_connections.max(1);
+        self.max_connections = max_connections.clamp(1, MAX_MAX_CONNECTIONS);
         self
     }
 
@@ -330,9 +332,7 @@ impl Config {
         if let Some(n) = number(IDLE_TIMEOUT, "seconds") {
             config.idle_timeout = Duration::from_secs(n);
         }
-        if let Some(n) = number(MAX_CONNECTIONS, "connections") {
-            config.max_connections = usize::try_from(n).unwrap_or(usize::MAX);
-        }
+        let max_connections = number(MAX_CONNECTIONS, "connections");
         if let Some(filter) = get(LOG) {
             config.log_filter = filter;
         }
@@ -344,6 +344,14 @@ impl Config {
         }
         if let Some(n) = number(DATABASE_MAX_CONNECTIONS, "connections") {
             config.database_max_connections = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        match max_connections {
+            Some(n) if n > MAX_MAX_CONNECTIONS as u64 => problems.push(Problem::new(
+                MAX_CONNECTIONS,
+                format!("at most {MAX_MAX_CONNECTIONS}"),
+            )),
+            Some(n) => config.max_connections = n as usize,
+            None => {}
         }
         let mut http_url = |name: &'static str| -> Option<url::Url> {
             let text = get(name)?;

@@ -5,17 +5,20 @@
 //!
 //! Each connection has a watchdog task that knows what the connection is doing:
 //! - **head**: waiting for a request's headers (from the connection's start, or from the first
-//!   byte of a later request): closed after `RASURA_HEADER_READ_TIMEOUT`;
+//!   byte of a later request): dropped after `RASURA_HEADER_READ_TIMEOUT`;
 //! - **body**: the request's body is being read: after `RASURA_BODY_READ_TIMEOUT` the body
 //!   fails with [`BodyReadTimeout`], which the pipeline answers with 408;
-//! - **busy**: the handler runs (it has its own timeout);
+//! - **busy**: a handler runs (it has its own timeout);
+//! - **writing**: a response is being written: dropped when the client reads nothing for
+//!   `RASURA_IDLE_TIMEOUT`;
 //! - **idle**: kept alive between requests: closed after `RASURA_IDLE_TIMEOUT`.
 //!
-//! The request path only stores the phase (no clock, no timer, nothing polled per wake-up); the
-//! watchdog wakes four times per limit, notes when the phase changed, and acts through the
-//! socket and body wrappers: a closed connection reads as end-of-stream, so hyper closes it
-//! cleanly after any response in flight. hyper's own header timer is not used: it starts as
-//! soon as a kept-alive connection waits, so it would also be the idle timeout.
+//! The request path only updates counters (no clock, no timer, nothing polled per wake-up); the
+//! watchdog wakes four times per limit and notes when they last moved. Closing an idle
+//! connection is a compare-and-swap on the change counter, so a request that arrives at that
+//! moment is either seen (and the connection kept) or finds the connection closed before any of
+//! it was accepted. hyper's own header timer is not used: it starts as soon as a kept-alive
+//! connection waits, so it would also be the idle timeout.
 //!
 //! An over-long request target is refused here in Hasura's format (414); what hyper itself
 //! refuses before a request exists (malformed framing 400, more than 100 headers or a head over
@@ -24,7 +27,7 @@
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -63,7 +66,9 @@ impl Limits {
             header_read: config.header_read_timeout,
             body_read: config.body_read_timeout,
             idle: config.idle_timeout,
-            max_connections: config.max_connections.max(1),
+            max_connections: config
+                .max_connections
+                .clamp(1, crate::config::MAX_MAX_CONNECTIONS),
         }
     }
 
@@ -81,18 +86,33 @@ pub(crate) struct BodyReadTimeout;
 const HEAD: u8 = 0;
 const BODY: u8 = 1;
 const BUSY: u8 = 2;
-const IDLE: u8 = 3;
+const WRITING: u8 = 3;
+const IDLE: u8 = 4;
 
 const CARRY_ON: u8 = 0;
-/// Close when not serving a request: reads end.
+/// Shutting down: reads end once no request is being served.
 const CLOSE: u8 = 1;
-/// The body took too long: it fails.
+/// The body took too long: it fails, and reads end after the 408.
 const BODY_EXPIRED: u8 = 2;
 
-/// What a connection is doing (written by its task), and the watchdog's verdict.
+/// Set in [`Activity::changes`] once the watchdog closed the connection.
+const CLOSED: u64 = 1 << 63;
+
+/// What a connection is doing. Written by the connection's task (counters and flags, in
+/// `Relaxed` order: the watchdog only needs to see them move), read by its watchdog.
 struct Activity {
-    phase: AtomicU8,
+    /// Requests whose handler (service future) has not answered yet.
+    handling: AtomicU32,
+    /// Responses whose body hyper has not finished writing.
+    writing: AtomicU32,
+    /// The current request's body is still being received.
+    body_pending: AtomicBool,
+    /// Bytes of a request's head arrived (or the connection is new) with no request yet.
+    head_started: AtomicBool,
+    /// Bumped on every change above; [`CLOSED`] once the watchdog closed the connection.
     changes: AtomicU64,
+    /// Bytes written, so a stalled reader shows.
+    written: AtomicU64,
     verdict: AtomicU8,
     read_waker: AtomicWaker,
     body_waker: AtomicWaker,
@@ -101,42 +121,104 @@ struct Activity {
 impl Activity {
     fn new() -> Self {
         Self {
-            phase: AtomicU8::new(HEAD),
+            handling: AtomicU32::new(0),
+            writing: AtomicU32::new(0),
+            body_pending: AtomicBool::new(false),
+            head_started: AtomicBool::new(true),
             changes: AtomicU64::new(0),
+            written: AtomicU64::new(0),
             verdict: AtomicU8::new(CARRY_ON),
             read_waker: AtomicWaker::new(),
             body_waker: AtomicWaker::new(),
         }
     }
 
+    /// Records a change; `false` when the watchdog has closed the connection.
+    fn bump(&self) -> bool {
+        self.changes.fetch_add(1, Ordering::AcqRel) & CLOSED == 0
+    }
+
+    fn closed(&self) -> bool {
+        self.changes.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    fn request_started(&self) {
+        self.head_started.store(false, Ordering::Relaxed);
+        self.body_pending.store(true, Ordering::Relaxed);
+        self.handling.fetch_add(1, Ordering::Relaxed);
+        self.bump();
+    }
+
+    fn body_done(&self) {
+        if self.body_pending.swap(false, Ordering::Relaxed) {
+            self.bump();
+        }
+    }
+
+    fn response_ready(&self) {
+        self.body_pending.store(false, Ordering::Relaxed);
+        self.writing.fetch_add(1, Ordering::Relaxed);
+        self.handling.fetch_sub(1, Ordering::Relaxed);
+        self.bump();
+    }
+
+    fn response_written(&self) {
+        self.writing.fetch_sub(1, Ordering::Relaxed);
+        self.bump();
+    }
+
+    fn serving(&self) -> bool {
+        self.handling.load(Ordering::Relaxed) > 0
+            || self.writing.load(Ordering::Relaxed) > 0
+            || self.body_pending.load(Ordering::Relaxed)
+    }
+
     fn phase(&self) -> u8 {
-        self.phase.load(Ordering::Relaxed)
+        if self.body_pending.load(Ordering::Relaxed) {
+            BODY
+        } else if self.handling.load(Ordering::Relaxed) > 0 {
+            BUSY
+        } else if self.writing.load(Ordering::Relaxed) > 0 {
+            WRITING
+        } else if self.head_started.load(Ordering::Relaxed) {
+            HEAD
+        } else {
+            IDLE
+        }
     }
 
-    fn enter(&self, phase: u8) {
-        self.phase.store(phase, Ordering::Relaxed);
+    fn wrote(&self, n: usize) {
         // One writer (the connection's task): a load and a store, no locked instruction.
-        let n = self.changes.load(Ordering::Relaxed);
-        self.changes.store(n.wrapping_add(1), Ordering::Relaxed);
+        let total = self.written.load(Ordering::Relaxed);
+        self.written
+            .store(total.wrapping_add(n as u64), Ordering::Relaxed);
     }
 
-    fn state(&self) -> (u8, u64) {
-        (self.phase(), self.changes.load(Ordering::Relaxed))
+    /// What the watchdog compares between ticks: any movement restarts the clock.
+    fn state(&self) -> (u8, u64, u64) {
+        (
+            self.phase(),
+            self.changes.load(Ordering::Acquire),
+            self.written.load(Ordering::Relaxed),
+        )
     }
 
     fn verdict(&self) -> u8 {
         self.verdict.load(Ordering::Acquire)
     }
 
-    /// A closed connection, or one whose body timed out, ends reads once no request is being
-    /// served (after its response).
+    /// Reads end when the watchdog closed the connection, or once a closing or timed-out
+    /// connection has no request left to serve.
     fn ends_reads(&self) -> bool {
-        self.verdict() != CARRY_ON && !matches!(self.phase(), BUSY | BODY)
+        self.closed() || (self.verdict() != CARRY_ON && !self.serving())
     }
 
-    fn close(&self) {
-        self.verdict.store(CLOSE, Ordering::Release);
-        self.read_waker.wake();
+    /// Closes the connection if nothing moved since `seen` (the change counter the watchdog
+    /// last saw); `false` when something did.
+    fn close_if_unchanged(&self, seen: u64) -> bool {
+        self.changes
+            .compare_exchange(seen, seen | CLOSED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 }
 
@@ -164,8 +246,15 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
         }
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before && self.activity.phase() == IDLE {
-            self.activity.enter(HEAD);
+        if buf.filled().len() > before
+            && !self.activity.serving()
+            && !self.activity.head_started.swap(true, Ordering::Relaxed)
+            && !self.activity.bump()
+        {
+            // The watchdog closed the connection just before these bytes: nothing of the
+            // request is accepted, the client sees a closed keep-alive connection.
+            buf.set_filled(before);
+            return Poll::Ready(Ok(()));
         }
         polled
     }
@@ -177,7 +266,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = polled {
+            self.activity.wrote(n);
+        }
+        polled
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
@@ -190,7 +283,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = polled {
+            self.activity.wrote(n);
+        }
+        polled
     }
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
@@ -207,9 +304,7 @@ struct WatchedBody {
 
 impl WatchedBody {
     fn done(&self) {
-        if self.activity.phase() == BODY {
-            self.activity.enter(BUSY);
-        }
+        self.activity.body_done();
     }
 }
 
@@ -326,13 +421,21 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::new());
-        let watchdog = tokio::spawn(watch_connection(activity.clone(), limits, stop_rx.clone()));
         let router = router.clone();
-        tokio::spawn(async move {
-            serve_connection(stream, router, activity).await;
-            watchdog.abort();
-            drop(permit);
+        let connection = tokio::spawn({
+            let activity = activity.clone();
+            async move {
+                serve_connection(stream, router, activity).await;
+                // Aborted or not, the permit is released when this task's future is dropped.
+                drop(permit);
+            }
         });
+        tokio::spawn(watch_connection(
+            activity,
+            connection.abort_handle(),
+            limits,
+            stop_rx.clone(),
+        ));
     }
     tracing::info!("shutting down: no new connections, finishing in-flight requests");
     drop(listener);
@@ -347,6 +450,39 @@ pub(crate) async fn serve(
     Ok(())
 }
 
+/// The response body: the response counts as written when hyper drops it (at its end, or
+/// when the connection goes).
+struct WatchedResponse {
+    inner: Body,
+    activity: Arc<Activity>,
+}
+
+impl Drop for WatchedResponse {
+    fn drop(&mut self) {
+        self.activity.response_written();
+    }
+}
+
+impl hyper::body::Body for WatchedResponse {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 async fn serve_connection(stream: tokio::net::TcpStream, router: Router, activity: Arc<Activity>) {
     let io = TokioIo::new(Watched {
         inner: stream,
@@ -354,15 +490,15 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router, activit
         registered: false,
     });
     let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-        activity.enter(BODY);
+        activity.request_started();
         let refused = over_limits(&req);
         let mut router = router.clone();
         let activity = activity.clone();
-        let body_activity = activity.clone();
         async move {
             let response = match refused {
                 Some(response) => response,
                 None => {
+                    let body_activity = activity.clone();
                     let req = req.map(|inner| {
                         Body::new(WatchedBody {
                             inner,
@@ -376,8 +512,8 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router, activit
                     }
                 }
             };
-            activity.enter(IDLE);
-            Ok::<_, Infallible>(response)
+            activity.response_ready();
+            Ok::<_, Infallible>(response.map(|inner| WatchedResponse { inner, activity }))
         }
     });
     // Header limits are hyper's (its bare 431): counting them again here would cost every
@@ -391,27 +527,39 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router, activit
     let _ = builder.serve_connection(io, service).await;
 }
 
-/// The connection's watchdog: enforces the header, body and idle limits and closes the
-/// connection on shutdown (at once when it is not serving a request).
+/// The connection's watchdog: enforces the header, body, write and idle limits, and on
+/// shutdown closes the connection at once when it serves no request (after its response
+/// otherwise). It ends with the connection.
 async fn watch_connection(
     activity: Arc<Activity>,
+    connection: tokio::task::AbortHandle,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) {
     let tick = limits.tick();
     let mut seen = activity.state();
     let mut seen_at = Instant::now();
-    loop {
+    let mut stopping = false;
+    while !connection.is_finished() {
         tokio::select! {
-            changed = stop.changed() => {
+            changed = stop.changed(), if !stopping => {
                 if changed.is_err() || *stop.borrow() {
-                    // Ends reads now if idle or waiting for headers, else after the response.
-                    activity.close();
-                    return;
+                    stopping = true;
+                    activity.verdict.store(CLOSE, Ordering::Release);
+                    activity.read_waker.wake();
+                    let now = activity.state();
+                    if matches!(now.0, HEAD | IDLE) && activity.close_if_unchanged(now.1) {
+                        connection.abort();
+                        return;
+                    }
                 }
             }
             () = tokio::time::sleep(tick) => {
                 let now = activity.state();
+                if stopping && matches!(now.0, HEAD | IDLE) && activity.close_if_unchanged(now.1) {
+                    connection.abort();
+                    return;
+                }
                 if now != seen {
                     (seen, seen_at) = (now, Instant::now());
                     continue;
@@ -419,21 +567,29 @@ async fn watch_connection(
                 let limit = match now.0 {
                     HEAD => limits.header_read,
                     BODY => limits.body_read,
-                    IDLE => limits.idle,
+                    WRITING | IDLE => limits.idle,
                     _ => continue,
                 };
                 if seen_at.elapsed() < limit {
                     continue;
                 }
-                if now.0 == BODY {
-                    // The pipeline answers 408; then reads end and the connection closes.
-                    activity.verdict.store(BODY_EXPIRED, Ordering::Release);
-                    activity.body_waker.wake();
-                    activity.read_waker.wake();
-                    return;
+                match now.0 {
+                    BODY if activity.verdict() == CARRY_ON => {
+                        // The pipeline answers 408; then reads end and the connection closes.
+                        activity.verdict.store(BODY_EXPIRED, Ordering::Release);
+                        activity.body_waker.wake();
+                        seen_at = Instant::now();
+                    }
+                    // Headers not in time, idle too long, or a client that reads nothing (or,
+                    // after a 408, still has not gone): drop the connection, unless a request
+                    // arrived this instant.
+                    _ => {
+                        if activity.close_if_unchanged(now.1) {
+                            connection.abort();
+                            return;
+                        }
+                    }
                 }
-                activity.close();
-                return;
             }
         }
     }

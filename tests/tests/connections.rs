@@ -296,3 +296,68 @@ async fn http_layer_errors_are_in_hasuras_format_with_a_request_id() {
     .await;
     assert!(has_request_id(&out), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_reads_nothing_does_not_hold_its_connection() {
+    // One connection at a time: the stalled client must be dropped before another is served.
+    let address = start(1).await;
+    tokio::task::spawn_blocking(move || {
+        // Thousands of pipelined requests whose answers the client never reads: the server's
+        // writes stall once the socket buffers are full.
+        let mut stalled = connect(address);
+        stalled
+            .set_write_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let request = b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n";
+        for _ in 0..100_000 {
+            if stalled.write_all(request).is_err() {
+                break;
+            }
+        }
+        // Another client is served once the watchdog has dropped the stalled one (idle 3 s).
+        let started = Instant::now();
+        let mut next = connect(address);
+        next.write_all(ping_request(false).as_bytes()).unwrap();
+        let (out, _) = read_to_close(next);
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        assert!(
+            started.elapsed() < Duration::from_secs(9),
+            "{:?}",
+            started.elapsed()
+        );
+        drop(stalled);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_reader_of_a_long_answer_is_not_cut_off() {
+    // Reading a little at a time keeps the connection: progress, not the clock, counts.
+    let address = start(16).await;
+    let out = tokio::task::spawn_blocking(move || {
+        let mut stream = connect(address);
+        let request = b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n".repeat(20_000);
+        let writer = {
+            let mut stream = stream.try_clone().unwrap();
+            std::thread::spawn(move || stream.write_all(&request))
+        };
+        let mut total = 0;
+        let mut buf = [0u8; 16 * 1024];
+        let started = Instant::now();
+        // About 4 s (longer than the 3 s idle timeout), reading slowly throughout.
+        while started.elapsed() < Duration::from_secs(4) {
+            std::thread::sleep(Duration::from_millis(200));
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+        let _ = writer.join();
+        (total, started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert!(out.1 >= Duration::from_secs(4), "closed after {:?}", out.1);
+    assert!(out.0 > 0);
+}

@@ -166,16 +166,22 @@ impl Webhook for Action {
                 error.into_response()
             }
             Outcome::Panicked => Rejection::internal().into_response(),
-            Outcome::TimedOut(after) => Rejection::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "timeout",
-                format!(
-                    "action `{}` timed out after {}s",
-                    handler.name,
-                    after.as_secs_f32()
-                ),
-            )
-            .into_response(),
+            Outcome::TimedOut(after) => {
+                tracing::warn!(
+                    timeout_secs = after.as_secs_f32(),
+                    "action timed out; answered 504"
+                );
+                Rejection::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "timeout",
+                    format!(
+                        "action `{}` timed out after {}s",
+                        handler.name,
+                        after.as_secs_f32()
+                    ),
+                )
+                .into_response()
+            }
         }
     }
 }

@@ -30,16 +30,22 @@ pub(crate) fn respond(
             error.into_response()
         }
         Outcome::Panicked => Rejection::internal().into_response(),
-        Outcome::TimedOut(after) => Rejection::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            format!(
-                "`{}` timed out after {}s; retry later",
-                handler.name,
-                after.as_secs_f32()
-            ),
-        )
-        .with_retry_after(retry_secs)
-        .into_response(),
+        Outcome::TimedOut(after) => {
+            tracing::warn!(
+                timeout_secs = after.as_secs_f32(),
+                "delivery timed out; answered 503 with Retry-After"
+            );
+            Rejection::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!(
+                    "`{}` timed out after {}s; retry later",
+                    handler.name,
+                    after.as_secs_f32()
+                ),
+            )
+            .with_retry_after(retry_secs)
+            .into_response()
+        }
     }
 }

@@ -11,7 +11,8 @@ use crate::error::{ErrorCore, Rejection};
 use crate::registry::Handler;
 
 /// A guard's future: `Ok(())` lets the request through; an [`ErrorCore`] refuses it with that
-/// status, code and message (in Hasura's format, without `Retry-After`).
+/// status, code and message (in Hasura's format, without `Retry-After`; a status that is not an
+/// error becomes 403 `access-denied`).
 pub type GuardFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ErrorCore>> + Send + 'a>>;
 
 /// A per-handler check (authorization, rate limit), run in the order listed on the handler's
@@ -39,7 +40,19 @@ pub type Guard = for<'a> fn(&'a Ctx) -> GuardFuture<'a>;
 /// Step 7, after roles: every guard of the handler, in order; the first refusal answers.
 pub(crate) async fn run_guards(handler: &'static Handler, ctx: &Ctx) -> Result<(), Rejection> {
     for guard in handler.guards {
-        guard(ctx).await.map_err(Rejection::from)?;
+        guard(ctx).await.map_err(|refusal| {
+            // A refusal is never a success (it would acknowledge an event unrun) nor a redirect.
+            let status = refusal.status();
+            if status.is_client_error() || status.is_server_error() {
+                Rejection::from(refusal)
+            } else {
+                Rejection::new(
+                    http::StatusCode::FORBIDDEN,
+                    "access-denied",
+                    refusal.message().to_owned(),
+                )
+            }
+        })?;
     }
     Ok(())
 }

@@ -185,7 +185,13 @@ pub(crate) async fn handle<W: Webhook>(app: Arc<App>, route: Route, req: Request
             request_id: request_id.as_str(),
         };
         for observer in &app.observers {
-            observer.observe(&record);
+            // An observer's panic must not cost the answer (or the connection).
+            let observed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                observer.observe(&record);
+            }));
+            if observed.is_err() {
+                tracing::error!("an observer panicked; the request was answered");
+            }
         }
     }
     response
