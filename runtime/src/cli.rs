@@ -27,6 +27,36 @@ enum Command {
     /// Hasura metadata from the handlers: export it, compare it with Hasura, apply it.
     #[command(subcommand)]
     Metadata(MetadataCommand),
+    /// The framework's own tables (rasura_auth, …): write them as Hasura CLI migrations.
+    #[command(subcommand)]
+    Migrations(MigrationsCommand),
+    /// Signing keys for issued tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum MigrationsCommand {
+    /// Write Rasura's migrations into a Hasura CLI migrations directory (each `up.sql` records
+    /// its version, so the service applies nothing twice).
+    Export {
+        /// For example `hasura/migrations/default`.
+        #[arg(long)]
+        dir: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print a new private JWK (put it in RASURA_TOKEN_KEYS' `keys` array).
+    Generate {
+        /// EdDSA (Ed25519, the default), ES256 or HS256.
+        #[arg(long, default_value = "EdDSA")]
+        alg: String,
+        /// The key id published in the JWK set and in issued tokens' headers.
+        #[arg(long)]
+        kid: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -107,6 +137,34 @@ pub(crate) async fn run(service: Service) -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Migrations(MigrationsCommand::Export { dir }) => {
+            match crate::migrations::export(&dir, crate::migrations::MIGRATIONS) {
+                Ok(written) => {
+                    for path in written {
+                        println!("wrote {}", path.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {e}", dir.display());
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Keys(KeysCommand::Generate { alg, kid }) => {
+            let key = crate::auth::SigningAlgorithm::parse(&alg)
+                .and_then(|alg| crate::auth::SigningKey::generate(alg, &kid));
+            match key {
+                Ok(jwk) => {
+                    println!("{jwk}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: --alg: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Serve => match serve(service).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

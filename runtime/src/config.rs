@@ -160,6 +160,8 @@ pub struct Config {
     pub public_url: Option<url::Url>,
     /// Timeout of one GraphQL call.
     pub graphql_timeout: Duration,
+    /// Identity: the auth webhook, token issuing, token exchange.
+    pub identity: crate::auth::IdentityConfig,
 }
 
 impl Config {
@@ -188,7 +190,14 @@ impl Config {
             upload_limit: DEFAULT_UPLOAD_LIMIT,
             public_url: None,
             graphql_timeout: DEFAULT_GRAPHQL_TIMEOUT,
+            identity: crate::auth::IdentityConfig::default(),
         }
+    }
+
+    /// Sets the identity settings (auth webhook, signing keys, token lifetimes).
+    pub fn with_identity(mut self, identity: crate::auth::IdentityConfig) -> Self {
+        self.identity = identity;
+        self
     }
 
     /// Sets Hasura's base URL and admin secret (for `ctx.graphql()` and `/readyz`).
@@ -400,6 +409,7 @@ impl Config {
                 "too short: use at least 32 characters",
             ));
         }
+        config.identity = crate::auth::IdentityConfig::from_lookup(&get, &mut problems);
         match get(LOG_FORMAT).as_deref().map(str::trim) {
             None | Some("text") => {}
             Some("json") => config.log_format = LogFormat::Json,

@@ -121,6 +121,7 @@ pub(crate) struct Shared {
     pub(crate) db: Option<sqlx::PgPool>,
     pub(crate) storage: Option<crate::storage::Storage>,
     pub(crate) state: StateMap,
+    pub(crate) auth: Arc<crate::auth::AuthState>,
 }
 
 impl fmt::Debug for Shared {
@@ -308,6 +309,22 @@ impl Ctx {
         self.shared.storage.as_ref().ok_or_else(|| Unavailable {
             resource: "ctx.storage()",
             hint: "set RASURA_STORAGE_URL".into(),
+        })
+    }
+
+    /// Token issuing, refresh and logout (`RASURA_TOKEN_KEYS`; refresh and logout also need
+    /// `DATABASE_URL`).
+    pub fn tokens(&self) -> Result<crate::auth::Tokens<'_>, Unavailable> {
+        if self.shared.auth.config.signing_keys.is_none() {
+            return Err(Unavailable {
+                resource: "ctx.tokens()",
+                hint: "set RASURA_TOKEN_KEYS (a JWK set; `<service> keys generate` makes one)"
+                    .into(),
+            });
+        }
+        Ok(crate::auth::Tokens {
+            auth: &self.shared.auth,
+            db: self.shared.db.as_ref(),
         })
     }
 

@@ -33,6 +33,17 @@ pub(crate) fn load() -> Result<Config, ConfigError> {
         ));
         jwt_key = Some(key);
     }
+    if std::env::var(crate::auth::TOKEN_KEYS).map_or(true, |v| v.trim().is_empty()) {
+        if let Ok(jwk) = crate::auth::SigningKey::generate(
+            crate::auth::SigningAlgorithm::EdDsa,
+            &format!("dev-{}", random_hex(4)),
+        ) {
+            generated.push((
+                crate::auth::TOKEN_KEYS,
+                serde_json::json!({ "keys": [jwk] }).to_string(),
+            ));
+        }
+    }
     let config = Config::from_lookup(|name| {
         generated
             .iter()
@@ -45,7 +56,7 @@ pub(crate) fn load() -> Result<Config, ConfigError> {
             "rasura: development defaults: generated settings (not for production). Paste into .env and Hasura's env:\n",
         );
         for (name, value) in &generated {
-            if name.starts_with("HASURA") {
+            if name.starts_with("HASURA") || value.starts_with('{') {
                 let _ = writeln!(text, "{name}='{value}'");
             } else {
                 let _ = writeln!(text, "{name}={value}");

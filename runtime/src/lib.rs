@@ -35,6 +35,7 @@
 //! (Postgres through `sqlx`), [`Ctx::storage`] (object storage through `object_store`),
 //! [`Ctx::http`] and [`Ctx::state`].
 
+pub mod auth;
 mod cli;
 pub mod config;
 pub mod context;
@@ -44,6 +45,7 @@ pub mod error;
 pub mod generated;
 pub mod graphql;
 pub mod metadata;
+pub mod migrations;
 pub mod pipeline;
 pub mod prelude;
 pub mod protocol;

@@ -42,6 +42,7 @@ pub struct Service {
     development_defaults: bool,
     state: StateMap,
     observers: Vec<Arc<dyn Observer>>,
+    auth_mapping: Option<crate::auth::AuthMapping>,
 }
 
 impl fmt::Debug for Service {
@@ -73,6 +74,7 @@ impl Service {
             development_defaults: false,
             state: StateMap::default(),
             observers: Vec::new(),
+            auth_mapping: None,
         }
     }
 
@@ -115,6 +117,30 @@ impl Service {
         self
     }
 
+    /// Maps verified tokens to sessions with your own rules in the auth webhook
+    /// (`RASURA_AUTH_WEBHOOK`), instead of the `rasura_auth.role_mapping` table.
+    ///
+    /// ```no_run
+    /// use rasura::auth::AuthSession;
+    /// # async fn run() {
+    /// rasura::Service::new()
+    ///     .auth_webhook(async |_ctx, claims| {
+    ///         let role = if claims.subject.ends_with("@example.com") { "staff" } else { "user" };
+    ///         Ok(AuthSession::new(role, claims.subject))
+    ///     })
+    ///     .run()
+    ///     .await;
+    /// # }
+    /// ```
+    pub fn auth_webhook<F, Fut>(mut self, mapping: F) -> Self
+    where
+        F: Fn(crate::Ctx, crate::auth::webhook::WebhookClaims) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<crate::auth::AuthSession, crate::ActionError>> + Send + 'static,
+    {
+        self.auth_mapping = Some(Arc::new(move |ctx, claims| Box::pin(mapping(ctx, claims))));
+        self
+    }
+
     /// Uses this configuration instead of reading the environment.
     pub fn with_config(mut self, config: Config) -> Self {
         self.config = Some(config);
@@ -153,7 +179,7 @@ impl Service {
     /// now and fails when the database is unreachable.
     pub fn router(&self) -> Result<Router, StartupError> {
         let config = self.load_config()?;
-        let shared = build_shared(&config, self.state.clone(), None)?;
+        let shared = build_shared(&config, self.state.clone(), None, self.auth_mapping.clone())?;
         build_router(self.handlers(), config, shared, self.observers.clone())
     }
 
@@ -173,7 +199,12 @@ impl Service {
             ),
             None => None,
         };
-        let shared = build_shared(&config, self.state.clone(), pool)?;
+        if let (Some(pool), true) = (&pool, config.identity.enabled()) {
+            crate::migrations::apply(pool, &[crate::migrations::AUTH])
+                .await
+                .map_err(StartupError::Migrations)?;
+        }
+        let shared = build_shared(&config, self.state.clone(), pool, self.auth_mapping.clone())?;
         build_router(self.handlers(), config, shared, self.observers.clone())
     }
 
@@ -235,6 +266,15 @@ pub enum StartupError {
     /// The object storage cannot be opened.
     #[error("cannot start: {0} ({storage_url})", storage_url = config::STORAGE_URL)]
     Storage(#[source] crate::storage::StorageError),
+    /// The framework's migrations could not be applied.
+    #[error("cannot start: applying Rasura's migrations failed: {0}")]
+    Migrations(#[source] sqlx::Error),
+    /// The auth webhook maps roles from the database, but none is configured.
+    #[error(
+        "invalid configuration (1 problem):\n  - {}: `role_mapping` reads rasura_auth.role_mapping: set DATABASE_URL, set \"role_mapping\": false, or map roles with Service::auth_webhook",
+        crate::auth::AUTH_WEBHOOK
+    )]
+    AuthWebhookNeedsDatabase,
     /// The listener failed.
     #[error("cannot serve: {0}")]
     Io(#[source] std::io::Error),
@@ -246,7 +286,18 @@ pub(crate) fn build_shared(
     config: &Config,
     state: StateMap,
     pool: Option<sqlx::PgPool>,
+    auth_mapping: Option<crate::auth::AuthMapping>,
 ) -> Result<Shared, StartupError> {
+    if config
+        .identity
+        .webhook
+        .as_ref()
+        .is_some_and(|w| w.role_mapping)
+        && auth_mapping.is_none()
+        && config.database_url.is_none()
+    {
+        return Err(StartupError::AuthWebhookNeedsDatabase);
+    }
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(config.handler_timeout)
@@ -296,6 +347,10 @@ pub(crate) fn build_shared(
         db,
         storage: Some(storage),
         state,
+        auth: Arc::new(crate::auth::AuthState::new(
+            config.identity.clone(),
+            auth_mapping,
+        )),
     })
 }
 
@@ -418,6 +473,48 @@ pub(crate) fn build_router(
                 with_request_id(&headers, answer.into_response())
             })
             .fallback(method_not_allowed),
+        );
+    }
+    if app.shared.auth.webhook.is_some() {
+        let shared = app.shared.clone();
+        router = router.route(
+            "/auth/webhook",
+            axum::routing::on(
+                axum::routing::MethodFilter::GET.or(axum::routing::MethodFilter::POST),
+                move |method: http::Method, headers: HeaderMap, body: bytes::Bytes| {
+                    crate::auth::webhook::serve(shared, method, headers, body)
+                },
+            )
+            .fallback(method_not_allowed),
+        );
+    }
+    if let Some(keys) = &app.config.identity.signing_keys {
+        let jwks = bytes::Bytes::from(keys.public_jwks().to_string());
+        router = router.route(
+            "/.well-known/jwks.json",
+            get(move |headers: HeaderMap| {
+                let jwks = jwks.clone();
+                async move {
+                    let mut response = (
+                        StatusCode::OK,
+                        [
+                            (http::header::CONTENT_TYPE, "application/json"),
+                        ],
+                        jwks,
+                    )
+                        .into_response();
+                    response.headers_mut().insert(
+                        http::header::CACHE_CONTROL,
+                        http::HeaderValue::from_str(&format!(
+                            "public, max-age={}",
+                            crate::auth::JWKS_MAX_AGE.as_secs()
+                        ))
+                        .unwrap_or_else(|_| unreachable!("ASCII digits")),
+                    );
+                    with_request_id(&headers, response)
+                }
+            })
+            .fallback(get_only),
         );
     }
     let dispatch = app.clone();

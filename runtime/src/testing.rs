@@ -61,6 +61,22 @@ impl TestService {
         }
     }
 
+    /// Like [`TestService::new`], but starts the service as `serve` does: connects the
+    /// database and applies Rasura's migrations (the `rasura_auth` tables when identity is
+    /// configured).
+    pub async fn start(service: Service) -> Self {
+        let service = if service.has_config() {
+            service
+        } else {
+            service.with_config(Self::config())
+        };
+        let router = service
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("service does not start: {e}"));
+        Self::from_router(router, TEST_WEBHOOK_SECRET)
+    }
+
     /// Wraps an already built router; requests carry `secret`.
     pub fn from_router(router: Router, secret: &str) -> Self {
         Self {
@@ -140,6 +156,33 @@ impl TestService {
             .await
             .expect("router is infallible");
         TestResponse::read(response).await
+    }
+
+    /// A GET of the auth webhook as Hasura sends it in `GET` mode: the client's headers
+    /// (add them with [`AuthWebhookRequestBuilder::bearer`], `role`, `header`), no webhook
+    /// secret.
+    pub fn auth_webhook_get(&self) -> AuthWebhookRequestBuilder {
+        AuthWebhookRequestBuilder {
+            router: self.router.clone(),
+            post: false,
+            headers: Vec::new(),
+            request: Value::Null,
+        }
+    }
+
+    /// A POST of the auth webhook as Hasura sends it in `POST` mode:
+    /// `{"headers": {client headers}, "request": {GraphQL request} | [batch] | null}`.
+    pub fn auth_webhook_post(&self) -> AuthWebhookRequestBuilder {
+        AuthWebhookRequestBuilder {
+            router: self.router.clone(),
+            post: true,
+            headers: Vec::new(),
+            request: serde_json::json!({
+                "query": "query { user { user_id } }",
+                "variables": {},
+                "operationName": null
+            }),
+        }
     }
 
     /// A token signed with the test key for `role` (allowed roles: just `role`).
@@ -459,6 +502,73 @@ impl CronRequestBuilder {
     pub async fn send(self) -> TestResponse {
         let body = serde_json::to_vec(&self.body()).expect("JSON");
         self.base.send(body).await
+    }
+}
+
+/// An auth-webhook request being built (Hasura's `GET` or `POST` mode).
+pub struct AuthWebhookRequestBuilder {
+    router: Router,
+    post: bool,
+    headers: Vec<(String, String)>,
+    request: Value,
+}
+
+impl AuthWebhookRequestBuilder {
+    /// Adds a client header (as the client sent it to Hasura).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The client's `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("Authorization", &format!("Bearer {token}"))
+    }
+
+    /// The client's requested role (`X-Hasura-Role`).
+    pub fn role(self, role: &str) -> Self {
+        self.header("X-Hasura-Role", role)
+    }
+
+    /// The GraphQL request of a `POST` (an object, a batch array, or `null`).
+    pub fn request(mut self, request: Value) -> Self {
+        self.request = request;
+        self
+    }
+
+    /// The body a `POST` sends.
+    pub fn body(&self) -> Value {
+        let headers: serde_json::Map<String, Value> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+            .chain([("Content-Type".to_owned(), Value::from("application/json"))])
+            .collect();
+        serde_json::json!({ "headers": headers, "request": self.request })
+    }
+
+    /// Sends it.
+    pub async fn send(self) -> TestResponse {
+        let request = if self.post {
+            Request::post("/auth/webhook")
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .header(http::header::USER_AGENT, "hasura-graphql-engine/v2.48.0")
+                .body(Body::from(serde_json::to_vec(&self.body()).expect("JSON")))
+        } else {
+            let mut builder = Request::get("/auth/webhook")
+                .header(http::header::USER_AGENT, "hasura-graphql-engine/v2.48.0");
+            for (name, value) in &self.headers {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+            builder.body(Body::empty())
+        }
+        .expect("valid request");
+        let response = self
+            .router
+            .oneshot(request)
+            .await
+            .expect("router is infallible");
+        TestResponse::read(response).await
     }
 }
 

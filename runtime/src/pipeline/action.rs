@@ -91,6 +91,27 @@ impl Webhook for Action {
             })?;
             let claims = jwt.verify(headers).await.map_err(jwt_rejection)?;
             claims.agrees_with(&session).map_err(jwt_rejection)?;
+            // Logged-out tokens (identity on, a database configured): the deny list, cached.
+            if let Some(jti) = &claims.token_id {
+                let shared = &app.shared;
+                let revoked = shared
+                    .auth
+                    .is_revoked(shared.db.as_ref(), jti)
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "reading the token deny list failed");
+                        Rejection::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "unavailable",
+                            "the token deny list cannot be read right now",
+                        )
+                    })?;
+                if revoked {
+                    return Err(jwt_rejection(crate::security::jwt::JwtError::invalid(
+                        "Could not verify JWT: the token was revoked (logged out)",
+                    )));
+                }
+            }
             Some(Arc::new(claims))
         } else {
             None

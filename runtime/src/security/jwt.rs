@@ -24,6 +24,12 @@ pub const DEFAULT_CLAIMS_NAMESPACE: &str = "https://hasura.io/jwt/claims";
 #[error("{0}")]
 pub struct JwtConfigError(String);
 
+impl JwtConfigError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
 fn config_error(message: impl Into<String>) -> JwtConfigError {
     JwtConfigError(message.into())
 }
@@ -282,7 +288,7 @@ impl JwtConfig {
         Self::from_object(obj)
     }
 
-    fn from_object(obj: &Map<String, Value>) -> Result<Self, JwtConfigError> {
+    pub(crate) fn from_object(obj: &Map<String, Value>) -> Result<Self, JwtConfigError> {
         let key = string_field(obj, "key")?;
         let jwk_url = string_field(obj, "jwk_url")?;
         let keys = match (key, jwk_url) {
@@ -430,33 +436,9 @@ impl JwtConfig {
     /// Reads, verifies and decodes the caller's token from the request headers.
     pub async fn verify(&self, headers: &HeaderMap) -> Result<VerifiedClaims, JwtError> {
         let token = self.token(headers)?;
+        let payload = self.verified_payload(token).await?;
         let invalid = |why: &str| JwtError::invalid(format!("Could not verify JWT: {why}"));
-        let parts = token::split(token).map_err(invalid)?;
-        match &self.keys {
-            KeySource::Static {
-                algorithm,
-                key,
-                hmac,
-            } => {
-                // Only the configured algorithm: this is what stops algorithm confusion.
-                if parts.alg != *algorithm {
-                    return Err(invalid("JWSError (unexpected algorithm)"));
-                }
-                match hmac {
-                    Some(hmac) => parts.verify_hmac(hmac).map_err(invalid)?,
-                    None => parts.verify(key).map_err(invalid)?,
-                }
-            }
-            KeySource::Jwks(cache) => {
-                // `key_for` only returns a key whose algorithm is `parts.alg`.
-                let key = cache.key_for(parts.kid.as_deref(), parts.alg).await?;
-                parts.verify(&key).map_err(invalid)?;
-            }
-        }
-        let payload = parts.payload().map_err(invalid)?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = unix_now();
         let check = |registered: &token::Registered| {
             registered
                 .check(
@@ -468,7 +450,7 @@ impl JwtConfig {
                 .map_err(invalid)
         };
         let malformed = |_| invalid("JWSError (malformed payload)");
-        match &self.claims {
+        let (registered, claims) = match &self.claims {
             // The common case, parsed in one pass without building a `Value` of the payload.
             ClaimsSource::Namespace {
                 location: NamespaceLocation::Key(namespace),
@@ -497,13 +479,86 @@ impl JwtConfig {
                     }
                     (ClaimsFormat::StringifiedJson, Some(_)) => return Err(not_stringified()),
                 };
-                verified_claims(claims)
+                (parsed.registered, verified_claims(claims)?)
             }
             _ => {
                 let payload: Value = serde_json::from_slice(&payload).map_err(malformed)?;
-                check(&token::registered_of(&payload).map_err(invalid)?)?;
-                self.claims_of(payload)
+                let registered = token::registered_of(&payload).map_err(invalid)?;
+                check(&registered)?;
+                (registered, self.claims_of(payload)?)
             }
+        };
+        Ok(claims.with_registered(&registered))
+    }
+
+    /// Verifies `token` (signature, `exp`, `nbf`, `iat`, audience, issuer) and returns its whole
+    /// payload, for callers that read claims of their own (the auth webhook's subject claim,
+    /// the token exchange). Hasura's claims are then read with [`JwtConfig::claims_of`].
+    pub async fn verify_token(&self, token: &str) -> Result<VerifiedToken, JwtError> {
+        let payload = self.verified_payload(token).await?;
+        let invalid = |why: &str| JwtError::invalid(format!("Could not verify JWT: {why}"));
+        let payload: Value = serde_json::from_slice(&payload)
+            .ok()
+            .filter(Value::is_object)
+            .ok_or_else(|| invalid("JWSError (malformed payload)"))?;
+        let registered = token::registered_of(&payload).map_err(invalid)?;
+        registered
+            .check(
+                self.audience.as_deref(),
+                self.issuer.as_deref(),
+                self.allowed_skew.as_secs(),
+                unix_now(),
+            )
+            .map_err(invalid)?;
+        Ok(VerifiedToken {
+            expires_at: registered.exp.map(|e| e.max(0.0) as u64),
+            token_id: registered.jti,
+            payload,
+        })
+    }
+
+    /// Checks the signature (with the configured key, or the JWKS key of the token's `kid`)
+    /// and returns the decoded payload bytes.
+    async fn verified_payload(&self, token: &str) -> Result<Vec<u8>, JwtError> {
+        let invalid = |why: &str| JwtError::invalid(format!("Could not verify JWT: {why}"));
+        let parts = token::split(token).map_err(invalid)?;
+        match &self.keys {
+            KeySource::Static {
+                algorithm,
+                key,
+                hmac,
+            } => {
+                // Only the configured algorithm: this is what stops algorithm confusion.
+                if parts.alg != *algorithm {
+                    return Err(invalid("JWSError (unexpected algorithm)"));
+                }
+                match hmac {
+                    Some(hmac) => parts.verify_hmac(hmac).map_err(invalid)?,
+                    None => parts.verify(key).map_err(invalid)?,
+                }
+            }
+            KeySource::Jwks(cache) => {
+                // `key_for` only returns a key whose algorithm is `parts.alg`.
+                let key = cache.key_for(parts.kid.as_deref(), parts.alg).await?;
+                parts.verify(&key).map_err(invalid)?;
+            }
+        }
+        parts.payload().map_err(invalid)
+    }
+
+    /// The token in `headers` at the configured place: `Ok(None)` when there is none at all,
+    /// an error when the place holds something that is not a token (a malformed
+    /// `Authorization` header).
+    pub fn find_token<'h>(&self, headers: &'h HeaderMap) -> Result<Option<&'h str>, JwtError> {
+        let absent = match &self.header {
+            TokenLocation::Authorization => !headers.contains_key(http::header::AUTHORIZATION),
+            TokenLocation::Cookie(_) => self.token(headers).is_err(),
+            TokenLocation::CustomHeader(name) => !headers.contains_key(name.as_str()),
+        };
+        if absent {
+            Ok(None)
+        } else {
+            self.token(headers).map(Some)
         }
     }
 
@@ -688,6 +743,8 @@ fn verified_claims(mut claims: Vec<(String, Value)>) -> Result<VerifiedClaims, J
         allowed_roles,
         default_role,
         session,
+        token_id: None,
+        expires_at: None,
     })
 }
 
@@ -700,9 +757,37 @@ pub struct VerifiedClaims {
     pub default_role: String,
     /// Every other `x-hasura-*` claim.
     pub session: SessionVariables,
+    /// The token's `jti`, when it has one (logout puts it on the deny list).
+    pub token_id: Option<String>,
+    /// The token's `exp` (seconds since the epoch), when it has one.
+    pub expires_at: Option<u64>,
+}
+
+/// A verified token's whole payload, for claims beyond Hasura's (see
+/// [`JwtConfig::verify_token`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedToken {
+    /// The payload.
+    pub payload: Value,
+    /// `jti`, when present.
+    pub token_id: Option<String>,
+    /// `exp` (seconds since the epoch), when present.
+    pub expires_at: Option<u64>,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl VerifiedClaims {
+    fn with_registered(mut self, registered: &token::Registered) -> Self {
+        self.token_id.clone_from(&registered.jti);
+        self.expires_at = registered.exp.map(|e| e.max(0.0) as u64);
+        self
+    }
+
     /// Checks that the session Hasura sent agrees with the token: the role is one the token
     /// allows, and the user id is the token's.
     pub fn agrees_with(&self, session: &SessionVariables) -> Result<(), JwtError> {

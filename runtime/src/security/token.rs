@@ -149,6 +149,8 @@ pub(crate) struct Registered {
     pub iat: Option<f64>,
     pub aud: Option<Vec<String>>,
     pub iss: Option<String>,
+    /// `jti`, for deny lists (logout).
+    pub jti: Option<String>,
 }
 
 impl Registered {
@@ -250,6 +252,7 @@ impl<'de> Visitor<'de> for PayloadSeed<'_> {
                 "iat" => registered.iat = map.next_value()?,
                 "aud" => registered.aud = Some(map.next_value::<Audience>()?.0),
                 "iss" => registered.iss = Some(map.next_value()?),
+                "jti" => registered.jti = map.next_value()?,
                 k if k == self.namespace => namespace = Some(map.next_value_seed(NamespaceSeed)?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -358,12 +361,18 @@ pub(crate) fn registered_of(payload: &Value) -> Result<Registered, &'static str>
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err("JWSError (invalid iss)"),
     };
+    let jti = match payload.get("jti") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err("JWSError (invalid jti)"),
+    };
     Ok(Registered {
         exp: number("exp")?,
         nbf: number("nbf")?,
         iat: number("iat")?,
         aud,
         iss,
+        jti,
     })
 }
 
@@ -379,6 +388,7 @@ mod tests {
             iat: None,
             aud: None,
             iss: None,
+            jti: None,
         };
         assert_eq!(
             r(Some(99.0), None).check(None, None, 0, 100),
@@ -402,6 +412,7 @@ mod tests {
             iat: None,
             aud: Some(vec![aud.into()]),
             iss: Some(iss.into()),
+            jti: None,
         };
         assert_eq!(with("a", "i").check(Some(&aud), Some("i"), 0, 100), Ok(()));
         assert_eq!(
