@@ -497,9 +497,7 @@ pub(crate) fn build_router(
                 async move {
                     let mut response = (
                         StatusCode::OK,
-                        [
-                            (http::header::CONTENT_TYPE, "application/json"),
-                        ],
+                        [(http::header::CONTENT_TYPE, "application/json")],
                         jwks,
                     )
                         .into_response();

@@ -109,8 +109,8 @@ impl SigningKey {
             .ok_or_else(|| key_error("every key needs a non-empty `kid`"))?
             .to_owned();
         let alg = field(jwk, "alg", &kid)?;
-        let algorithm = SigningAlgorithm::parse(alg)
-            .map_err(|e| key_error(format!("key `{kid}`: {e}")))?;
+        let algorithm =
+            SigningAlgorithm::parse(alg).map_err(|e| key_error(format!("key `{kid}`: {e}")))?;
         let kty = field(jwk, "kty", &kid)?;
         let expected = match algorithm {
             SigningAlgorithm::EdDsa => "OKP",
@@ -127,14 +127,20 @@ impl SigningKey {
         let (signer, public) = match algorithm {
             SigningAlgorithm::EdDsa => {
                 if field(jwk, "crv", &kid)? != "Ed25519" {
-                    return Err(key_error(format!("key `{kid}`: EdDSA needs `crv: Ed25519`")));
+                    return Err(key_error(format!(
+                        "key `{kid}`: EdDSA needs `crv: Ed25519`"
+                    )));
                 }
                 let seed: [u8; 32] = private("d")?
                     .try_into()
                     .map_err(|_| key_error(format!("key `{kid}`: `d` is not 32 bytes")))?;
                 let key = ed25519_dalek::SigningKey::from_bytes(&seed);
                 let x = B64.encode(key.verifying_key().as_bytes());
-                if jwk.get("x").and_then(Value::as_str).is_some_and(|given| given != x) {
+                if jwk
+                    .get("x")
+                    .and_then(Value::as_str)
+                    .is_some_and(|given| given != x)
+                {
                     return Err(key_error(format!("key `{kid}`: `x` does not match `d`")));
                 }
                 let public = json!({"kty": "OKP", "crv": "Ed25519", "x": x});
@@ -150,7 +156,8 @@ impl SigningKey {
                 let (Some(x), Some(y)) = (point.x(), point.y()) else {
                     return Err(key_error(format!("key `{kid}`: not a P-256 point")));
                 };
-                let public = json!({"kty": "EC", "crv": "P-256", "x": B64.encode(x), "y": B64.encode(y)});
+                let public =
+                    json!({"kty": "EC", "crv": "P-256", "x": B64.encode(x), "y": B64.encode(y)});
                 (Signer::Es256(key), Some(public))
             }
             SigningAlgorithm::Rs256 => {
@@ -262,9 +269,9 @@ impl SigningKey {
 
     fn signature(&self, message: &[u8]) -> Vec<u8> {
         match &self.signer {
-            Signer::Ed25519(key) => {
-                ed25519_dalek::Signer::sign(key, message).to_bytes().to_vec()
-            }
+            Signer::Ed25519(key) => ed25519_dalek::Signer::sign(key, message)
+                .to_bytes()
+                .to_vec(),
             Signer::Es256(key) => {
                 let signature: p256::ecdsa::Signature =
                     p256::ecdsa::signature::Signer::sign(key, message);
@@ -363,7 +370,11 @@ impl SigningKeys {
     /// The public JWK set: every asymmetric key's public part (never a private part, never an
     /// HMAC key).
     pub fn public_jwks(&self) -> Value {
-        let keys: Vec<&Value> = self.keys.iter().filter_map(SigningKey::public_jwk).collect();
+        let keys: Vec<&Value> = self
+            .keys
+            .iter()
+            .filter_map(SigningKey::public_jwk)
+            .collect();
         json!({ "keys": keys })
     }
 }
@@ -415,7 +426,9 @@ mod tests {
     #[test]
     fn bad_key_sets_are_explained() {
         let err = |v: Value, kid: Option<&str>| {
-            SigningKeys::from_json(&v.to_string(), kid).unwrap_err().to_string()
+            SigningKeys::from_json(&v.to_string(), kid)
+                .unwrap_err()
+                .to_string()
         };
         let ed = SigningKey::generate(SigningAlgorithm::EdDsa, "a").unwrap();
         let mut other = SigningKey::generate(SigningAlgorithm::EdDsa, "b").unwrap();
@@ -428,9 +441,16 @@ mod tests {
         wrong["kty"] = json!("EC");
         assert!(err(json!({"keys": [wrong]}), None).contains("needs `kty: OKP`"));
         assert!(err(json!({"keys": []}), None).contains("empty"));
-        assert!(err(json!({"kty": "oct", "k": "c2hvcnQ", "alg": "HS256", "kid": "h"}), None)
-            .contains("32 bytes"));
-        assert!(err(json!({"kty": "oct", "alg": "none", "kid": "n"}), None).contains("unsupported"));
+        assert!(
+            err(
+                json!({"kty": "oct", "k": "c2hvcnQ", "alg": "HS256", "kid": "h"}),
+                None
+            )
+            .contains("32 bytes")
+        );
+        assert!(
+            err(json!({"kty": "oct", "alg": "none", "kid": "n"}), None).contains("unsupported")
+        );
         // A wrong public part is caught, not silently published.
         let mut mismatched = SigningKey::generate(SigningAlgorithm::EdDsa, "m").unwrap();
         mismatched["x"] = SigningKey::generate(SigningAlgorithm::EdDsa, "x").unwrap()["x"].clone();

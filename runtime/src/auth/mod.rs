@@ -158,9 +158,8 @@ pub(crate) fn jwt_config_with_extras(
     text: &str,
     extras: &[&str],
 ) -> Result<(JwtConfig, Map<String, Value>), JwtConfigError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        JwtConfigError::new(format!("not a JSON object: {e}"))
-    })?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| JwtConfigError::new(format!("not a JSON object: {e}")))?;
     let Value::Object(mut object) = value else {
         return Err(JwtConfigError::new("not a JSON object"));
     };

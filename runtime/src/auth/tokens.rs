@@ -245,7 +245,7 @@ impl Tokens<'_> {
             return Err(TokenError::InvalidRefreshToken);
         };
         if used && !revoked {
-            revoke_family(&mut *tx, family).await?;
+            revoke_family(&mut tx, family).await?;
             tx.commit().await?;
             tracing::warn!(%family, "refresh token reused: family revoked");
             return Err(TokenError::InvalidRefreshToken);
@@ -258,7 +258,8 @@ impl Tokens<'_> {
             .execute(&mut *tx)
             .await?;
         let next = new_refresh_token();
-        self.store_refresh(&mut *tx, &next, family, &grant.0).await?;
+        self.store_refresh(&mut *tx, &next, family, &grant.0)
+            .await?;
         let (access_token, expires_in) = self.access_token(&grant.0)?;
         tx.commit().await?;
         Ok(TokenPair {
@@ -288,7 +289,7 @@ impl Tokens<'_> {
         let Some(family) = family else {
             return Err(TokenError::InvalidRefreshToken);
         };
-        revoke_family(&mut *tx, family).await?;
+        revoke_family(&mut tx, family).await?;
         if let Some(claims) = access {
             if let Some(jti) = &claims.token_id {
                 let exp = claims
@@ -339,7 +340,10 @@ mod tests {
 
     #[test]
     fn grant_builds_hasura_claims() {
-        let g = Grant::new("u1", "user").allow("editor").allow("user").claim("Org-Id", "7");
+        let g = Grant::new("u1", "user")
+            .allow("editor")
+            .allow("user")
+            .claim("Org-Id", "7");
         assert_eq!(g.allowed_roles, ["user", "editor"]);
         assert_eq!(g.claims, [("x-hasura-org-id".to_owned(), "7".to_owned())]);
     }

@@ -187,7 +187,11 @@ fn denied(message: impl Into<std::borrow::Cow<'static, str>>) -> ErrorCore {
 
 fn from_jwt(e: JwtError) -> ErrorCore {
     // Every token problem is 401 here: Hasura makes anything but 200 and 401 a 500.
-    ErrorCore::new(StatusCode::UNAUTHORIZED, e.code().to_owned(), e.message().to_owned())
+    ErrorCore::new(
+        StatusCode::UNAUTHORIZED,
+        e.code().to_owned(),
+        e.message().to_owned(),
+    )
 }
 
 fn unavailable() -> ErrorCore {
@@ -256,15 +260,19 @@ async fn answer(
         .transpose()?;
     let Some(token) = config.jwt.find_token(client_headers).map_err(from_jwt)? else {
         return match &config.unauthorized_role {
-            Some(role) if requested_role.as_ref().is_none_or(|r| r == role) => {
-                Ok(render(&AuthSession {
+            Some(role) if requested_role.as_ref().is_none_or(|r| r == role) => Ok(render(
+                &AuthSession {
                     role: role.clone(),
                     user_id: None,
                     variables: Vec::new(),
-                }, None, None))
-            }
+                },
+                None,
+                None,
+            )),
             Some(_) => Err(denied("the requested role needs a token")),
-            None => Err(denied("Authentication hook unauthorized this request: no token")),
+            None => Err(denied(
+                "Authentication hook unauthorized this request: no token",
+            )),
         };
     };
     let key = (
@@ -272,7 +280,11 @@ async fn answer(
         requested_role.clone(),
     );
     if let Some(cached) = state.answers.get(&key) {
-        return Ok(render(&cached.session, cached.expires_at, config.cache_max_age));
+        return Ok(render(
+            &cached.session,
+            cached.expires_at,
+            config.cache_max_age,
+        ));
     }
     let verified = config.jwt.verify_token(token).await.map_err(from_jwt)?;
     if let Some(jti) = &verified.token_id {
@@ -320,7 +332,13 @@ async fn answer(
         } else {
             Arc::new(Vec::new())
         };
-        map_roles(config, &rows, &subject, requested_role.as_deref(), &verified.payload)?
+        map_roles(
+            config,
+            &rows,
+            &subject,
+            requested_role.as_deref(),
+            &verified.payload,
+        )?
     };
     let answer = Answer {
         session,
@@ -332,7 +350,11 @@ async fn answer(
         until = until.min(Instant::now() + left);
     }
     state.answers.insert(key, answer.clone(), until);
-    Ok(render(&answer.session, answer.expires_at, config.cache_max_age))
+    Ok(render(
+        &answer.session,
+        answer.expires_at,
+        config.cache_max_age,
+    ))
 }
 
 /// Chooses the session of a verified subject: its role rows, else its token's Hasura claims,
@@ -347,7 +369,10 @@ fn map_roles(
     let not_allowed = || denied("Your requested role is not in allowed roles");
     if !rows.is_empty() {
         let row = match requested {
-            Some(role) => rows.iter().find(|r| r.role == role).ok_or_else(not_allowed)?,
+            Some(role) => rows
+                .iter()
+                .find(|r| r.role == role)
+                .ok_or_else(not_allowed)?,
             None => rows
                 .iter()
                 .find(|r| r.is_default)
@@ -437,9 +462,11 @@ async fn role_rows(
             })
             .collect(),
     );
-    state
-        .roles
-        .insert(subject.to_owned(), Arc::clone(&rows), Instant::now() + state.cache);
+    state.roles.insert(
+        subject.to_owned(),
+        Arc::clone(&rows),
+        Instant::now() + state.cache,
+    );
     Ok(rows)
 }
 
@@ -464,9 +491,15 @@ fn render(session: &AuthSession, expires_at: Option<u64>, cap: Option<u64>) -> V
         (None, None) => None,
     };
     if let Some(age) = max_age {
-        body.insert("Cache-Control".into(), Value::from(format!("max-age={age}")));
+        body.insert(
+            "Cache-Control".into(),
+            Value::from(format!("max-age={age}")),
+        );
         let expires = SystemTime::now() + Duration::from_secs(age);
-        body.insert("Expires".into(), Value::from(httpdate::fmt_http_date(expires)));
+        body.insert(
+            "Expires".into(),
+            Value::from(httpdate::fmt_http_date(expires)),
+        );
     }
     Value::Object(body)
 }
@@ -476,8 +509,7 @@ fn render(session: &AuthSession, expires_at: Option<u64>, cap: Option<u64>) -> V
 /// meant cannot be known.
 fn posted_headers(body: &[u8]) -> Result<HeaderMap, ErrorCore> {
     let bad = |m: &'static str| ErrorCore::new(StatusCode::BAD_REQUEST, "parse-failed", m);
-    let value: Value =
-        serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;
+    let value: Value = serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;
     let Value::Object(mut object) = value else {
         return Err(bad("the body is not a JSON object"));
     };
@@ -497,7 +529,9 @@ fn posted_headers(body: &[u8]) -> Result<HeaderMap, ErrorCore> {
             .map_err(|_| bad("`headers` has an invalid header value"))?;
         if let Some(previous) = map.get(&name) {
             if *previous != value {
-                return Err(bad("`headers` names one header twice with different values"));
+                return Err(bad(
+                    "`headers` names one header twice with different values",
+                ));
             }
         }
         map.insert(name, value);
@@ -533,8 +567,10 @@ mod tests {
 
     #[test]
     fn posted_headers_are_case_insensitive_and_duplicates_must_agree() {
-        let h = posted_headers(br#"{"headers":{"Authorization":"Bearer x","X-Hasura-Role":"a"},"request":null}"#)
-            .unwrap();
+        let h = posted_headers(
+            br#"{"headers":{"Authorization":"Bearer x","X-Hasura-Role":"a"},"request":null}"#,
+        )
+        .unwrap();
         assert_eq!(h["authorization"], "Bearer x");
         assert!(posted_headers(br#"{"headers":{"A":"1","a":"2"}}"#).is_err());
         assert!(posted_headers(br#"{"headers":{"A":"1","a":"1"}}"#).is_ok());
@@ -542,7 +578,11 @@ mod tests {
         assert!(posted_headers(br#"{"headers":{"bad name":"1"}}"#).is_err());
         assert!(posted_headers(br#"{"headers":{"a":"line\nbreak"}}"#).is_err());
         assert!(posted_headers(b"[").is_err());
-        assert!(posted_headers(br#"{"request":[{"query":"{a}"}]}"#).unwrap().is_empty());
+        assert!(
+            posted_headers(br#"{"request":[{"query":"{a}"}]}"#)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

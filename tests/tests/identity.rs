@@ -1,0 +1,707 @@
+//! Identity over real HTTP, a real PostgreSQL and real keys: the framework's migrations, the
+//! auth webhook (Hasura's GET and POST modes) with a test identity provider serving its own JWKS
+//! on loopback, token issuing with the service's JWKS, refresh rotation and reuse detection,
+//! logout's deny list, key rotation, and the attack list.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use rasura::auth::webhook::AuthWebhookConfig;
+use rasura::auth::{Grant, IdentityConfig, SigningAlgorithm, SigningKey, SigningKeys, TokenPair};
+use rasura::config::Config;
+use rasura::db::sqlx;
+use rasura::security::jwt::JwtConfig;
+use rasura::testing::{TEST_WEBHOOK_SECRET, TestDatabase, TestService};
+use rasura::{ActionError, Ctx, Service, action, handler};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A test identity provider: an Ed25519 key whose public JWK set it serves on loopback.
+struct Provider {
+    keys: SigningKeys,
+    url: String,
+}
+
+impl Provider {
+    async fn start() -> Self {
+        let jwk = SigningKey::generate(SigningAlgorithm::EdDsa, "idp-1").unwrap();
+        let keys = SigningKeys::from_json(&json!({"keys": [jwk]}).to_string(), None).unwrap();
+        let public = keys.public_jwks().to_string();
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                let public = public.clone();
+                async move { ([("content-type", "application/json")], public) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { keys, url }
+    }
+
+    fn sign(&self, claims: Value) -> String {
+        self.keys.signing_key().sign(&claims)
+    }
+
+    /// A valid token for `sub`, valid for an hour.
+    fn token(&self, sub: &str) -> String {
+        self.sign(json!({"sub": sub, "iat": now() - 10, "exp": now() + 3600,
+                         "aud": "rasura-app", "iss": "https://idp.test"}))
+    }
+}
+
+fn webhook_config(provider: &Provider, extra: Value) -> AuthWebhookConfig {
+    let mut config = json!({"jwk_url": provider.url, "audience": "rasura-app",
+                            "issuer": "https://idp.test"});
+    for (k, v) in extra.as_object().unwrap() {
+        config[k] = v.clone();
+    }
+    AuthWebhookConfig::from_json(&config.to_string()).unwrap()
+}
+
+fn identity_config(webhook: AuthWebhookConfig) -> IdentityConfig {
+    IdentityConfig {
+        webhook: Some(std::sync::Arc::new(webhook)),
+        ..IdentityConfig::default()
+    }
+}
+
+async fn webhook_service(db: &TestDatabase, webhook: AuthWebhookConfig) -> TestService {
+    TestService::start(
+        Service::with_handlers([]).with_config(
+            TestService::config()
+                .with_database_url(db.url())
+                .with_identity(identity_config(webhook)),
+        ),
+    )
+    .await
+}
+
+async fn map_role(db: &TestDatabase, subject: &str, role: &str, default: bool, vars: Value) {
+    sqlx::query(
+        "INSERT INTO rasura_auth.role_mapping (subject, role, is_default, session_variables) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(subject)
+    .bind(role)
+    .bind(default)
+    .bind(vars)
+    .execute(db.pool())
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn two_replicas_starting_at_once_apply_the_migrations_once() {
+    let db = TestDatabase::create().await;
+    let provider = Provider::start().await;
+    let start = || {
+        Service::with_handlers([]).with_config(
+            TestService::config()
+                .with_database_url(db.url())
+                .with_identity(identity_config(webhook_config(&provider, json!({})))),
+        )
+    };
+    let (a, b) = (start(), start());
+    let (ra, rb) = tokio::join!(a.start(), b.start());
+    let _ = (ra.unwrap(), rb.unwrap());
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM rasura.schema_migrations")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(versions, [1]);
+    // A third start finds nothing to do.
+    assert!(
+        rasura::migrations::apply(db.pool(), rasura::migrations::MIGRATIONS)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Applying the exported Hasura CLI migration to a fresh database records the version too.
+    let fresh = TestDatabase::create().await;
+    let dir = std::env::temp_dir().join(format!("rasura-export-{}", now_nanos()));
+    rasura::migrations::export(&dir, rasura::migrations::MIGRATIONS).unwrap();
+    fresh.apply_migrations(&dir).await;
+    assert_eq!(
+        rasura::migrations::applied(fresh.pool()).await.unwrap(),
+        [1]
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn now_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+#[tokio::test]
+async fn the_webhook_answers_hasura_sessions_from_the_role_mapping_in_get_and_post_modes() {
+    let db = TestDatabase::create().await;
+    let provider = Provider::start().await;
+    let s = webhook_service(
+        &db,
+        webhook_config(&provider, json!({"unauthorized_role": "anonymous"})),
+    )
+    .await;
+    map_role(
+        &db,
+        "alice",
+        "user",
+        true,
+        json!({"x-hasura-region": "eu", "x-hasura-level": 3}),
+    )
+    .await;
+    map_role(&db, "alice", "editor", false, json!({})).await;
+    let token = provider.token("alice");
+
+    for post in [false, true] {
+        let req = || {
+            if post {
+                s.auth_webhook_post()
+            } else {
+                s.auth_webhook_get()
+            }
+        };
+        let r = req().bearer(&token).send().await;
+        r.assert_status(200);
+        let body: Value = r.json();
+        assert_eq!(body["X-Hasura-Role"], "user", "{body}");
+        assert_eq!(body["X-Hasura-User-Id"], "alice");
+        assert_eq!(body["x-hasura-region"], "eu");
+        assert_eq!(
+            body["x-hasura-level"], "3",
+            "non-string values answered as JSON text"
+        );
+        let age: u64 = body["Cache-Control"].as_str().unwrap()["max-age=".len()..]
+            .parse()
+            .unwrap();
+        assert!(age <= 3600 && age > 3500, "{age}");
+        assert!(body["Expires"].as_str().unwrap().ends_with(" GMT"));
+        assert!(body.as_object().unwrap().values().all(Value::is_string));
+
+        // A requested role that is one of the subject's rows; one that is not is 401.
+        let r = req().bearer(&token).role("editor").send().await;
+        assert_eq!(r.json::<Value>()["X-Hasura-Role"], "editor");
+        req()
+            .bearer(&token)
+            .role("admin")
+            .send()
+            .await
+            .assert_error(401, "access-denied");
+        // A client-sent user id never overrides the subject.
+        let r = req()
+            .bearer(&token)
+            .header("X-Hasura-User-Id", "bob")
+            .send()
+            .await;
+        assert_eq!(r.json::<Value>()["X-Hasura-User-Id"], "alice");
+        // No token: the unauthorized role; a malformed Authorization header is 401.
+        let r = req().send().await;
+        assert_eq!(r.json::<Value>(), json!({"X-Hasura-Role": "anonymous"}));
+        for bad in [
+            "Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+            "Bearer",
+            "bearer x",
+            "Bearer a b",
+        ] {
+            req()
+                .header("Authorization", bad)
+                .send()
+                .await
+                .assert_status(401);
+        }
+    }
+    // POST with a batched request and with a null request.
+    for request in [
+        json!([{"query": "{a}"}, {"query": "{b}"}]),
+        Value::Null,
+        json!(7),
+    ] {
+        let r = s
+            .auth_webhook_post()
+            .bearer(&token)
+            .request(request)
+            .send()
+            .await;
+        assert_eq!(r.json::<Value>()["X-Hasura-Role"], "user");
+    }
+}
+
+#[tokio::test]
+async fn subjects_without_rows_fall_back_to_token_claims_then_the_default_role() {
+    let db = TestDatabase::create().await;
+    let provider = Provider::start().await;
+    let strict = webhook_service(&db, webhook_config(&provider, json!({}))).await;
+    // Hasura claims in the token.
+    let with_claims = provider.sign(
+        json!({"sub": "carol", "exp": now() + 60, "aud": "rasura-app",
+        "https://hasura.io/jwt/claims": {"x-hasura-allowed-roles": ["viewer"],
+            "x-hasura-default-role": "viewer", "x-hasura-org-id": "9"}}),
+    );
+    let r = strict.auth_webhook_get().bearer(&with_claims).send().await;
+    let body: Value = r.json();
+    assert_eq!(body["X-Hasura-Role"], "viewer");
+    assert_eq!(body["x-hasura-org-id"], "9");
+    // No rows, no claims, no default role: 401.
+    strict
+        .auth_webhook_get()
+        .bearer(&provider.token("dave"))
+        .send()
+        .await
+        .assert_error(401, "access-denied");
+    let lenient = webhook_service(
+        &db,
+        webhook_config(
+            &provider,
+            json!({"default_role": "guest", "subject_claim": "email",
+                                          "cache_max_age": 30}),
+        ),
+    )
+    .await;
+    let token = provider.sign(json!({"sub": "x", "email": "dave@example.com",
+                                     "exp": now() + 3600, "aud": "rasura-app"}));
+    let body: Value = lenient
+        .auth_webhook_get()
+        .bearer(&token)
+        .send()
+        .await
+        .json();
+    assert_eq!(body["X-Hasura-Role"], "guest");
+    assert_eq!(body["X-Hasura-User-Id"], "dave@example.com");
+    assert_eq!(body["Cache-Control"], "max-age=30");
+}
+
+#[tokio::test]
+async fn the_webhook_refuses_every_forged_or_invalid_token_with_401() {
+    let db = TestDatabase::create().await;
+    let provider = Provider::start().await;
+    let s = webhook_service(&db, webhook_config(&provider, json!({}))).await;
+    map_role(&db, "alice", "user", true, json!({})).await;
+    let t = now();
+    let claims = |extra: Value| {
+        let mut c = json!({"sub": "alice", "exp": t + 60, "aud": "rasura-app"});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let other = SigningKeys::from_json(
+        &json!({"keys": [SigningKey::generate(SigningAlgorithm::EdDsa, "idp-1").unwrap()]})
+            .to_string(),
+        None,
+    )
+    .unwrap();
+    let unknown_kid = SigningKeys::from_json(
+        &json!({"keys": [SigningKey::generate(SigningAlgorithm::EdDsa, "nope").unwrap()]})
+            .to_string(),
+        None,
+    )
+    .unwrap();
+    let header = |h: Value| B64.encode(h.to_string());
+    let payload = B64.encode(claims(json!({})).to_string());
+    // The provider's public key used as an HMAC secret (algorithm confusion).
+    let public = provider.keys.public_jwks().to_string();
+    let confused = {
+        use hmac_sign::sign;
+        let signing_input = format!(
+            "{}.{payload}",
+            header(json!({"alg": "HS256", "kid": "idp-1"}))
+        );
+        format!(
+            "{signing_input}.{}",
+            B64.encode(sign(public.as_bytes(), signing_input.as_bytes()))
+        )
+    };
+    let forged = [
+        ("expired", provider.sign(claims(json!({"exp": t - 120})))),
+        (
+            "not yet valid",
+            provider.sign(claims(json!({"nbf": t + 600}))),
+        ),
+        ("future iat", provider.sign(claims(json!({"iat": t + 600})))),
+        (
+            "wrong audience",
+            provider.sign(claims(json!({"aud": "someone-else"}))),
+        ),
+        (
+            "wrong issuer",
+            provider.sign(claims(json!({"iss": "https://evil.test"}))),
+        ),
+        (
+            "alg none",
+            format!("{}.{payload}.", header(json!({"alg": "none"}))),
+        ),
+        ("algorithm confusion", confused),
+        (
+            "another key, same kid",
+            other.signing_key().sign(&claims(json!({}))),
+        ),
+        (
+            "unknown kid",
+            unknown_kid.signing_key().sign(&claims(json!({}))),
+        ),
+        ("garbage", "not.a.token".to_owned()),
+        ("tampered payload", {
+            let good = provider.sign(claims(json!({})));
+            let parts: Vec<&str> = good.split('.').collect();
+            let evil = B64.encode(claims(json!({"sub": "mallory"})).to_string());
+            format!("{}.{evil}.{}", parts[0], parts[2])
+        }),
+    ];
+    for (what, token) in forged {
+        let r = s.auth_webhook_get().bearer(&token).send().await;
+        assert_eq!(
+            r.status,
+            401,
+            "{what}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let r = s.auth_webhook_post().bearer(&token).send().await;
+        assert_eq!(r.status, 401, "{what} (POST)");
+        assert!(!r.message().contains(&token), "{what}: the token is echoed");
+    }
+    // Malformed POST bodies are 400 in Hasura's format, never a 5xx.
+    for body in [
+        &b"{"[..],
+        b"[]",
+        br#"{"headers": 1}"#,
+        br#"{"headers": {"a": 1}}"#,
+        br#"{"headers": {"A": "1", "a": "2"}}"#,
+    ] {
+        let r = s.post("/auth/webhook").body(body.to_vec()).send().await;
+        r.assert_error(400, "parse-failed");
+    }
+    // An empty POST body is malformed too.
+    s.post("/auth/webhook")
+        .send()
+        .await
+        .assert_error(400, "parse-failed");
+}
+
+mod hmac_sign {
+    /// HMAC-SHA256 (the test forges a token with it).
+    pub fn sign(key: &[u8], message: &[u8]) -> Vec<u8> {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+        mac.update(message);
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+// ---- token issuing ----
+
+#[derive(Deserialize)]
+struct SubjectArgs {
+    subject: String,
+}
+
+#[derive(Deserialize)]
+struct RefreshArgs {
+    refresh_token: String,
+}
+
+#[derive(Serialize)]
+struct Done {
+    ok: bool,
+}
+
+#[derive(Deserialize)]
+struct Nothing {}
+
+/// Issues a pair for a subject (what `login` does after checking the password).
+#[action(mutation, roles = ["anonymous"])]
+async fn issue_for(ctx: Ctx, input: SubjectArgs) -> Result<TokenPair, ActionError> {
+    let grant = Grant::new(input.subject, "user").claim("x-hasura-org-id", "7");
+    Ok(ctx.tokens()?.issue(&grant).await?)
+}
+
+#[action(mutation, roles = ["anonymous"])]
+async fn refresh_pair(ctx: Ctx, input: RefreshArgs) -> Result<TokenPair, ActionError> {
+    Ok(ctx.tokens()?.refresh(&input.refresh_token).await?)
+}
+
+#[action(mutation, roles = ["user"], jwt)]
+async fn sign_out(ctx: Ctx, input: RefreshArgs) -> Result<Done, ActionError> {
+    ctx.tokens()?
+        .logout(&input.refresh_token, ctx.jwt_claims())
+        .await?;
+    Ok(Done { ok: true })
+}
+
+/// A `jwt` action: who the verified token says the caller is.
+#[action(query, roles = ["user"], jwt)]
+async fn whoami(ctx: Ctx, _input: Nothing) -> Result<Value, ActionError> {
+    let claims = ctx.jwt_claims().expect("jwt action");
+    Ok(json!({"user_id": claims.session.user_id(), "org": claims.session.get("x-hasura-org-id")}))
+}
+
+/// Serves the identity handlers over real TCP, verifying `jwt` actions against the service's own
+/// `/.well-known/jwks.json` (as Hasura would be configured).
+async fn token_service(db: &TestDatabase, keys: Value, signing: &str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let jwt = JwtConfig::from_json(
+        &json!({"jwk_url": format!("{base}/.well-known/jwks.json")}).to_string(),
+    )
+    .unwrap()
+    .with_jwks_min_refresh_interval(Duration::from_millis(1));
+    let identity = IdentityConfig {
+        signing_keys: Some(std::sync::Arc::new(
+            SigningKeys::from_json(&keys.to_string(), Some(signing)).unwrap(),
+        )),
+        ..IdentityConfig::default()
+    };
+    let config = Config::new(TEST_WEBHOOK_SECRET)
+        .with_jwt(jwt)
+        .with_database_url(db.url())
+        .with_identity(identity)
+        .with_storage(rasura::storage::StorageLocation::Memory);
+    let service = Service::with_handlers([
+        handler!(issue_for),
+        handler!(refresh_pair),
+        handler!(sign_out),
+        handler!(whoami),
+    ])
+    .with_config(config);
+    tokio::spawn(async move { service.serve(listener).await });
+    base
+}
+
+async fn call(
+    base: &str,
+    name: &str,
+    role: &str,
+    input: Value,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}/actions/{name}"))
+        .header("x-rasura-webhook-secret", TEST_WEBHOOK_SECRET)
+        .json(&json!({"action": {"name": name}, "input": input,
+                      "session_variables": {"x-hasura-role": role},
+                      "request_query": ""}));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+fn with_user(token: &str) -> Value {
+    // Hasura forwards the session of the verified token: the user id must agree.
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap()
+}
+
+async fn call_as(base: &str, name: &str, token: &str, input: Value) -> (u16, Value) {
+    let claims = with_user(token);
+    let user = claims["sub"].as_str().unwrap().to_owned();
+    let response = reqwest::Client::new()
+        .post(format!("{base}/actions/{name}"))
+        .header("x-rasura-webhook-secret", TEST_WEBHOOK_SECRET)
+        .bearer_auth(token)
+        .json(&json!({"action": {"name": name}, "input": input,
+                      "session_variables": {"x-hasura-role": "user", "x-hasura-user-id": user},
+                      "request_query": ""}))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn issue_verify_refresh_reuse_and_logout() {
+    let db = TestDatabase::create().await;
+    let key = SigningKey::generate(SigningAlgorithm::EdDsa, "svc-1").unwrap();
+    let base = token_service(&db, json!({"keys": [key]}), "svc-1").await;
+
+    // The published set: public parts only, with a max-age.
+    let jwks = reqwest::get(format!("{base}/.well-known/jwks.json"))
+        .await
+        .unwrap();
+    assert!(
+        jwks.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=")
+    );
+    let jwks: Value = jwks.json().await.unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], "svc-1");
+    assert!(jwks["keys"][0].get("d").is_none());
+
+    let (status, pair) = call(
+        &base,
+        "issue_for",
+        "anonymous",
+        json!({"subject": "u42"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{pair}");
+    assert_eq!(pair["token_type"], "Bearer");
+    assert_eq!(pair["expires_in"], 900);
+    let access = pair["access_token"].as_str().unwrap();
+    let claims = with_user(access);
+    assert_eq!(claims["sub"], "u42");
+    assert!(claims["iat"].as_u64().unwrap() < now());
+    assert!(claims["jti"].is_string());
+    let hasura = &claims["https://hasura.io/jwt/claims"];
+    assert_eq!(hasura["x-hasura-allowed-roles"], json!(["user"]));
+    assert_eq!(hasura["x-hasura-default-role"], "user");
+    assert_eq!(hasura["x-hasura-user-id"], "u42");
+    let header: Value =
+        serde_json::from_slice(&B64.decode(access.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["kid"], "svc-1");
+    assert_eq!(header["alg"], "EdDSA");
+
+    // The token works for a `jwt` action verified by the service's own JWKS.
+    let (status, me) = call_as(&base, "whoami", access, json!({})).await;
+    assert_eq!((status, &me), (200, &json!({"user_id": "u42", "org": "7"})));
+
+    // Refresh rotates; presenting the spent token again revokes the family.
+    let first = pair["refresh_token"].as_str().unwrap().to_owned();
+    let (status, second) = call(
+        &base,
+        "refresh_pair",
+        "anonymous",
+        json!({"refresh_token": first}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{second}");
+    let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second_refresh, first);
+    let (status, reused) = call(
+        &base,
+        "refresh_pair",
+        "anonymous",
+        json!({"refresh_token": first}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(reused["extensions"]["code"], "invalid-refresh-token");
+    let (status, _) = call(
+        &base,
+        "refresh_pair",
+        "anonymous",
+        json!({"refresh_token": second_refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "the whole family is revoked after a reuse");
+    for unknown in ["", "nope", &"x".repeat(10_000)] {
+        let (status, body) = call(
+            &base,
+            "refresh_pair",
+            "anonymous",
+            json!({"refresh_token": unknown}),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, body["extensions"]["code"].as_str()),
+            (401, Some("invalid-refresh-token"))
+        );
+    }
+
+    // Logout: the family is revoked and the access token is refused by Rasura from then on.
+    let (_, pair) = call(
+        &base,
+        "issue_for",
+        "anonymous",
+        json!({"subject": "u43"}),
+        None,
+    )
+    .await;
+    let access = pair["access_token"].as_str().unwrap();
+    let refresh = pair["refresh_token"].as_str().unwrap();
+    let (status, out) = call_as(&base, "sign_out", access, json!({"refresh_token": refresh})).await;
+    assert_eq!((status, out), (200, json!({"ok": true})));
+    let (status, body) = call_as(&base, "whoami", access, json!({})).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["extensions"]["code"], "invalid-jwt");
+    let (status, _) = call(
+        &base,
+        "refresh_pair",
+        "anonymous",
+        json!({"refresh_token": refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    let denied: i64 = sqlx::query_scalar("SELECT count(*) FROM rasura_auth.revoked_token")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(denied, 1);
+    // Only hashes are stored.
+    let stored: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT token_hash FROM rasura_auth.refresh_token")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert!(stored.iter().all(|h| h.len() == 32));
+}
+
+#[tokio::test]
+async fn key_rotation_publish_then_switch_then_remove() {
+    let db = TestDatabase::create().await;
+    let old = SigningKey::generate(SigningAlgorithm::EdDsa, "old").unwrap();
+    let new = SigningKey::generate(SigningAlgorithm::Es256, "new").unwrap();
+    // 1. Only the old key.
+    let base = token_service(&db, json!({"keys": [old]}), "old").await;
+    let (_, pair) = call(
+        &base,
+        "issue_for",
+        "anonymous",
+        json!({"subject": "r1"}),
+        None,
+    )
+    .await;
+    let old_token = pair["access_token"].as_str().unwrap().to_owned();
+    // 2. The new key is published, the old one still signs.
+    let base = token_service(&db, json!({"keys": [old, new]}), "old").await;
+    let jwks: Value = reqwest::get(format!("{base}/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(call_as(&base, "whoami", &old_token, json!({})).await.0, 200);
+    // 3. The new key signs; tokens of both keys verify.
+    let base = token_service(&db, json!({"keys": [old, new]}), "new").await;
+    let (_, pair) = call(
+        &base,
+        "issue_for",
+        "anonymous",
+        json!({"subject": "r2"}),
+        None,
+    )
+    .await;
+    let new_token = pair["access_token"].as_str().unwrap().to_owned();
+    let header: Value =
+        serde_json::from_slice(&B64.decode(new_token.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        (header["kid"].as_str(), header["alg"].as_str()),
+        (Some("new"), Some("ES256"))
+    );
+    assert_eq!(call_as(&base, "whoami", &old_token, json!({})).await.0, 200);
+    assert_eq!(call_as(&base, "whoami", &new_token, json!({})).await.0, 200);
+    // 4. The old key is removed: its tokens no longer verify.
+    let base = token_service(&db, json!({"keys": [new]}), "new").await;
+    assert_eq!(call_as(&base, "whoami", &old_token, json!({})).await.0, 401);
+    assert_eq!(call_as(&base, "whoami", &new_token, json!({})).await.0, 200);
+}
