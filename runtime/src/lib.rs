@@ -71,3 +71,10 @@ pub use error::{ActionError, EventError};
 pub use protocol::{Cron, Event, Operation};
 pub use rasura_macros::{action, cron, event, handler};
 pub use service::Service;
+
+/// Seconds since the Unix epoch (0 for a clock set before it): JWT times, signed URLs.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

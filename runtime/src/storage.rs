@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -512,7 +512,7 @@ impl Storage {
                 .await
                 .map_err(|e| StorageError::backend(key, e));
         }
-        let expires = unix_now().saturating_add(expires_in.as_secs().max(1));
+        let expires = crate::unix_now().saturating_add(expires_in.as_secs().max(1));
         Ok(self.files_url(key, expires))
     }
 
@@ -557,7 +557,7 @@ impl Storage {
         self.mac(key, expires)
             .verify_slice(&signature)
             .map_err(|_| UrlRejection::BadSignature)?;
-        if expires <= unix_now() {
+        if expires <= crate::unix_now() {
             return Err(UrlRejection::Expired);
         }
         Ok(())
@@ -598,12 +598,6 @@ fn feature_disabled(location: &StorageLocation) -> StorageError {
         StorageLocation::Local { .. } | StorageLocation::Memory => ("file", "default"),
     };
     StorageError::FeatureDisabled { scheme, feature }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -46,12 +46,7 @@ impl TestService {
     /// Builds `service` with [`TestService::config`] unless it already has a configuration.
     /// Panics (it is a test helper) when the service cannot start.
     pub fn new(service: Service) -> Self {
-        let service = if service.has_config() {
-            service
-        } else {
-            service.with_config(Self::config())
-        };
-        let router = service
+        let router = Self::configured(service)
             .router()
             .unwrap_or_else(|e| panic!("service does not start: {e}"));
         Self {
@@ -65,16 +60,20 @@ impl TestService {
     /// database and applies Rasura's migrations (the `rasura_auth` tables when identity is
     /// configured).
     pub async fn start(service: Service) -> Self {
-        let service = if service.has_config() {
-            service
-        } else {
-            service.with_config(Self::config())
-        };
-        let router = service
+        let router = Self::configured(service)
             .start()
             .await
             .unwrap_or_else(|e| panic!("service does not start: {e}"));
         Self::from_router(router, TEST_WEBHOOK_SECRET)
+    }
+
+    /// `service` with [`TestService::config`] unless it already has a configuration.
+    fn configured(service: Service) -> Service {
+        if service.has_config() {
+            service
+        } else {
+            service.with_config(Self::config())
+        }
     }
 
     /// Wraps an already built router; requests carry `secret`.

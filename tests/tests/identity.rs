@@ -478,6 +478,27 @@ async fn token_service(db: &TestDatabase, keys: Value, signing: &str) -> String 
     base
 }
 
+/// Calls action `name` as Hasura would: with `session` and, for `jwt` actions, the client's
+/// token.
+async fn call_with(
+    base: &str,
+    name: &str,
+    session: Value,
+    token: Option<&str>,
+    input: Value,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}/actions/{name}"))
+        .header("x-rasura-webhook-secret", TEST_WEBHOOK_SECRET)
+        .json(&json!({"action": {"name": name}, "input": input,
+                      "session_variables": session, "request_query": ""}));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
 async fn call(
     base: &str,
     name: &str,
@@ -485,17 +506,7 @@ async fn call(
     input: Value,
     token: Option<&str>,
 ) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{base}/actions/{name}"))
-        .header("x-rasura-webhook-secret", TEST_WEBHOOK_SECRET)
-        .json(&json!({"action": {"name": name}, "input": input,
-                      "session_variables": {"x-hasura-role": role},
-                      "request_query": ""}));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    call_with(base, name, json!({"x-hasura-role": role}), token, input).await
 }
 
 fn with_user(token: &str) -> Value {
@@ -504,20 +515,11 @@ fn with_user(token: &str) -> Value {
     serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap()
 }
 
+/// Calls a `jwt` action as the token's user (role `user`).
 async fn call_as(base: &str, name: &str, token: &str, input: Value) -> (u16, Value) {
-    let claims = with_user(token);
-    let user = claims["sub"].as_str().unwrap().to_owned();
-    let response = reqwest::Client::new()
-        .post(format!("{base}/actions/{name}"))
-        .header("x-rasura-webhook-secret", TEST_WEBHOOK_SECRET)
-        .bearer_auth(token)
-        .json(&json!({"action": {"name": name}, "input": input,
-                      "session_variables": {"x-hasura-role": "user", "x-hasura-user-id": user},
-                      "request_query": ""}))
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    let user = with_user(token)["sub"].as_str().unwrap().to_owned();
+    let session = json!({"x-hasura-role": "user", "x-hasura-user-id": user});
+    call_with(base, name, session, Some(token), input).await
 }
 
 #[tokio::test]

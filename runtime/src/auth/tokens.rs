@@ -1,8 +1,6 @@
 //! Issuing Hasura-shaped JWTs (`ctx.tokens()`), refresh tokens rotated on every use with reuse
 //! detection, and logout (a revoked refresh family and a deny-listed access token).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::{Deserialize, Serialize};
@@ -134,12 +132,6 @@ impl std::fmt::Debug for Tokens<'_> {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 fn digest(token: &str) -> Vec<u8> {
     sha2::Sha256::digest(token.as_bytes()).to_vec()
 }
@@ -166,7 +158,7 @@ impl Tokens<'_> {
             .as_ref()
             .ok_or(TokenError::NotConfigured("RASURA_TOKEN_KEYS"))?;
         let config = &self.auth.config;
-        let now = unix_now();
+        let now = crate::unix_now();
         let lifetime = config.token_lifetime.as_secs();
         let mut hasura = Map::new();
         hasura.insert("x-hasura-allowed-roles".into(), json!(grant.allowed_roles));
@@ -292,9 +284,9 @@ impl Tokens<'_> {
         revoke_family(&mut tx, family).await?;
         if let Some(claims) = access {
             if let Some(jti) = &claims.token_id {
-                let exp = claims
-                    .expires_at
-                    .unwrap_or_else(|| unix_now() + self.auth.config.token_lifetime.as_secs());
+                let exp = claims.expires_at.unwrap_or_else(|| {
+                    crate::unix_now() + self.auth.config.token_lifetime.as_secs()
+                });
                 sqlx::query(
                     "INSERT INTO rasura_auth.revoked_token (jti, expires_at) \
                      VALUES ($1, to_timestamp($2)) ON CONFLICT (jti) DO NOTHING",

@@ -7,7 +7,7 @@
 //! anything but 200 and 401 into a 500 for its client); a 5xx only when a dependency is broken.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -175,12 +175,6 @@ impl WebhookState {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 fn denied(message: impl Into<std::borrow::Cow<'static, str>>) -> ErrorCore {
     ErrorCore::new(StatusCode::UNAUTHORIZED, "access-denied", message)
 }
@@ -346,7 +340,7 @@ async fn answer(
     };
     let mut until = Instant::now() + state.cache;
     if let Some(exp) = verified.expires_at {
-        let left = Duration::from_secs(exp.saturating_sub(unix_now()));
+        let left = Duration::from_secs(exp.saturating_sub(crate::unix_now()));
         until = until.min(Instant::now() + left);
     }
     state.answers.insert(key, answer.clone(), until);
@@ -484,7 +478,7 @@ fn render(session: &AuthSession, expires_at: Option<u64>, cap: Option<u64>) -> V
             body.insert(name.clone(), Value::from(value.as_str()));
         }
     }
-    let now = unix_now();
+    let now = crate::unix_now();
     let max_age = match (expires_at, cap) {
         (Some(exp), cap) => Some(exp.saturating_sub(now).min(cap.unwrap_or(u64::MAX))),
         (None, Some(cap)) => Some(cap),
@@ -591,7 +585,7 @@ mod tests {
             .variable("X-Hasura-Region", "eu")
             .variable("x-hasura-user-id", "someone-else")
             .variable("not-hasura", "x");
-        let now = unix_now();
+        let now = crate::unix_now();
         let body = render(&session, Some(now + 100), Some(30));
         assert_eq!(body["X-Hasura-Role"], "user");
         assert_eq!(body["X-Hasura-User-Id"], "u1");

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
@@ -438,7 +437,7 @@ impl JwtConfig {
         let token = self.token(headers)?;
         let payload = self.verified_payload(token).await?;
         let invalid = |why: &str| JwtError::invalid(format!("Could not verify JWT: {why}"));
-        let now = unix_now();
+        let now = crate::unix_now();
         let check = |registered: &token::Registered| {
             registered
                 .check(
@@ -507,7 +506,7 @@ impl JwtConfig {
                 self.audience.as_deref(),
                 self.issuer.as_deref(),
                 self.allowed_skew.as_secs(),
-                unix_now(),
+                crate::unix_now(),
             )
             .map_err(invalid)?;
         Ok(VerifiedToken {
@@ -773,12 +772,6 @@ pub struct VerifiedToken {
     pub token_id: Option<String>,
     /// `exp` (seconds since the epoch), when present.
     pub expires_at: Option<u64>,
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl VerifiedClaims {
