@@ -476,14 +476,12 @@ pub(crate) fn build_router(
         );
     }
     if app.shared.auth.webhook.is_some() {
-        let shared = app.shared.clone();
+        let app = app.clone();
         router = router.route(
             "/auth/webhook",
             axum::routing::on(
                 axum::routing::MethodFilter::GET.or(axum::routing::MethodFilter::POST),
-                move |method: http::Method, headers: HeaderMap, body: bytes::Bytes| {
-                    crate::auth::webhook::serve(shared, method, headers, body)
-                },
+                move |request: Request| crate::auth::webhook::serve(app, request),
             )
             .fallback(method_not_allowed),
         );

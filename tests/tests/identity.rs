@@ -382,6 +382,16 @@ async fn the_webhook_refuses_every_forged_or_invalid_token_with_401() {
         let r = s.post("/auth/webhook").body(body.to_vec()).send().await;
         r.assert_error(400, "parse-failed");
     }
+    // A body over RASURA_BODY_LIMIT is 413, read no further.
+    let huge = format!(
+        r#"{{"headers": {{}}, "request": "{}"}}"#,
+        "x".repeat(5 << 20)
+    );
+    s.post("/auth/webhook")
+        .body(huge)
+        .send()
+        .await
+        .assert_error(413, "payload-too-large");
     // An empty POST body is malformed too.
     s.post("/auth/webhook")
         .send()

@@ -411,6 +411,34 @@ mod tests {
     }
 
     #[test]
+    fn rs256_keys_sign_with_ring_and_verify_with_their_public_jwk() {
+        // A test-only key (generated with `openssl genpkey -algorithm RSA`, converted to a JWK).
+        let jwk: Value = serde_json::from_str(include_str!("testdata/rsa-2048.jwk.json")).unwrap();
+        let keys = SigningKeys::from_json(&json!({"keys": [jwk]}).to_string(), None).unwrap();
+        assert_eq!(keys.signing_key().algorithm(), SigningAlgorithm::Rs256);
+        let public = &keys.public_jwks()["keys"][0];
+        assert!(public.get("d").is_none() && public.get("p").is_none());
+        let token = keys.signing_key().sign(&json!({"sub": "u1"}));
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(public.clone()).unwrap();
+        let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        let data = jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap();
+        assert_eq!(data.claims["sub"], "u1");
+        // A broken private part is refused at configuration, not at the first signature.
+        let mut broken: Value =
+            serde_json::from_str(include_str!("testdata/rsa-2048.jwk.json")).unwrap();
+        broken["q"] = broken["p"].clone();
+        assert!(
+            SigningKey::from_jwk(&broken)
+                .unwrap_err()
+                .to_string()
+                .contains("invalid RSA key")
+        );
+    }
+
+    #[test]
     fn public_set_never_has_private_parts_or_hmac_keys() {
         let ed = SigningKey::generate(SigningAlgorithm::EdDsa, "ed").unwrap();
         let hs = SigningKey::generate(SigningAlgorithm::Hs256, "hs").unwrap();

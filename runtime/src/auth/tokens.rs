@@ -92,6 +92,10 @@ pub enum TokenError {
     /// is revoked).
     #[error("the refresh token is invalid")]
     InvalidRefreshToken,
+    /// The external provider's token was refused, or its subject has no role mapping (401
+    /// `invalid-jwt`). The reason is logged at debug level, never the token.
+    #[error("the identity token is invalid: {0}")]
+    InvalidToken(String),
     /// No signing keys (`RASURA_TOKEN_KEYS`) or no database.
     #[error("{0} is not configured")]
     NotConfigured(&'static str),
@@ -108,6 +112,14 @@ impl From<TokenError> for crate::ActionError {
                 "invalid-refresh-token",
                 "the refresh token is invalid",
             ),
+            TokenError::InvalidToken(why) => {
+                tracing::debug!(reason = %why, "token exchange refused");
+                crate::ActionError::new(
+                    http::StatusCode::UNAUTHORIZED,
+                    "invalid-jwt",
+                    "the identity token is invalid",
+                )
+            }
             TokenError::NotConfigured(what) => crate::ActionError::bad_request(
                 "not-configured",
                 format!("{what} is not configured"),
@@ -304,6 +316,49 @@ impl Tokens<'_> {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Exchanges an external provider's token (`RASURA_EXCHANGE_PROVIDER`, e.g. Firebase or
+    /// Azure AD) for the service's own pair. The provider's subject (`sub`) becomes the user id;
+    /// the allowed roles are its `rasura_auth.role_mapping` rows, the default role its
+    /// `is_default` row (or its only row), and that row's session variables become
+    /// `x-hasura-*` claims. A refused token and a subject without rows are
+    /// [`TokenError::InvalidToken`].
+    pub async fn exchange(&self, id_token: &str) -> Result<TokenPair, TokenError> {
+        let provider = self
+            .auth
+            .config
+            .exchange_provider
+            .as_ref()
+            .ok_or(TokenError::NotConfigured("RASURA_EXCHANGE_PROVIDER"))?;
+        let db = self.db()?;
+        let verified = provider
+            .verify_token(id_token)
+            .await
+            .map_err(|e| TokenError::InvalidToken(e.message().to_owned()))?;
+        let subject = match verified.payload.get("sub") {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => return Err(TokenError::InvalidToken("no `sub` claim".into())),
+        };
+        let rows = super::webhook::fetch_role_rows(db, &subject).await?;
+        let default = rows
+            .iter()
+            .find(|r| r.is_default)
+            .or_else(|| (rows.len() == 1).then(|| &rows[0]))
+            .ok_or_else(|| {
+                TokenError::InvalidToken("the subject has no (default) role mapping".into())
+            })?;
+        let mut grant = Grant::new(subject, default.role.clone());
+        for row in &rows {
+            grant = grant.allow(row.role.clone());
+        }
+        for (name, value) in &default.variables {
+            let lower = name.to_ascii_lowercase();
+            if lower.starts_with("x-hasura-") && lower != "x-hasura-user-id" {
+                grant = grant.claim(&lower, value.clone());
+            }
+        }
+        self.issue(&grant).await
     }
 
     /// Whether the access token `jti` was revoked (cached for `RASURA_AUTH_CACHE_SECONDS`).

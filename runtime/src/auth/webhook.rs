@@ -134,9 +134,44 @@ pub type AuthMapping = Arc<
 /// One row of `rasura_auth.role_mapping`.
 #[derive(Debug, Clone)]
 pub(crate) struct RoleRow {
-    role: String,
-    is_default: bool,
-    variables: Vec<(String, String)>,
+    pub(crate) role: String,
+    pub(crate) is_default: bool,
+    pub(crate) variables: Vec<(String, String)>,
+}
+
+/// The subject's rows of `rasura_auth.role_mapping`, roles in order; `session_variables` values
+/// as strings (a non-string JSON value as its JSON text).
+pub(crate) async fn fetch_role_rows(
+    db: &sqlx::PgPool,
+    subject: &str,
+) -> Result<Vec<RoleRow>, sqlx::Error> {
+    let found: Vec<(String, bool, Value)> = sqlx::query_as(
+        "SELECT role, is_default, session_variables FROM rasura_auth.role_mapping \
+         WHERE subject = $1 ORDER BY role",
+    )
+    .bind(subject)
+    .fetch_all(db)
+    .await?;
+    Ok(found
+        .into_iter()
+        .map(|(role, is_default, variables)| RoleRow {
+            role,
+            is_default,
+            variables: match variables {
+                Value::Object(map) => map
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let text = match v {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        (k, text)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
+        })
+        .collect())
 }
 
 /// The webhook's runtime state: its configuration and caches.
@@ -196,15 +231,20 @@ fn unavailable() -> ErrorCore {
     )
 }
 
-/// Serves one webhook request.
+/// Serves one webhook request. A POST body is read within the service's body limit and
+/// body-read timeout, as every route's.
 pub(crate) async fn serve(
-    shared: Arc<Shared>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
+    app: Arc<crate::pipeline::App>,
+    request: axum::extract::Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let (method, headers) = (parts.method, parts.headers);
     let request_id = RequestId::from_headers(&headers);
-    let answer = match answer(&shared, &method, &headers, body, &request_id).await {
+    let result = match crate::pipeline::admission::read_body(body, &headers, &app.config).await {
+        Ok(body) => answer(&app.shared, &method, &headers, body, &request_id).await,
+        Err(rejection) => Err(rejection.core),
+    };
+    let answer = match result {
         Ok(body) => json_response(StatusCode::OK, &body, None),
         Err(e) => {
             if e.status().is_server_error() {
@@ -423,39 +463,10 @@ async fn role_rows(
     let Some(db) = db else {
         return Err(unavailable());
     };
-    let found: Vec<(String, bool, Value)> = sqlx::query_as(
-        "SELECT role, is_default, session_variables FROM rasura_auth.role_mapping \
-         WHERE subject = $1 ORDER BY role",
-    )
-    .bind(subject)
-    .fetch_all(db)
-    .await
-    .map_err(|e| {
+    let rows = Arc::new(fetch_role_rows(db, subject).await.map_err(|e| {
         tracing::error!(error = %e, "reading rasura_auth.role_mapping failed");
         unavailable()
-    })?;
-    let rows = Arc::new(
-        found
-            .into_iter()
-            .map(|(role, is_default, variables)| RoleRow {
-                role,
-                is_default,
-                variables: match variables {
-                    Value::Object(map) => map
-                        .into_iter()
-                        .map(|(k, v)| {
-                            let text = match v {
-                                Value::String(s) => s,
-                                other => other.to_string(),
-                            };
-                            (k, text)
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                },
-            })
-            .collect(),
-    );
+    })?);
     state.roles.insert(
         subject.to_owned(),
         Arc::clone(&rows),

@@ -22,7 +22,7 @@
 //! or an observer on the service.
 
 mod action;
-mod admission;
+pub(crate) mod admission;
 mod cron;
 mod deliveries;
 mod event;
