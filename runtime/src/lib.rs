@@ -72,6 +72,9 @@ pub use protocol::{Cron, Event, Operation};
 pub use rasura_macros::{action, cron, event, handler};
 pub use service::Service;
 
+/// The `http` crate, for the status codes of [`ActionError::new`].
+pub use http;
+
 /// Seconds since the Unix epoch (0 for a clock set before it): JWT times, signed URLs.
 pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()

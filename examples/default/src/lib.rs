@@ -13,6 +13,8 @@
 //! - `update_app_message` (cron, every 5 minutes): refreshes the app message.
 //! - `delay(milliseconds)` (mutation, admin only): a slow action, to see timeouts and graceful
 //!   shutdown.
+//! - Identity ([`identity`]): `signup`, `login`, `refresh` and `exchange_token` (role
+//!   `anonymous`) answer `TokenOutput`; `logout` (role `user`, verifies the JWT).
 //!
 //! The database tables come from the Hasura CLI migrations in `hasura/migrations/default`.
 //!
@@ -26,6 +28,8 @@ use rasura::{ActionError, Cron, Ctx, Event, EventError, Operation, action, cron,
 use serde::{Deserialize, Serialize};
 
 rasura::include_generated!();
+
+pub mod identity;
 
 pub use hasura::actions::{DelayArgs, PongArgs, UploadFileArgs};
 pub use hasura::events::UserRow;
