@@ -42,7 +42,7 @@ fn invalid_credentials() -> ActionError {
 
 fn check_password_length(password: &str) -> Result<(), ActionError> {
     let n = password.chars().count();
-    if n < MIN_PASSWORD_LENGTH || n > MAX_PASSWORD_LENGTH {
+    if !(MIN_PASSWORD_LENGTH..=MAX_PASSWORD_LENGTH).contains(&n) {
         return Err(ActionError::bad_request(
             "invalid-password",
             format!(
@@ -115,14 +115,14 @@ pub async fn login(ctx: Ctx, input: LoginArgs) -> Result<TokenOutput, ActionErro
     password::verify(&input.password, &hash)
         .await
         .map_err(|_| invalid_credentials())?;
-    if password::needs_rehash(&hash) {
-        if let Ok(new_hash) = password::hash(&input.password).await {
-            sqlx::query("UPDATE public.account SET password_hash = $2 WHERE user_id = $1")
-                .bind(&user_id)
-                .bind(new_hash)
-                .execute(ctx.db()?)
-                .await?;
-        }
+    if password::needs_rehash(&hash)
+        && let Ok(new_hash) = password::hash(&input.password).await
+    {
+        sqlx::query("UPDATE public.account SET password_hash = $2 WHERE user_id = $1")
+            .bind(&user_id)
+            .bind(new_hash)
+            .execute(ctx.db()?)
+            .await?;
     }
     let pair = ctx.tokens()?.issue(&grant_for(user_id)).await?;
     Ok(token_output(pair))
