@@ -115,9 +115,13 @@ pub async fn login(ctx: Ctx, input: LoginArgs) -> Result<TokenOutput, ActionErro
     password::verify(&input.password, &hash)
         .await
         .map_err(|_| invalid_credentials())?;
-    if password::needs_rehash(&hash)
-        && let Ok(new_hash) = password::hash(&input.password).await
-    {
+    // Hashes made with weaker parameters are replaced while the password is at hand.
+    let rehashed = if password::needs_rehash(&hash) {
+        password::hash(&input.password).await.ok()
+    } else {
+        None
+    };
+    if let Some(new_hash) = rehashed {
         sqlx::query("UPDATE public.account SET password_hash = $2 WHERE user_id = $1")
             .bind(&user_id)
             .bind(new_hash)
