@@ -239,6 +239,40 @@ async fn the_webhook_answers_hasura_sessions_from_the_role_mapping_in_get_and_po
 }
 
 #[tokio::test]
+async fn a_changed_role_row_is_answered_within_the_cache_lifetime() {
+    let db = TestDatabase::create().await;
+    let provider = Provider::start().await;
+    let mut identity = identity_config(webhook_config(&provider, json!({})));
+    identity.cache = Duration::from_secs(1);
+    let s = TestService::start(
+        Service::with_handlers([]).with_config(
+            TestService::config()
+                .with_database_url(db.url())
+                .with_identity(identity),
+        ),
+    )
+    .await;
+    map_role(&db, "erin", "user", true, json!({})).await;
+    let token = provider.token("erin");
+    let role = || async {
+        let r = s.auth_webhook_get().bearer(&token).send().await;
+        r.json::<Value>()["X-Hasura-Role"].clone()
+    };
+    assert_eq!(role().await, "user");
+    sqlx::query("UPDATE rasura_auth.role_mapping SET role = 'editor' WHERE subject = 'erin'")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(role().await, "user", "answered from the cache");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        role().await,
+        "editor",
+        "the change is answered after the cache lifetime"
+    );
+}
+
+#[tokio::test]
 async fn subjects_without_rows_fall_back_to_token_claims_then_the_default_role() {
     let db = TestDatabase::create().await;
     let provider = Provider::start().await;

@@ -250,3 +250,106 @@ fn configuration_errors_show_no_secret() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn identity_logs_no_password_token_or_key() {
+    use rasura::auth::webhook::AuthWebhookConfig;
+    use rasura::auth::{IdentityConfig, SigningAlgorithm, SigningKey, SigningKeys};
+    let (_, formatted, _guard) = capture();
+    let migrations = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/default/hasura/migrations/default");
+    let db = rasura::testing::TestDatabase::with_migrations(migrations).await;
+    let jwk = SigningKey::generate(SigningAlgorithm::EdDsa, "log-test").unwrap();
+    let private_part = jwk["d"].as_str().unwrap().to_owned();
+    let webhook = AuthWebhookConfig::from_json(
+        &json!({"type": "HS256", "key": TEST_JWT_KEY, "role_mapping": false,
+                "default_role": "user"})
+        .to_string(),
+    )
+    .unwrap();
+    let identity = IdentityConfig {
+        signing_keys: Some(Arc::new(
+            SigningKeys::from_json(&json!({"keys": [jwk]}).to_string(), None).unwrap(),
+        )),
+        webhook: Some(Arc::new(webhook)),
+        ..IdentityConfig::default()
+    };
+    let s = TestService::start(
+        Service::with_handlers([
+            handler!(example_default::identity::signup),
+            handler!(example_default::identity::login),
+            handler!(example_default::identity::refresh),
+        ])
+        .with_config(
+            TestService::config()
+                .with_database_url(db.url())
+                .with_identity(identity),
+        ),
+    )
+    .await;
+    let password = "a-password-that-must-not-be-logged";
+    let credentials = json!({"username": "logger", "password": password});
+    let signed_up = s
+        .action("signup")
+        .role("anonymous")
+        .input(credentials.clone())
+        .send()
+        .await;
+    signed_up.assert_status(200);
+    let pair: serde_json::Value = signed_up.json();
+    s.action("login")
+        .role("anonymous")
+        .input(json!({"username": "logger", "password": "a-wrong-password-not-logged"}))
+        .send()
+        .await
+        .assert_error(401, "invalid-credentials");
+    let refresh = pair["refresh_token"].as_str().unwrap();
+    s.action("refresh")
+        .role("anonymous")
+        .input(json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .assert_status(200);
+    s.action("refresh")
+        .role("anonymous")
+        .input(json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .assert_error(401, "invalid-refresh-token");
+    let valid = s.jwt_for("user", Some("1"));
+    s.auth_webhook_get()
+        .bearer(&valid)
+        .send()
+        .await
+        .assert_status(200);
+    let forged = JwtClaims::new()
+        .sign_hs256("forged-key-0123456789-0123456789-xx")
+        .unwrap();
+    s.auth_webhook_post()
+        .bearer(&forged)
+        .send()
+        .await
+        .assert_status(401);
+    let logs = String::from_utf8(formatted.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("refresh token reused"),
+        "the reuse is logged: {logs}"
+    );
+    let access = pair["access_token"].as_str().unwrap();
+    for secret in [
+        password,
+        "a-wrong-password-not-logged",
+        access,
+        access.split('.').nth(2).unwrap(),
+        refresh,
+        &private_part,
+        valid.as_str(),
+        forged.as_str(),
+        TEST_JWT_KEY,
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "`{secret}` leaked into the logs: {logs}"
+        );
+    }
+}
