@@ -273,6 +273,72 @@ async fn a_changed_role_row_is_answered_within_the_cache_lifetime() {
 }
 
 #[tokio::test]
+async fn a_user_written_mapping_replaces_the_table() {
+    let provider = Provider::start().await;
+    let s = TestService::new(
+        Service::with_handlers([])
+            .auth_webhook(async |ctx, claims| {
+                // The context is a handler's: resources, request id, the client's headers.
+                assert!(ctx.headers().contains_key("authorization"));
+                match claims.subject.strip_suffix("@staff.test") {
+                    Some(_) => Ok(rasura::auth::AuthSession::new("staff", claims.subject)
+                        .variable("x-hasura-team", "ops")),
+                    None => Err(ActionError::unauthorized("staff only")),
+                }
+            })
+            .with_config(
+                TestService::config()
+                    .with_identity(identity_config(webhook_config(&provider, json!({})))),
+            ),
+    );
+    let body: Value = s
+        .auth_webhook_get()
+        .bearer(&provider.token("kim@staff.test"))
+        .send()
+        .await
+        .json();
+    assert_eq!(body["X-Hasura-Role"], "staff");
+    assert_eq!(body["X-Hasura-User-Id"], "kim@staff.test");
+    assert_eq!(body["x-hasura-team"], "ops");
+    let r = s
+        .auth_webhook_post()
+        .bearer(&provider.token("eve@else.test"))
+        .send()
+        .await;
+    r.assert_error(401, "access-denied");
+    assert_eq!(r.message(), "staff only");
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_5xx_not_a_401() {
+    let provider = Provider::start().await;
+    // A port nothing listens on; the pool connects lazily, so the service starts.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("postgres://postgres@{}/none", closed.local_addr().unwrap());
+    drop(closed);
+    let s = TestService::new(
+        Service::with_handlers([]).with_config(
+            TestService::config()
+                .with_database_url(&url)
+                .with_identity(identity_config(webhook_config(&provider, json!({})))),
+        ),
+    );
+    let r = s
+        .auth_webhook_get()
+        .bearer(&provider.token("alice"))
+        .send()
+        .await;
+    r.assert_error(503, "unavailable");
+    assert!(!r.message().contains("postgres://"));
+    // A refused token is still 401: the database is only asked about verified subjects.
+    s.auth_webhook_get()
+        .bearer("garbage")
+        .send()
+        .await
+        .assert_status(401);
+}
+
+#[tokio::test]
 async fn subjects_without_rows_fall_back_to_token_claims_then_the_default_role() {
     let db = TestDatabase::create().await;
     let provider = Provider::start().await;

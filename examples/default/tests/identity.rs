@@ -344,6 +344,16 @@ async fn exchange_token_issues_the_services_token_from_the_role_mapping() {
         None,
     )
     .unwrap();
+    let unknown_kid = SigningKeys::from_json(
+        &json!({"keys": [SigningKey::generate(SigningAlgorithm::EdDsa, "other").unwrap()]})
+            .to_string(),
+        None,
+    )
+    .unwrap();
+    let b64 = |s: &str| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+    };
     for token in [
         idp.signing_key()
             .sign(&json!({"sub": "no-rows", "exp": now() + 300})),
@@ -352,6 +362,18 @@ async fn exchange_token_issues_the_services_token_from_the_role_mapping() {
         stranger
             .signing_key()
             .sign(&json!({"sub": "fb-123", "exp": now() + 300})),
+        idp.signing_key()
+            .sign(&json!({"sub": "fb-123", "nbf": now() + 300})),
+        idp.signing_key()
+            .sign(&json!({"sub": "fb-123", "iat": now() + 300})),
+        unknown_kid
+            .signing_key()
+            .sign(&json!({"sub": "fb-123", "exp": now() + 300})),
+        format!(
+            "{}.{}.",
+            b64(r#"{"alg":"none"}"#),
+            b64(r#"{"sub":"fb-123"}"#)
+        ),
         "garbage".to_owned(),
     ] {
         let (status, body) = anonymous(&base, "exchange_token", json!({"id_token": token})).await;
