@@ -566,10 +566,17 @@ async fn token_service(db: &TestDatabase, keys: Value, signing: &str) -> String 
     )
     .unwrap()
     .with_jwks_min_refresh_interval(Duration::from_millis(1));
+    // The auth webhook accepts the service's own tokens too (their Hasura claims give the role).
+    let webhook = AuthWebhookConfig::from_json(
+        &json!({"jwk_url": format!("{base}/.well-known/jwks.json"), "role_mapping": false})
+            .to_string(),
+    )
+    .unwrap();
     let identity = IdentityConfig {
         signing_keys: Some(std::sync::Arc::new(
             SigningKeys::from_json(&keys.to_string(), Some(signing)).unwrap(),
         )),
+        webhook: Some(std::sync::Arc::new(webhook)),
         ..IdentityConfig::default()
     };
     let config = Config::new(TEST_WEBHOOK_SECRET)
@@ -739,8 +746,20 @@ async fn issue_verify_refresh_reuse_and_logout() {
     .await;
     let access = pair["access_token"].as_str().unwrap();
     let refresh = pair["refresh_token"].as_str().unwrap();
+    let webhook = |token: &str| {
+        reqwest::Client::new()
+            .get(format!("{base}/auth/webhook"))
+            .bearer_auth(token)
+            .send()
+    };
+    let before = webhook(access).await.unwrap();
+    assert_eq!(before.status(), 200);
+    let before: Value = before.json().await.unwrap();
+    assert_eq!(before["X-Hasura-User-Id"], "u43");
     let (status, out) = call_as(&base, "sign_out", access, json!({"refresh_token": refresh})).await;
     assert_eq!((status, out), (200, json!({"ok": true})));
+    // The webhook had cached its answer; the deny list still applies at once on this replica.
+    assert_eq!(webhook(access).await.unwrap().status(), 401);
     let (status, body) = call_as(&base, "whoami", access, json!({})).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["extensions"]["code"], "invalid-jwt");

@@ -189,6 +189,9 @@ pub(crate) struct WebhookState {
 struct Answer {
     session: AuthSession,
     expires_at: Option<u64>,
+    /// The token's `jti`: a cached answer still consults the deny list (itself cached), so a
+    /// logout on this replica is refused at once.
+    token_id: Option<String>,
 }
 
 /// At most this many answers and subjects are cached.
@@ -227,7 +230,7 @@ fn unavailable() -> ErrorCore {
     ErrorCore::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "unavailable",
-        "the role mapping cannot be read right now",
+        "the identity store (role mapping, deny list) cannot be read right now",
     )
 }
 
@@ -313,7 +316,19 @@ async fn answer(
         <[u8; 32]>::from(sha2::Sha256::digest(token.as_bytes())),
         requested_role.clone(),
     );
+    let revoked = async |jti: Option<&str>| -> Result<(), ErrorCore> {
+        let Some(jti) = jti else { return Ok(()) };
+        match shared.auth.is_revoked(shared.db.as_ref(), jti).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(denied("Could not verify JWT: the token was revoked")),
+            Err(e) => {
+                tracing::error!(error = %e, "reading the token deny list failed");
+                Err(unavailable())
+            }
+        }
+    };
     if let Some(cached) = state.answers.get(&key) {
+        revoked(cached.token_id.as_deref()).await?;
         return Ok(render(
             &cached.session,
             cached.expires_at,
@@ -321,16 +336,7 @@ async fn answer(
         ));
     }
     let verified = config.jwt.verify_token(token).await.map_err(from_jwt)?;
-    if let Some(jti) = &verified.token_id {
-        if shared
-            .auth
-            .is_revoked(shared.db.as_ref(), jti)
-            .await
-            .map_err(|_| unavailable())?
-        {
-            return Err(denied("Could not verify JWT: the token was revoked"));
-        }
-    }
+    revoked(verified.token_id.as_deref()).await?;
     let subject = match verified.payload.get(&config.subject_claim) {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -377,6 +383,7 @@ async fn answer(
     let answer = Answer {
         session,
         expires_at: verified.expires_at,
+        token_id: verified.token_id,
     };
     let mut until = Instant::now() + state.cache;
     if let Some(exp) = verified.expires_at {
