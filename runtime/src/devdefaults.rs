@@ -17,23 +17,28 @@ fn random_hex(bytes: usize) -> String {
         })
 }
 
-/// Loads the configuration from the environment, generating the webhook secret and an HS256 JWT
-/// configuration when they are missing.
+/// How the printed development JWT is signed: like the generated `HASURA_GRAPHQL_JWT_SECRET`.
+enum DevSigner {
+    Hmac(String),
+    Key(Box<crate::auth::SigningKey>),
+}
+
+fn unset(name: &str) -> bool {
+    std::env::var(name).map_or(true, |v| v.trim().is_empty())
+}
+
+/// Loads the configuration from the environment, generating what is missing: the webhook
+/// secret, an Ed25519 signing key (`RASURA_TOKEN_KEYS`), and a JWT configuration. When the key
+/// was generated and the port is known, `HASURA_GRAPHQL_JWT_SECRET` points at the service's own
+/// `/.well-known/jwks.json`, so tokens from the example's `login` work for its `jwt` actions
+/// (and for a Hasura given the same line); otherwise it is a generated HS256 key.
 pub(crate) fn load() -> Result<Config, ConfigError> {
     let mut generated: Vec<(&str, String)> = Vec::new();
-    if std::env::var(config::WEBHOOK_SECRET).map_or(true, |v| v.trim().is_empty()) {
+    if unset(config::WEBHOOK_SECRET) {
         generated.push((config::WEBHOOK_SECRET, random_hex(32)));
     }
-    let mut jwt_key = None;
-    if std::env::var(config::JWT_SECRET).map_or(true, |v| v.trim().is_empty()) {
-        let key = random_hex(32);
-        generated.push((
-            config::JWT_SECRET,
-            serde_json::json!({ "type": "HS256", "key": key }).to_string(),
-        ));
-        jwt_key = Some(key);
-    }
-    if std::env::var(crate::auth::TOKEN_KEYS).map_or(true, |v| v.trim().is_empty()) {
+    let mut dev_key = None;
+    if unset(crate::auth::TOKEN_KEYS) {
         if let Ok(jwk) = crate::auth::SigningKey::generate(
             crate::auth::SigningAlgorithm::EdDsa,
             &format!("dev-{}", random_hex(4)),
@@ -42,6 +47,35 @@ pub(crate) fn load() -> Result<Config, ConfigError> {
                 crate::auth::TOKEN_KEYS,
                 serde_json::json!({ "keys": [jwk] }).to_string(),
             ));
+            dev_key = crate::auth::SigningKey::from_jwk(&jwk).ok();
+        }
+    }
+    let mut signer = None;
+    if unset(config::JWT_SECRET) {
+        let listen = std::env::var(config::LISTEN)
+            .ok()
+            .and_then(|l| l.trim().parse::<std::net::SocketAddr>().ok())
+            .or_else(|| config::DEFAULT_LISTEN.parse().ok());
+        match (dev_key, listen.filter(|l| l.port() != 0)) {
+            (Some(key), Some(mut listen)) => {
+                if listen.ip().is_unspecified() {
+                    listen.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                let jwks = format!("http://{listen}/.well-known/jwks.json");
+                generated.push((
+                    config::JWT_SECRET,
+                    serde_json::json!({ "jwk_url": jwks }).to_string(),
+                ));
+                signer = Some(DevSigner::Key(Box::new(key)));
+            }
+            _ => {
+                let key = random_hex(32);
+                generated.push((
+                    config::JWT_SECRET,
+                    serde_json::json!({ "type": "HS256", "key": key }).to_string(),
+                ));
+                signer = Some(DevSigner::Hmac(key));
+            }
         }
     }
     let config = Config::from_lookup(|name| {
@@ -62,14 +96,17 @@ pub(crate) fn load() -> Result<Config, ConfigError> {
                 let _ = writeln!(text, "{name}={value}");
             }
         }
-        if let Some(key) = jwt_key {
-            let token = crate::security::issue::JwtClaims::new()
+        if let Some(signer) = signer {
+            let claims = crate::security::issue::JwtClaims::new()
                 .allowed_roles(["user", "admin"])
                 .default_role("user")
                 .user_id("1")
-                .expires_in(std::time::Duration::from_secs(24 * 3600))
-                .sign_hs256(&key);
-            if let Ok(token) = token {
+                .expires_in(std::time::Duration::from_secs(24 * 3600));
+            let token = match signer {
+                DevSigner::Hmac(key) => claims.sign_hs256(&key).ok(),
+                DevSigner::Key(key) => Some(key.sign(&claims.payload())),
+            };
+            if let Some(token) = token {
                 let _ = writeln!(
                     text,
                     "# a development JWT (role user, user id 1, valid 24 h):"

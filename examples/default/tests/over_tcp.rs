@@ -528,6 +528,53 @@ fn development_defaults_print_ready_to_paste_secrets_to_stderr() {
 }
 
 #[tokio::test]
+async fn development_defaults_verify_jwts_by_the_services_own_key_set() {
+    // A known port: the generated JWT configuration names the service's own JWKS URL.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let svc = RunningService::start(
+        env!("CARGO_BIN_EXE_example-default"),
+        &[("RASURA_LISTEN", listen.as_str())],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !svc.output().contains("RASURA_DEV_JWT") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let output = svc.output();
+    let value = |name: &str| {
+        output
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {output}"))
+            .trim_matches('\'')
+            .to_owned()
+    };
+    let jwt_config: Value = serde_json::from_str(&value("HASURA_GRAPHQL_JWT_SECRET")).unwrap();
+    assert_eq!(
+        jwt_config,
+        json!({"jwk_url": format!("http://{listen}/.well-known/jwks.json")})
+    );
+    assert!(value("RASURA_TOKEN_KEYS").contains("\"crv\":\"Ed25519\""));
+    let response = reqwest::Client::new()
+        .post(format!("{}/actions/pong", svc.base_url()))
+        .header("x-rasura-webhook-secret", value("RASURA_WEBHOOK_SECRET"))
+        .bearer_auth(value("RASURA_DEV_JWT"))
+        .json(
+            &json!({"action": {"name": "pong"}, "input": {"message": "m", "number": 2},
+                      "session_variables": {"x-hasura-role": "user", "x-hasura-user-id": "1"},
+                      "request_query": ""}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
 async fn upload_file_answers_a_signed_url_the_service_serves() {
     let dir = std::env::temp_dir().join(format!("rasura-upload-{}", std::process::id()));
     let storage = format!("file://{}", dir.display());
