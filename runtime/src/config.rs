@@ -26,6 +26,9 @@ pub const HEADER_READ_TIMEOUT: &str = "RASURA_HEADER_READ_TIMEOUT";
 pub const BODY_READ_TIMEOUT: &str = "RASURA_BODY_READ_TIMEOUT";
 /// `RASURA_IDLE_TIMEOUT`: how long an idle keep-alive connection stays open, in seconds.
 pub const IDLE_TIMEOUT: &str = "RASURA_IDLE_TIMEOUT";
+/// `RASURA_PRINCIPAL_VARIABLES`: session variables that become policy principals
+/// (`x-hasura-school-id` → `school:<value>`; `variable=kind` to name the kind).
+pub const PRINCIPAL_VARIABLES: &str = "RASURA_PRINCIPAL_VARIABLES";
 /// `RASURA_MAX_CONNECTIONS`: most connections served at once (more wait to be accepted).
 pub const MAX_CONNECTIONS: &str = "RASURA_MAX_CONNECTIONS";
 /// `RASURA_LOG`: `tracing` filter (e.g. `info`, `rasura=debug`).
@@ -162,6 +165,12 @@ pub struct Config {
     pub graphql_timeout: Duration,
     /// Identity: the auth webhook, token issuing, token exchange.
     pub identity: crate::auth::IdentityConfig,
+    /// Session variables that become policy principals (`RASURA_PRINCIPAL_VARIABLES`).
+    pub principal_variables: crate::policy::PrincipalVariables,
+    /// Rate limits: store, failure mode, trusted client-address header.
+    pub rate_limit: crate::rate::RateLimitConfig,
+    /// Write audit events to `rasura_audit.event` (`RASURA_AUDIT_DATABASE`).
+    pub audit_database: bool,
 }
 
 impl Config {
@@ -191,7 +200,31 @@ impl Config {
             public_url: None,
             graphql_timeout: DEFAULT_GRAPHQL_TIMEOUT,
             identity: crate::auth::IdentityConfig::default(),
+            principal_variables: crate::policy::PrincipalVariables::default(),
+            rate_limit: crate::rate::RateLimitConfig::default(),
+            audit_database: false,
         }
+    }
+
+    /// Sets the session variables that become policy principals.
+    pub fn with_principal_variables(
+        mut self,
+        variables: crate::policy::PrincipalVariables,
+    ) -> Self {
+        self.principal_variables = variables;
+        self
+    }
+
+    /// Sets the rate-limit settings.
+    pub fn with_rate_limit(mut self, rate_limit: crate::rate::RateLimitConfig) -> Self {
+        self.rate_limit = rate_limit;
+        self
+    }
+
+    /// Writes audit events to `rasura_audit.event` (needs a database).
+    pub fn with_audit_database(mut self, enabled: bool) -> Self {
+        self.audit_database = enabled;
+        self
     }
 
     /// Sets the identity settings (auth webhook, signing keys, token lifetimes).
@@ -410,6 +443,25 @@ impl Config {
             ));
         }
         config.identity = crate::auth::IdentityConfig::from_lookup(&get, &mut problems);
+        if let Some(text) = get(PRINCIPAL_VARIABLES) {
+            match crate::policy::PrincipalVariables::parse(&text) {
+                Ok(variables) => config.principal_variables = variables,
+                Err(e) => problems.push(Problem::new(PRINCIPAL_VARIABLES, e)),
+            }
+        }
+        config.rate_limit = crate::rate::RateLimitConfig::from_lookup(&get, &mut problems);
+        match get(crate::audit::AUDIT_DATABASE).as_deref().map(str::trim) {
+            None | Some("false" | "0" | "") => {}
+            Some("true" | "1") if config.database_url.is_some() => config.audit_database = true,
+            Some("true" | "1") => problems.push(Problem::new(
+                crate::audit::AUDIT_DATABASE,
+                "needs DATABASE_URL (the events go to rasura_audit.event)",
+            )),
+            Some(_) => problems.push(Problem::new(
+                crate::audit::AUDIT_DATABASE,
+                "expected `true` or `false`",
+            )),
+        }
         match get(LOG_FORMAT).as_deref().map(str::trim) {
             None | Some("text") => {}
             Some("json") => config.log_format = LogFormat::Json,

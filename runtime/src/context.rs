@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use crate::ActionError;
 use crate::protocol::SessionVariables;
 use crate::security::jwt::VerifiedClaims;
 
@@ -122,6 +123,9 @@ pub(crate) struct Shared {
     pub(crate) storage: Option<crate::storage::Storage>,
     pub(crate) state: StateMap,
     pub(crate) auth: Arc<crate::auth::AuthState>,
+    pub(crate) principal_variables: crate::policy::PrincipalVariables,
+    pub(crate) rate: Arc<crate::rate::RateLimiter>,
+    pub(crate) audit: crate::audit::Audit,
 }
 
 impl fmt::Debug for Shared {
@@ -326,6 +330,75 @@ impl Ctx {
             auth: &self.shared.auth,
             db: self.shared.db.as_ref(),
         })
+    }
+
+    /// The caller as policies see it: its session, verified claims, and principals (with the
+    /// configured session-variable principals, `RASURA_PRINCIPAL_VARIABLES`).
+    pub fn caller(&self) -> crate::policy::Caller<'_> {
+        crate::policy::Caller::new(&self.identity)
+            .with_variables(&self.shared.principal_variables)
+            .with_claims(self.claims.as_deref())
+    }
+
+    /// Checks that the caller has `permission` on `resource` (its [`crate::policy::Acl`]); a
+    /// denial is audited (`access_denied`) and converts into 403 `access-denied` with `?`.
+    pub fn authorize<R: crate::policy::Resource + ?Sized>(
+        &self,
+        resource: &R,
+        permission: R::Permission,
+    ) -> Result<(), crate::policy::AccessDenied> {
+        self.authorize_as(&self.caller(), resource, permission)
+    }
+
+    /// [`Ctx::authorize`] for a caller the handler extended (extra principals).
+    pub fn authorize_as<R: crate::policy::Resource + ?Sized>(
+        &self,
+        caller: &crate::policy::Caller<'_>,
+        resource: &R,
+        permission: R::Permission,
+    ) -> Result<(), crate::policy::AccessDenied> {
+        use crate::policy::Permission;
+        if caller.is_allowed(resource, permission) {
+            return Ok(());
+        }
+        self.audit(
+            crate::audit::AuditEvent::new(crate::audit::AuditKind::AccessDenied)
+                .permission(permission.name()),
+        );
+        Err(crate::policy::AccessDenied::new(permission.name()))
+    }
+
+    /// Counts this request against `limit`, keyed by the caller's user id, else `key` (for
+    /// example a login's username), else the trusted client address, else one bucket for the
+    /// handler. Over the limit: 429 `rate-limited` with `Retry-After` (audited).
+    pub async fn rate_limit(
+        &self,
+        limit: &crate::rate::RateLimit,
+        key: Option<&str>,
+    ) -> Result<(), ActionError> {
+        let key = self.shared.rate.key(&self.identity, &self.headers, key);
+        self.shared
+            .rate
+            .check(self.handler, limit, &key, &self.identity, self.request_id())
+            .await
+    }
+
+    /// Records an audit event (see [`crate::audit`]), filling in the handler, request id, and
+    /// the caller's role and user id where the event has none.
+    pub fn audit(&self, mut event: crate::audit::AuditEvent) {
+        if event.handler.is_none() {
+            event.handler = Some(self.handler.to_owned());
+        }
+        if event.role.is_none() {
+            event.role = self.identity.role().map(str::to_owned);
+        }
+        if event.user_id.is_none() {
+            event.user_id = self.identity.user_id().map(str::to_owned);
+        }
+        if event.request_id.is_none() {
+            event.request_id = Some(self.request_id().to_owned());
+        }
+        self.shared.audit.record(event);
     }
 
     /// The state of type `T` given to [`crate::Service::with_state`].

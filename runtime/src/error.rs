@@ -111,6 +111,8 @@ pub struct ActionError {
     core: ErrorCore,
     /// `extensions` beyond `code` (boxed: most errors have none, and the `Result` stays small).
     extensions: Option<Box<Map<String, Value>>>,
+    /// `Retry-After` in whole seconds (HTTP clients read it; Hasura passes only the body on).
+    retry_after: Option<u64>,
 }
 
 impl ActionError {
@@ -125,7 +127,33 @@ impl ActionError {
         Self {
             core: ErrorCore::new(status, code.into(), message.into()),
             extensions: None,
+            retry_after: None,
         }
+    }
+
+    /// 429 `rate-limited`, with `Retry-After` and `extensions.retry_after` (whole seconds, at
+    /// least 1): Hasura answers a GraphQL client with HTTP 200 and passes `extensions` on, not
+    /// the status or headers.
+    pub fn rate_limited(retry_after: Duration) -> Self {
+        let secs = whole_seconds(retry_after);
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            format!("too many requests; retry in {secs} s"),
+        )
+        .with_retry_after(Duration::from_secs(secs))
+    }
+
+    /// Sets `Retry-After` and `extensions.retry_after` (whole seconds, rounded up, at least 1).
+    pub fn with_retry_after(mut self, delay: Duration) -> Self {
+        let secs = whole_seconds(delay);
+        self.retry_after = Some(secs);
+        self.with_extension("retry_after", secs)
+    }
+
+    /// The `Retry-After` delay in whole seconds, if any.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after
     }
 
     /// 400 with the given code.
@@ -225,8 +253,14 @@ impl fmt::Debug for ActionError {
 
 impl IntoResponse for ActionError {
     fn into_response(self) -> Response {
-        self.core.response(self.extensions.as_deref(), None)
+        self.core
+            .response(self.extensions.as_deref(), self.retry_after)
     }
+}
+
+/// A delay as Hasura's `Retry-After`: whole seconds, rounded up, at least 1.
+pub(crate) fn whole_seconds(delay: Duration) -> u64 {
+    (delay.as_secs() + u64::from(delay.subsec_nanos() > 0)).max(1)
 }
 
 /// An event or cron handler's failure. Hasura treats every non-2xx answer as a failed delivery
@@ -306,8 +340,7 @@ impl EventError {
     /// The `Retry-After` delay in whole seconds (at least 1), if one was asked for.
     pub fn retry_after_secs(&self) -> Option<u64> {
         // Rounded up: Hasura wants an integer number of seconds > 0.
-        self.retry_after
-            .map(|d| (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1))
+        self.retry_after.map(whole_seconds)
     }
 }
 
@@ -385,6 +418,8 @@ impl IntoResponse for EventError {
 pub(crate) struct Rejection {
     pub core: ErrorCore,
     pub retry_after: Option<u64>,
+    /// `extensions` beyond `code` (a guard's [`ActionError`] may carry some).
+    pub extensions: Option<Box<Map<String, Value>>>,
 }
 
 impl Rejection {
@@ -396,6 +431,7 @@ impl Rejection {
         Self {
             core: ErrorCore::new(status, code, message),
             retry_after: None,
+            extensions: None,
         }
     }
 
@@ -434,13 +470,25 @@ impl From<ErrorCore> for Rejection {
         Self {
             core,
             retry_after: None,
+            extensions: None,
+        }
+    }
+}
+
+impl From<ActionError> for Rejection {
+    fn from(error: ActionError) -> Self {
+        Self {
+            core: error.core,
+            retry_after: error.retry_after,
+            extensions: error.extensions,
         }
     }
 }
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        self.core.response(None, self.retry_after)
+        self.core
+            .response(self.extensions.as_deref(), self.retry_after)
     }
 }
 

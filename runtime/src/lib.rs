@@ -35,6 +35,7 @@
 //! (Postgres through `sqlx`), [`Ctx::storage`] (object storage through `object_store`),
 //! [`Ctx::http`] and [`Ctx::state`].
 
+pub mod audit;
 pub mod auth;
 mod cli;
 pub mod config;
@@ -47,8 +48,10 @@ pub mod graphql;
 pub mod metadata;
 pub mod migrations;
 pub mod pipeline;
+pub mod policy;
 pub mod prelude;
 pub mod protocol;
+pub mod rate;
 pub mod registry;
 mod response_fields;
 pub mod security;

@@ -37,7 +37,15 @@ pub const AUTH: Migration = Migration {
 };
 
 /// Every migration the framework ships, in version order.
-pub const MIGRATIONS: &[Migration] = &[AUTH];
+pub const MIGRATIONS: &[Migration] = &[AUTH, AUDIT];
+
+/// `rasura_audit.event`: the persistent audit trail (`RASURA_AUDIT_DATABASE=true`).
+pub const AUDIT: Migration = Migration {
+    version: 2,
+    name: "rasura_audit",
+    up: include_str!("../migrations/0002_rasura_audit.up.sql"),
+    down: include_str!("../migrations/0002_rasura_audit.down.sql"),
+};
 
 /// The advisory lock key held while migrating (`"rasura"` in ASCII, then 1).
 const LOCK_KEY: i64 = 0x7261_7375_7261_0001;

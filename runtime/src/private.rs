@@ -135,6 +135,71 @@ where
     Ok(Box::pin(async move { serialize_output(fut.await) }))
 }
 
+/// Runs an action whose rate limit is keyed by its input (`rate_key`): the key is read from
+/// the parsed input, and the limit checked before the handler starts.
+pub fn call_action_keyed<I, R, F, Fut>(
+    ctx: Ctx,
+    input: &RawValue,
+    f: F,
+    limit: &'static crate::rate::RateLimit,
+    key: fn(&I) -> String,
+) -> Result<ActionFuture, InputError>
+where
+    I: ActionInput,
+    R: ActionResult,
+    F: FnOnce(Ctx, I) -> Fut + Send + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+{
+    let input: I = serde_json::from_str(input.get()).map_err(|e| {
+        InputError::Validation(format!(
+            "invalid input for action `{}`: {e}",
+            ctx.handler_name()
+        ))
+    })?;
+    let key = key(&input);
+    Ok(Box::pin(async move {
+        ctx.rate_limit(limit, Some(&key)).await?;
+        serialize_output(f(ctx, input).await)
+    }))
+}
+
+/// The guard of `#[action(rate = "…")]` (without `rate_key`): checked before the input is
+/// parsed.
+pub fn rate_guard<'a>(
+    ctx: &'a Ctx,
+    limit: &'static crate::rate::RateLimit,
+) -> crate::pipeline::GuardFuture<'a> {
+    Box::pin(ctx.rate_limit(limit, None))
+}
+
+/// The guard of `#[action(require = …)]`: every requirement must hold; the first that does not
+/// is audited (`access_denied`, with its name as the permission) and answers 403.
+pub fn require_guard<'a>(
+    ctx: &'a Ctx,
+    requirements: &'static [(crate::policy::Requirement, &'static str)],
+) -> crate::pipeline::GuardFuture<'a> {
+    let caller = ctx.caller();
+    let refused = requirements
+        .iter()
+        .find(|(requirement, _)| !requirement(&caller));
+    let result = match refused {
+        None => Ok(()),
+        Some((_, name)) => {
+            ctx.audit(
+                crate::audit::AuditEvent::new(crate::audit::AuditKind::AccessDenied)
+                    .permission(name),
+            );
+            Err(crate::policy::AccessDenied::new(name).into())
+        }
+    };
+    Box::pin(std::future::ready(result))
+}
+
+/// Coerces a `require` item to a [`crate::policy::Requirement`] (a type error points at it).
+pub const fn requirement(f: crate::policy::Requirement) -> crate::policy::Requirement {
+    f
+}
+
 /// Runs an action without an input parameter (Hasura sends `{}`; anything but an object is
 /// rejected).
 pub fn call_action_without_input<R, F, Fut>(

@@ -149,6 +149,9 @@ pub struct ActionSpec {
     pub jwt: bool,
     /// Handler timeout in seconds (`None`: the service default).
     pub timeout_secs: Option<u64>,
+    /// Its rate limit (`#[action(rate = "…")]`), enforced by its guard or, with `rate_key`,
+    /// once the input is parsed.
+    pub rate: Option<crate::rate::RateLimit>,
     /// Rust type of the input (`()` when the handler takes none).
     pub input_type: &'static str,
     /// Rust type of the output.
@@ -168,6 +171,7 @@ impl fmt::Debug for ActionSpec {
             .field("roles", &self.roles)
             .field("jwt", &self.jwt)
             .field("timeout_secs", &self.timeout_secs)
+            .field("rate", &self.rate)
             .field("input_type", &self.input_type)
             .field("output_type", &self.output_type)
             .field("definition", &self.definition)
@@ -237,6 +241,9 @@ pub struct EventSpec {
     pub timeout_secs: Option<u64>,
     /// Rust type of the row.
     pub row_type: &'static str,
+    /// Most deliveries run at once on one replica (`None`: no limit); above it Rasura answers
+    /// 503 with `Retry-After` (the trigger's `interval_sec`), so Hasura delivers it again.
+    pub concurrency: Option<u32>,
     /// Runs it.
     pub call: EventCall,
 }
@@ -252,6 +259,7 @@ impl fmt::Debug for EventSpec {
             .field("manual", &self.manual)
             .field("retry", &self.retry)
             .field("row_type", &self.row_type)
+            .field("concurrency", &self.concurrency)
             .finish_non_exhaustive()
     }
 }

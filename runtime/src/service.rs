@@ -17,7 +17,7 @@ use crate::config::{self, Config, ConfigError};
 use crate::context::{REQUEST_ID_HEADER, RequestId, Shared, StateMap};
 use crate::error::{Rejection, json_response};
 use crate::pipeline::{self, App, Observer, Route};
-use crate::registry::{self, Handler, HandlerKind};
+use crate::registry::{self, EventSpec, Handler, HandlerKind};
 
 /// Which handlers a service serves.
 #[derive(Clone)]
@@ -43,6 +43,8 @@ pub struct Service {
     state: StateMap,
     observers: Vec<Arc<dyn Observer>>,
     auth_mapping: Option<crate::auth::AuthMapping>,
+    audit_sinks: Vec<Arc<dyn crate::audit::AuditSink>>,
+    rate_store: Option<Arc<dyn crate::rate::RateLimitStore>>,
 }
 
 impl fmt::Debug for Service {
@@ -75,6 +77,8 @@ impl Service {
             state: StateMap::default(),
             observers: Vec::new(),
             auth_mapping: None,
+            audit_sinks: Vec::new(),
+            rate_store: None,
         }
     }
 
@@ -114,6 +118,20 @@ impl Service {
     /// duration, request id), after the response is built. See [`pipeline::Observer`].
     pub fn with_observer(mut self, observer: impl Observer) -> Self {
         self.observers.push(Arc::new(observer));
+        self
+    }
+
+    /// Adds an audit sink: it receives every audit event (see [`crate::audit`]), besides the
+    /// `tracing` event under `rasura::audit` and the database (`RASURA_AUDIT_DATABASE`).
+    pub fn with_audit_sink(mut self, sink: impl crate::audit::AuditSink) -> Self {
+        self.audit_sinks.push(Arc::new(sink));
+        self
+    }
+
+    /// Keeps rate-limit counters in `store` instead of memory or Redis
+    /// (`RASURA_RATE_LIMIT_REDIS_URL`).
+    pub fn with_rate_limit_store(mut self, store: impl crate::rate::RateLimitStore) -> Self {
+        self.rate_store = Some(Arc::new(store));
         self
     }
 
@@ -179,7 +197,7 @@ impl Service {
     /// now and fails when the database is unreachable.
     pub fn router(&self) -> Result<Router, StartupError> {
         let config = self.load_config()?;
-        let shared = build_shared(&config, self.state.clone(), None, self.auth_mapping.clone())?;
+        let shared = self.build_shared(&config, None)?;
         build_router(self.handlers(), config, shared, self.observers.clone())
     }
 
@@ -199,13 +217,37 @@ impl Service {
             ),
             None => None,
         };
-        if let (Some(pool), true) = (&pool, config.identity.enabled()) {
-            crate::migrations::apply(pool, &[crate::migrations::AUTH])
-                .await
-                .map_err(StartupError::Migrations)?;
+        if let Some(pool) = &pool {
+            let mut needed = Vec::new();
+            if config.identity.enabled() {
+                needed.push(crate::migrations::AUTH);
+            }
+            if config.audit_database {
+                needed.push(crate::migrations::AUDIT);
+            }
+            if !needed.is_empty() {
+                crate::migrations::apply(pool, &needed)
+                    .await
+                    .map_err(StartupError::Migrations)?;
+            }
         }
-        let shared = build_shared(&config, self.state.clone(), pool, self.auth_mapping.clone())?;
+        let shared = self.build_shared(&config, pool)?;
         build_router(self.handlers(), config, shared, self.observers.clone())
+    }
+
+    fn build_shared(
+        &self,
+        config: &Config,
+        pool: Option<sqlx::PgPool>,
+    ) -> Result<Shared, StartupError> {
+        build_shared_with(
+            config,
+            self.state.clone(),
+            pool,
+            self.auth_mapping.clone(),
+            self.audit_sinks.clone(),
+            self.rate_store.clone(),
+        )
     }
 
     /// Serves on `listener` until SIGTERM or Ctrl-C, then stops accepting connections and lets
@@ -282,11 +324,13 @@ pub enum StartupError {
 
 /// Builds the resources every handler shares, once: the HTTP client, the GraphQL client, the
 /// database pool (connected already, or lazily when `pool` is `None`) and the object storage.
-pub(crate) fn build_shared(
+pub(crate) fn build_shared_with(
     config: &Config,
     state: StateMap,
     pool: Option<sqlx::PgPool>,
     auth_mapping: Option<crate::auth::AuthMapping>,
+    audit_sinks: Vec<Arc<dyn crate::audit::AuditSink>>,
+    rate_store: Option<Arc<dyn crate::rate::RateLimitStore>>,
 ) -> Result<Shared, StartupError> {
     if config
         .identity
@@ -341,6 +385,16 @@ pub(crate) fn build_shared(
         config.upload_limit,
     )
     .map_err(StartupError::Storage)?;
+    let mut audit_sinks = audit_sinks;
+    if let (true, Some(pool)) = (config.audit_database, &db) {
+        audit_sinks.push(Arc::new(crate::audit::postgres::PostgresAuditSink::new(
+            pool.clone(),
+        )));
+    }
+    let audit = crate::audit::Audit::new(audit_sinks);
+    let rate_store =
+        rate_store.unwrap_or_else(|| crate::rate::RateLimiter::store_for(&config.rate_limit));
+    let rate = crate::rate::RateLimiter::new(rate_store, &config.rate_limit, audit.clone());
     Ok(Shared {
         http,
         graphql,
@@ -351,6 +405,9 @@ pub(crate) fn build_shared(
             config.identity.clone(),
             auth_mapping,
         )),
+        principal_variables: config.principal_variables.clone(),
+        rate: Arc::new(rate),
+        audit,
     })
 }
 
@@ -401,11 +458,22 @@ pub(crate) fn build_router(
         .filter(|h| matches!(h.kind, HandlerKind::Action(_)))
         .map(|h| (h.name, *h))
         .collect();
+    let concurrency = handlers
+        .iter()
+        .filter_map(|h| match &h.kind {
+            HandlerKind::Event(EventSpec {
+                concurrency: Some(n),
+                ..
+            }) => Some((h.name, Arc::new(tokio::sync::Semaphore::new(*n as usize)))),
+            _ => None,
+        })
+        .collect();
     let app = Arc::new(App {
         config,
         shared: Arc::new(shared),
         actions,
         observers,
+        concurrency,
     });
 
     let mut router = Router::new()
@@ -466,7 +534,12 @@ pub(crate) fn build_router(
             &format!("{prefix}/{{name}}"),
             post(move |headers: HeaderMap| async move {
                 let request_id = RequestId::from_headers(&headers);
-                let answer = match pipeline::admission_check(&app.config, &headers, &request_id) {
+                let answer = match pipeline::admission_check(
+                    &app.config,
+                    &app.shared.audit,
+                    &headers,
+                    &request_id,
+                ) {
                     Err(refused) => refused,
                     Ok(()) => Rejection::not_exists(format!("no {what} handler at this route")),
                 };

@@ -13,6 +13,7 @@
 
 pub use rasura_manifest as manifest;
 pub mod options;
+pub mod rate;
 pub mod schedule;
 
 use proc_macro2::{Span, TokenStream};
@@ -31,13 +32,28 @@ const ACTION_OPTIONS: &[&str] = &[
     "roles",
     "jwt",
     "timeout",
+    "require",
+    "rate",
+    "rate_key",
 ];
 const EVENT_OPTIONS: &[&str] = &[
-    "trigger", "table", "source", "insert", "update", "delete", "manual", "retry", "timeout",
+    "trigger",
+    "table",
+    "source",
+    "insert",
+    "update",
+    "delete",
+    "manual",
+    "retry",
+    "timeout",
+    "concurrency",
+    "rate",
 ];
 const EVENT_OP_OPTIONS: &[&str] = &["columns", "payload"];
 const EVENT_RETRY_OPTIONS: &[&str] = &["num_retries", "interval_sec", "timeout_sec"];
-const CRON_OPTIONS: &[&str] = &["name", "schedule", "payload", "comment", "retry", "timeout"];
+const CRON_OPTIONS: &[&str] = &[
+    "name", "schedule", "payload", "comment", "retry", "timeout", "rate",
+];
 const CRON_RETRY_OPTIONS: &[&str] = &[
     "num_retries",
     "retry_interval_seconds",
@@ -291,6 +307,7 @@ fn registration(
     name: &str,
     kind: &str,
     spec: TokenStream,
+    guards: TokenStream,
     assertions: TokenStream,
 ) -> TokenStream {
     let vis = &f.vis;
@@ -318,7 +335,7 @@ fn registration(
                 },
                 kind: #spec,
                 span,
-                guards: &[],
+                guards: &[#guards],
             }
         };
         ::rasura::__private::inventory::submit! {
@@ -420,6 +437,25 @@ fn expand_action(
         })
         .collect();
     let timeout = timeout(&opts, errors);
+    let requirements = find(&opts, "require")
+        .map(|o| requirement_paths(o, errors))
+        .unwrap_or_default();
+    let rate = find(&opts, "rate").and_then(|o| rate_option(o, errors));
+    let rate_key = find(&opts, "rate_key").and_then(|o| rate_key_option(o, errors));
+    if let Some(o) = find(&opts, "rate_key") {
+        if find(&opts, "rate").is_none() {
+            errors.push(
+                o.span,
+                "`rate_key` keys a rate limit: add `rate = \"…\"`, e.g. `rate = \"5/min\"`",
+            );
+        }
+        if sig.second.is_none() {
+            errors.push(
+                o.span,
+                "`rate_key` names a field of the action's input, but this action takes no input",
+            );
+        }
+    }
     let definition = manifest.and_then(|m| check_definition(m, &name, name_span, &opts, errors));
     if !errors.is_empty() {
         return TokenStream::new();
@@ -439,7 +475,54 @@ fn expand_action(
     if let Some(ty) = sig.output {
         assertions.extend(assert_with(ty, "assert_action_result"));
     }
+    let limit = rate.map(|r| {
+        let (count, period, burst) = (r.count, r.period_secs, r.burst);
+        quote!(::rasura::rate::RateLimit::new(#count, ::core::time::Duration::from_secs(#period)).with_burst(#burst))
+    });
+    let mut guards = TokenStream::new();
+    if !requirements.is_empty() {
+        let entries = requirements.iter().map(|path| {
+            let text = type_text_of_path(path);
+            quote_spanned!(path.span()=> (::rasura::__private::requirement(#path), #text))
+        });
+        guards.extend(quote! {
+            {
+                fn require(ctx: &::rasura::Ctx) -> ::rasura::pipeline::GuardFuture<'_> {
+                    static REQUIREMENTS: &[(::rasura::policy::Requirement, &str)] = &[#(#entries),*];
+                    ::rasura::__private::require_guard(ctx, REQUIREMENTS)
+                }
+                require
+            },
+        });
+    }
+    if let (Some(limit), None) = (&limit, &rate_key) {
+        guards.extend(quote! {
+            {
+                fn rate(ctx: &::rasura::Ctx) -> ::rasura::pipeline::GuardFuture<'_> {
+                    static LIMIT: ::rasura::rate::RateLimit = #limit;
+                    ::rasura::__private::rate_guard(ctx, &LIMIT)
+                }
+                rate
+            },
+        });
+    }
     let (call, input_type) = match sig.second {
+        Some(ty) if rate_key.is_some() => {
+            assertions.extend(assert_with(ty, "assert_action_input"));
+            let fields = rate_key
+                .as_ref()
+                .map(|(f, _)| f.clone())
+                .unwrap_or_default();
+            let key_span = rate_key.as_ref().map_or(Span::call_site(), |(_, s)| *s);
+            let key = quote_spanned!(key_span=> |input: &#ty| ::std::string::ToString::to_string(&input.#(#fields).*));
+            (
+                quote! {{
+                    static LIMIT: ::rasura::rate::RateLimit = #limit;
+                    ::rasura::__private::call_action_keyed(ctx, input, #function, &LIMIT, #key)
+                }},
+                type_text(ty),
+            )
+        }
         Some(ty) => {
             assertions.extend(assert_with(ty, "assert_action_input"));
             (
@@ -475,6 +558,10 @@ fn expand_action(
         }
         None => quote!(::core::option::Option::None),
     };
+    let rate_value = match &limit {
+        Some(limit) => quote!(::core::option::Option::Some(#limit)),
+        None => quote!(::core::option::Option::None),
+    };
     let spec = quote! {
         ::rasura::__private::HandlerKind::Action(::rasura::__private::ActionSpec {
             action_type: ::rasura::__private::ActionType::#action_type,
@@ -482,6 +569,7 @@ fn expand_action(
             roles: &[#(#roles),*],
             jwt: #jwt,
             timeout_secs: #timeout,
+            rate: #rate_value,
             input_type: #input_type,
             output_type: #output_type,
             definition: #definition_value,
@@ -499,7 +587,71 @@ fn expand_action(
             },
         })
     };
-    registration(f, &name, "action", spec, assertions)
+    registration(f, &name, "action", spec, guards, assertions)
+}
+
+/// `require = path` or `require = [path, …]`: functions `fn(&Caller<'_>) -> bool`.
+fn requirement_paths(opt: &Opt, errors: &mut Errors) -> Vec<syn::Path> {
+    let expected = "`require` takes a function or a list of functions `fn(&rasura::policy::Caller<'_>) -> bool`, e.g. `require = [is_manager]`";
+    let syn::Meta::NameValue(nv) = &opt.meta else {
+        errors.push(opt.span, expected);
+        return Vec::new();
+    };
+    let items: Vec<&syn::Expr> = match &nv.value {
+        syn::Expr::Array(array) => array.elems.iter().collect(),
+        other => vec![other],
+    };
+    let mut paths = Vec::new();
+    for item in items {
+        match item {
+            syn::Expr::Path(p) if p.qself.is_none() => paths.push(p.path.clone()),
+            other => errors.push(other.span(), expected),
+        }
+    }
+    if paths.is_empty() && errors.is_empty() {
+        errors.push(nv.value.span(), expected);
+    }
+    paths
+}
+
+fn type_text_of_path(path: &syn::Path) -> String {
+    quote!(#path).to_string().replace(' ', "")
+}
+
+/// `rate = "10/s, burst 20"`.
+fn rate_option(opt: &Opt, errors: &mut Errors) -> Option<rate::Rate> {
+    let lit = options::string(opt, errors)?;
+    match rate::Rate::parse(&lit.value()) {
+        Ok(rate) => Some(rate),
+        Err(why) => {
+            errors.push(
+                lit.span(),
+                format!("invalid rate \"{}\": {why}", lit.value()),
+            );
+            None
+        }
+    }
+}
+
+/// `rate_key = "username"` (or a dotted path into the input, `"credentials.email"`).
+fn rate_key_option(opt: &Opt, errors: &mut Errors) -> Option<(Vec<syn::Ident>, Span)> {
+    let lit = options::string(opt, errors)?;
+    let value = lit.value();
+    let fields: Option<Vec<syn::Ident>> = value
+        .split('.')
+        .map(|part| syn::parse_str::<syn::Ident>(part.trim()).ok())
+        .map(|ident| ident.map(|i| syn::Ident::new(&i.to_string(), lit.span())))
+        .collect();
+    match fields {
+        Some(fields) if !fields.is_empty() => Some((fields, lit.span())),
+        _ => {
+            errors.push(
+                lit.span(),
+                format!("invalid `rate_key` \"{value}\": expected a field of the input, e.g. \"username\" or \"credentials.email\""),
+            );
+            None
+        }
+    }
 }
 
 /// Checks the action against the manifest: its name exists and its kind matches. Returns the
@@ -689,6 +841,22 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
         }
     }
     let timeout = timeout(&opts, errors);
+    let concurrency = match find(&opts, "concurrency").and_then(|o| {
+        let n = options::integer_u32(o, errors)?;
+        if n == 0 {
+            errors.push(o.span, "`concurrency` must be at least 1");
+        }
+        Some(n)
+    }) {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+    if let Some(o) = find(&opts, "rate") {
+        errors.push(
+            o.span,
+            "events are never rate-limited (Hasura would only retry the delivery); bound concurrent runs with `concurrency = N` instead",
+        );
+    }
     if !errors.is_empty() {
         return TokenStream::new();
     }
@@ -717,6 +885,7 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
             retry: ::rasura::__private::EventRetry { num_retries: #num_retries, interval_sec: #interval_sec, timeout_sec: #timeout_sec },
             timeout_secs: #timeout,
             row_type: #row_type,
+            concurrency: #concurrency,
             call: {
                 fn call(
                     ctx: ::rasura::Ctx,
@@ -731,7 +900,7 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
             },
         })
     };
-    registration(f, &name, "event", spec, assertions)
+    registration(f, &name, "event", spec, TokenStream::new(), assertions)
 }
 
 fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStream {
@@ -801,6 +970,12 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
         }
     }
     let timeout = timeout(&opts, errors);
+    if let Some(o) = find(&opts, "rate") {
+        errors.push(
+            o.span,
+            "crons are never rate-limited (Hasura would only retry the delivery)",
+        );
+    }
     if !errors.is_empty() {
         return TokenStream::new();
     }
@@ -844,7 +1019,7 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
             },
         })
     };
-    registration(f, &name, "cron", spec, assertions)
+    registration(f, &name, "cron", spec, TokenStream::new(), assertions)
 }
 
 #[cfg(test)]

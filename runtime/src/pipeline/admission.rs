@@ -4,6 +4,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 
+use crate::audit::{Audit, AuditEvent, AuditKind};
 use crate::config::Config;
 use crate::context::RequestId;
 use crate::error::Rejection;
@@ -13,8 +14,10 @@ use crate::security::WEBHOOK_SECRET_HEADER;
 static SECRET_HEADER: HeaderName = HeaderName::from_static(WEBHOOK_SECRET_HEADER);
 
 /// Step 1: the request carries one of the accepted webhook secrets (compared in constant time).
+/// A refusal is audited (`webhook_secret_rejected`, reason `missing` or `invalid`).
 pub(crate) fn check_secret(
     config: &Config,
+    audit: &Audit,
     headers: &HeaderMap,
     request_id: &RequestId,
 ) -> Result<(), Rejection> {
@@ -30,6 +33,11 @@ pub(crate) fn check_secret(
     tracing::warn!(
         request_id = request_id.as_str(),
         "webhook secret {why}; check the X-Rasura-Webhook-Secret header Hasura sends"
+    );
+    audit.record(
+        AuditEvent::new(AuditKind::WebhookSecretRejected)
+            .reason(why)
+            .request_id(request_id.as_str()),
     );
     Err(Rejection::access_denied(
         StatusCode::UNAUTHORIZED,

@@ -7,13 +7,13 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::context::Ctx;
-use crate::error::{ErrorCore, Rejection};
+use crate::error::{ActionError, Rejection};
 use crate::registry::Handler;
 
-/// A guard's future: `Ok(())` lets the request through; an [`ErrorCore`] refuses it with that
-/// status, code and message (in Hasura's format, without `Retry-After`; a status that is not an
-/// error becomes 403 `access-denied`).
-pub type GuardFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ErrorCore>> + Send + 'a>>;
+/// A guard's future: `Ok(())` lets the request through; an [`ActionError`] refuses it with its
+/// status, code, message, `extensions` and `Retry-After` (in Hasura's format; for events and
+/// crons the same answer, so a refusal without `Retry-After` is permanent).
+pub type GuardFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ActionError>> + Send + 'a>>;
 
 /// A per-handler check (authorization, rate limit), run in the order listed on the handler's
 /// [`Handler::guards`] after the caller is known (roles checked) and before the input is
@@ -22,13 +22,13 @@ pub type GuardFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ErrorCore>> + 
 ///
 /// ```
 /// use rasura::pipeline::GuardFuture;
-/// use rasura::{Ctx, error::ErrorCore};
+/// use rasura::{ActionError, Ctx};
 ///
 /// fn needs_user_id(ctx: &Ctx) -> GuardFuture<'_> {
 ///     Box::pin(async move {
 ///         match ctx.identity().user_id() {
 ///             Some(_) => Ok(()),
-///             None => Err(ErrorCore::new(http::StatusCode::FORBIDDEN, "access-denied", "no user id")),
+///             None => Err(ActionError::forbidden("no user id")),
 ///         }
 ///     })
 /// }
@@ -40,19 +40,9 @@ pub type Guard = for<'a> fn(&'a Ctx) -> GuardFuture<'a>;
 /// Step 7, after roles: every guard of the handler, in order; the first refusal answers.
 pub(crate) async fn run_guards(handler: &'static Handler, ctx: &Ctx) -> Result<(), Rejection> {
     for guard in handler.guards {
-        guard(ctx).await.map_err(|refusal| {
-            // A refusal is never a success (it would acknowledge an event unrun) nor a redirect.
-            let status = refusal.status();
-            if status.is_client_error() || status.is_server_error() {
-                Rejection::from(refusal)
-            } else {
-                Rejection::new(
-                    http::StatusCode::FORBIDDEN,
-                    "access-denied",
-                    refusal.message().to_owned(),
-                )
-            }
-        })?;
+        // An `ActionError` is always 4xx: never a success (which would acknowledge an event
+        // unrun) nor a redirect.
+        guard(ctx).await.map_err(Rejection::from)?;
     }
     Ok(())
 }

@@ -13,7 +13,8 @@
 //!    `jwt` action.
 //! 7. **authorization** (`Webhook::authorize`, then the handler's [`Guard`]s): roles, and
 //!    per-handler guards, before the input is parsed.
-//! 8. **invoke** (`Webhook::call`, `invoke::guarded`): the input parsed into the handler's
+//! 8. **invoke** (`Webhook::call`, `invoke::guarded`): a concurrency permit where the handler
+//!    has a limit (`Webhook::busy` when none is free), the input parsed into the handler's
 //!    types, the handler run under its timeout and a panic guard.
 //! 9. **response** (`Webhook::respond`): Hasura's format; then every [`Observer`] sees the
 //!    result.
@@ -39,6 +40,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use tracing::Instrument;
 
+use crate::audit::{AuditEvent, AuditKind};
 use crate::config::Config;
 use crate::context::{Ctx, Identity, REQUEST_ID_HEADER, RequestId, Shared};
 use crate::error::Rejection;
@@ -61,6 +63,8 @@ pub(crate) struct App {
     /// Actions by name, for `POST /actions`.
     pub(crate) actions: HashMap<&'static str, &'static Handler>,
     pub(crate) observers: Vec<Arc<dyn Observer>>,
+    /// Per-handler concurrency limits (`#[event(concurrency = N)]`), by handler name.
+    pub(crate) concurrency: HashMap<&'static str, Arc<tokio::sync::Semaphore>>,
 }
 
 /// The handler a route names: a registered one, or (for `POST /actions`) the one the payload
@@ -138,6 +142,21 @@ pub(crate) trait Webhook: 'static {
         envelope: Self::Envelope<'_>,
     ) -> Result<HandlerFuture<Self>, InputError>;
 
+    /// Step 8: the answer when the handler already runs its maximum number of times at once
+    /// (`concurrency`).
+    fn busy(handler: &'static Handler, spec: &'static Self::Spec) -> Rejection {
+        let _ = spec;
+        Rejection::new(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!(
+                "`{}` is at its concurrency limit; retry later",
+                handler.name
+            ),
+        )
+        .with_retry_after(1)
+    }
+
     /// Step 8: the handler's time limit.
     fn timeout(config: &Config, spec: &'static Self::Spec) -> Duration;
 
@@ -206,7 +225,7 @@ async fn run<W: Webhook>(
     request_id: &RequestId,
     resolved: &mut Option<&'static Handler>,
 ) -> Result<Response, Rejection> {
-    admission::check_secret(&app.config, &headers, request_id)?;
+    admission::check_secret(&app.config, &app.shared.audit, &headers, request_id)?;
     let body: Bytes = admission::read_body(body, &headers, &app.config).await?;
     let mut envelope = W::parse(&body)?;
     let (handler, spec) = W::resolve(app, route, &envelope)?;
@@ -214,8 +233,18 @@ async fn run<W: Webhook>(
     let span = W::span(handler, &headers, &envelope, request_id);
     async move {
         let session = W::session(&mut envelope);
-        let caller = W::caller(app, spec, &headers, session).await?;
-        W::authorize(handler, spec, &caller)?;
+        let caller = W::caller(app, spec, &headers, session)
+            .await
+            .inspect_err(|refusal| audit_caller_refusal(app, handler, request_id, refusal))?;
+        W::authorize(handler, spec, &caller).inspect_err(|_| {
+            app.shared.audit.record(
+                AuditEvent::new(AuditKind::AccessDenied)
+                    .handler(handler.name)
+                    .identity(&caller.identity)
+                    .permission("roles")
+                    .request_id(request_id.as_str()),
+            );
+        })?;
         let ctx = Ctx::new(
             app.shared.clone(),
             caller.identity,
@@ -225,6 +254,16 @@ async fn run<W: Webhook>(
             handler.name,
         );
         guard::run_guards(handler, &ctx).await?;
+        // Held until the handler's outcome: bounds concurrent runs of this handler.
+        let _permit = match app.concurrency.get(handler.name) {
+            Some(limit) => Some(
+                limit
+                    .clone()
+                    .try_acquire_owned()
+                    .map_err(|_| W::busy(handler, spec))?,
+            ),
+            None => None,
+        };
         let handler_future = W::call(spec, ctx, envelope).map_err(input_rejection)?;
         let outcome = invoke::guarded(W::timeout(&app.config, spec), handler_future).await;
         if matches!(outcome, Outcome::Panicked) {
@@ -237,6 +276,24 @@ async fn run<W: Webhook>(
     }
     .instrument(span)
     .await
+}
+
+/// Step 6 refusals are the caller's token (the only check there that answers 401/403).
+fn audit_caller_refusal(
+    app: &App,
+    handler: &'static Handler,
+    request_id: &RequestId,
+    refusal: &Rejection,
+) {
+    let status = refusal.core.status();
+    if status == http::StatusCode::UNAUTHORIZED || status == http::StatusCode::FORBIDDEN {
+        app.shared.audit.record(
+            AuditEvent::new(AuditKind::JwtRejected)
+                .handler(handler.name)
+                .reason(crate::security::jwt::reason_class(&refusal.core))
+                .request_id(request_id.as_str()),
+        );
+    }
 }
 
 fn input_rejection(e: InputError) -> Rejection {

@@ -747,6 +747,22 @@ fn verified_claims(mut claims: Vec<(String, Value)>) -> Result<VerifiedClaims, J
     })
 }
 
+/// [`JwtError::reason_class`] of a refusal's core.
+pub(crate) fn reason_class(core: &ErrorCore) -> &'static str {
+    let message = core.message().to_ascii_lowercase();
+    match core.code() {
+        "invalid-headers" => "missing",
+        "jwt-missing-role-claims" | "jwt-invalid-claims" => "claims",
+        "access-denied" => "session-mismatch",
+        _ if message.contains("expired") => "expired",
+        _ if message.contains("revoked") => "revoked",
+        _ if message.contains("signature") => "bad-signature",
+        _ if message.contains("audience") => "audience",
+        _ if message.contains("issuer") => "issuer",
+        _ => "invalid",
+    }
+}
+
 /// Hasura's claims from a verified token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedClaims {
@@ -836,6 +852,13 @@ impl JwtError {
     }
     fn forbidden(message: impl Into<String>) -> Self {
         Self::new(http::StatusCode::FORBIDDEN, "access-denied", message)
+    }
+
+    /// The refusal's class, for the audit trail (never the token or its claims): `missing`,
+    /// `expired`, `revoked`, `bad-signature`, `audience`, `issuer`, `claims`,
+    /// `session-mismatch` or `invalid`.
+    pub fn reason_class(&self) -> &'static str {
+        reason_class(&self.core)
     }
 
     /// 401, or 403 when the token is valid but disagrees with the session.
