@@ -329,6 +329,7 @@ impl Ctx {
         Ok(crate::auth::Tokens {
             auth: &self.shared.auth,
             db: self.shared.db.as_ref(),
+            ctx: self,
         })
     }
 

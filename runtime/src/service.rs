@@ -45,6 +45,7 @@ pub struct Service {
     auth_mapping: Option<crate::auth::AuthMapping>,
     audit_sinks: Vec<Arc<dyn crate::audit::AuditSink>>,
     rate_store: Option<Arc<dyn crate::rate::RateLimitStore>>,
+    principal_variables: crate::policy::PrincipalVariables,
 }
 
 impl fmt::Debug for Service {
@@ -79,6 +80,7 @@ impl Service {
             auth_mapping: None,
             audit_sinks: Vec::new(),
             rate_store: None,
+            principal_variables: crate::policy::PrincipalVariables::new(),
         }
     }
 
@@ -125,6 +127,13 @@ impl Service {
     /// `tracing` event under `rasura::audit` and the database (`RASURA_AUDIT_DATABASE`).
     pub fn with_audit_sink(mut self, sink: impl crate::audit::AuditSink) -> Self {
         self.audit_sinks.push(Arc::new(sink));
+        self
+    }
+
+    /// Makes the session variable `variable` a policy principal of kind `kind`
+    /// (`x-hasura-school-id: 7` → `school:7`), besides those of `RASURA_PRINCIPAL_VARIABLES`.
+    pub fn with_principal_variable(mut self, variable: &str, kind: &str) -> Self {
+        self.principal_variables = self.principal_variables.with(variable, kind);
         self
     }
 
@@ -240,14 +249,18 @@ impl Service {
         config: &Config,
         pool: Option<sqlx::PgPool>,
     ) -> Result<Shared, StartupError> {
-        build_shared_with(
+        let mut shared = build_shared_with(
             config,
             self.state.clone(),
             pool,
             self.auth_mapping.clone(),
             self.audit_sinks.clone(),
             self.rate_store.clone(),
-        )
+        )?;
+        for (variable, kind) in self.principal_variables.entries() {
+            shared.principal_variables = shared.principal_variables.clone().with(variable, kind);
+        }
+        Ok(shared)
     }
 
     /// Serves on `listener` until SIGTERM or Ctrl-C, then stops accepting connections and lets

@@ -5,6 +5,7 @@
 //! also creates the Pysura-model `user` row. Signed-up users get the allowed roles `["user"]`,
 //! default role `user`, and `sub` = `x-hasura-user-id` = their `user_id`.
 
+use rasura::audit::{AuditEvent, AuditKind};
 use rasura::auth::{Grant, password};
 use rasura::db::sqlx;
 use rasura::{ActionError, Ctx, action};
@@ -54,7 +55,7 @@ fn check_password_length(password: &str) -> Result<(), ActionError> {
 }
 
 /// Creates an account (and its `user` row) and answers the first tokens.
-#[action(mutation, roles = ["anonymous"])]
+#[action(mutation, roles = ["anonymous"], rate = "20/min")]
 pub async fn signup(ctx: Ctx, input: SignupArgs) -> Result<TokenOutput, ActionError> {
     let username = input.username.trim();
     if !USERNAME_LENGTH.contains(&username.chars().count())
@@ -98,7 +99,7 @@ pub async fn signup(ctx: Ctx, input: SignupArgs) -> Result<TokenOutput, ActionEr
 
 /// Checks a username and password and answers tokens. A wrong password and an unknown user
 /// give the same error in the same time.
-#[action(mutation, roles = ["anonymous"])]
+#[action(mutation, roles = ["anonymous"], rate = "5/min, burst 5", rate_key = "username")]
 pub async fn login(ctx: Ctx, input: LoginArgs) -> Result<TokenOutput, ActionError> {
     if input.password.chars().count() > MAX_PASSWORD_LENGTH {
         return Err(invalid_credentials());
@@ -110,11 +111,18 @@ pub async fn login(ctx: Ctx, input: LoginArgs) -> Result<TokenOutput, ActionErro
             .await?;
     let Some((user_id, hash)) = row else {
         password::verify_nothing(&input.password).await;
+        ctx.audit(AuditEvent::new(AuditKind::LoginFailed).reason("unknown-user"));
         return Err(invalid_credentials());
     };
-    password::verify(&input.password, &hash)
-        .await
-        .map_err(|_| invalid_credentials())?;
+    if password::verify(&input.password, &hash).await.is_err() {
+        ctx.audit(
+            AuditEvent::new(AuditKind::LoginFailed)
+                .user_id(&user_id)
+                .reason("bad-password"),
+        );
+        return Err(invalid_credentials());
+    }
+    ctx.audit(AuditEvent::new(AuditKind::LoginSucceeded).user_id(&user_id));
     // Hashes made with weaker parameters are replaced while the password is at hand.
     let rehashed = if password::needs_rehash(&hash) {
         password::hash(&input.password).await.ok()

@@ -15,6 +15,11 @@
 //!   shutdown.
 //! - Identity ([`identity`]): `signup`, `login`, `refresh` and `exchange_token` (role
 //!   `anonymous`) answer `TokenOutput`; `logout` (role `user`, verifies the JWT).
+//! - Access policies ([`access`]): `update_video`, `delete_video` and `update_school`, each
+//!   checking a policy against the row it loads.
+//! - Rate limits: `ping` 20 per second with bursts of 40 per user, `login` 5 per minute per
+//!   username, `signup` 20 per minute (per client address when a trusted header is set);
+//!   `user_deleted` runs at most 2 deliveries at once.
 //!
 //! The database tables come from the Hasura CLI migrations in `hasura/migrations/default`.
 //!
@@ -29,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 rasura::include_generated!();
 
+pub mod access;
 pub mod identity;
 
 pub use hasura::actions::{DelayArgs, PongArgs, UploadFileArgs};
@@ -40,7 +46,7 @@ pub use hasura::types::{DelayOutput, EnumRoleEnum, PingOutput, PongOutput, Uploa
 pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Tells the caller who they are.
-#[action(query, roles = ["user", "admin"])]
+#[action(query, roles = ["user", "admin"], rate = "20/s, burst 40")]
 pub async fn ping(ctx: Ctx) -> Result<PingOutput, ActionError> {
     let identity = ctx.identity();
     Ok(PingOutput {
@@ -206,7 +212,7 @@ pub async fn user_role_changed(ctx: Ctx, event: Event<UserRow>) -> Result<(), Ev
 }
 
 /// Reacts to a user being deleted.
-#[event(table = "public.user", delete, retry(num_retries = 3))]
+#[event(table = "public.user", delete, retry(num_retries = 3), concurrency = 2)]
 pub async fn user_deleted(_ctx: Ctx, event: Event<UserRow>) -> Result<(), EventError> {
     if let Some(old) = event.operation.old_row() {
         tracing::info!(user_id = %old.user_id, "user deleted");

@@ -2,9 +2,9 @@
 //! once to stderr. `example-default routes` lists the handlers.
 
 // Linking the library registers its handlers.
-use example_default as _;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    rasura::Service::development_defaults().run().await
+    example_default::access::configure(rasura::Service::development_defaults())
+        .run()
+        .await
 }

@@ -136,6 +136,8 @@ impl From<TokenError> for crate::ActionError {
 pub struct Tokens<'a> {
     pub(crate) auth: &'a AuthState,
     pub(crate) db: Option<&'a sqlx::PgPool>,
+    /// The handler's context, for the audit trail.
+    pub(crate) ctx: &'a crate::Ctx,
 }
 
 impl std::fmt::Debug for Tokens<'_> {
@@ -143,6 +145,8 @@ impl std::fmt::Debug for Tokens<'_> {
         f.debug_struct("Tokens").finish_non_exhaustive()
     }
 }
+
+use crate::audit::{AuditEvent, AuditKind};
 
 fn digest(token: &str) -> Vec<u8> {
     sha2::Sha256::digest(token.as_bytes()).to_vec()
@@ -155,6 +159,14 @@ fn new_refresh_token() -> String {
 }
 
 impl Tokens<'_> {
+    fn audit(&self, kind: AuditKind, subject: Option<&str>) {
+        let mut event = AuditEvent::new(kind);
+        if let Some(subject) = subject {
+            event = event.user_id(subject);
+        }
+        self.ctx.audit(event);
+    }
+
     fn db(&self) -> Result<&sqlx::PgPool, TokenError> {
         self.db.ok_or(TokenError::NotConfigured("DATABASE_URL"))
     }
@@ -201,6 +213,7 @@ impl Tokens<'_> {
         let refresh_token = new_refresh_token();
         self.store_refresh(self.db()?, &refresh_token, uuid::Uuid::new_v4(), grant)
             .await?;
+        self.audit(AuditKind::TokenIssued, Some(&grant.subject));
         Ok(TokenPair {
             access_token,
             refresh_token,
@@ -238,6 +251,7 @@ impl Tokens<'_> {
         let db = self.db()?;
         let mut tx = db.begin().await?;
         type Row = (uuid::Uuid, sqlx::types::Json<Grant>, bool, bool, bool);
+        // The audit names the family's subject (never the token).
         let row: Option<Row> = sqlx::query_as(
             "SELECT family, claims, used_at IS NOT NULL, revoked_at IS NOT NULL, expires_at < now() \
              FROM rasura_auth.refresh_token WHERE token_hash = $1 FOR UPDATE",
@@ -252,6 +266,7 @@ impl Tokens<'_> {
             revoke_family(&mut tx, family).await?;
             tx.commit().await?;
             tracing::warn!(%family, "refresh token reused: family revoked");
+            self.audit(AuditKind::RefreshReuseDetected, Some(&grant.0.subject));
             return Err(TokenError::InvalidRefreshToken);
         }
         if used || revoked || expired {
@@ -266,6 +281,7 @@ impl Tokens<'_> {
             .await?;
         let (access_token, expires_in) = self.access_token(&grant.0)?;
         tx.commit().await?;
+        self.audit(AuditKind::TokenRefreshed, Some(&grant.0.subject));
         Ok(TokenPair {
             access_token,
             refresh_token: next,
@@ -284,13 +300,13 @@ impl Tokens<'_> {
     ) -> Result<(), TokenError> {
         let db = self.db()?;
         let mut tx = db.begin().await?;
-        let family: Option<uuid::Uuid> = sqlx::query_scalar(
-            "SELECT family FROM rasura_auth.refresh_token WHERE token_hash = $1",
+        let family: Option<(uuid::Uuid, String)> = sqlx::query_as(
+            "SELECT family, subject FROM rasura_auth.refresh_token WHERE token_hash = $1",
         )
         .bind(digest(refresh_token))
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(family) = family else {
+        let Some((family, subject)) = family else {
             return Err(TokenError::InvalidRefreshToken);
         };
         revoke_family(&mut tx, family).await?;
@@ -315,6 +331,7 @@ impl Tokens<'_> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.audit(AuditKind::Logout, Some(&subject));
         Ok(())
     }
 

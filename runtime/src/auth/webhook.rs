@@ -255,6 +255,14 @@ pub(crate) async fn serve(
             } else {
                 tracing::debug!(code = e.code(), "auth webhook refused a request");
             }
+            if e.status() == StatusCode::UNAUTHORIZED {
+                app.shared.audit.record(
+                    crate::audit::AuditEvent::new(crate::audit::AuditKind::JwtRejected)
+                        .handler("auth_webhook")
+                        .reason(crate::security::jwt::reason_class(&e))
+                        .request_id(request_id.as_str()),
+                );
+            }
             e.response(None, None)
         }
     };

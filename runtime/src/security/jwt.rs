@@ -753,12 +753,14 @@ pub(crate) fn reason_class(core: &ErrorCore) -> &'static str {
     match core.code() {
         "invalid-headers" => "missing",
         "jwt-missing-role-claims" | "jwt-invalid-claims" => "claims",
-        "access-denied" => "session-mismatch",
+        _ if message.contains("no token") || message.contains("needs a token") => "missing",
         _ if message.contains("expired") => "expired",
         _ if message.contains("revoked") => "revoked",
         _ if message.contains("signature") => "bad-signature",
         _ if message.contains("audience") => "audience",
         _ if message.contains("issuer") => "issuer",
+        _ if message.contains("claim") => "claims",
+        "access-denied" => "session-mismatch",
         _ => "invalid",
     }
 }

@@ -1,0 +1,2 @@
+DROP TABLE public.school;
+DROP TABLE public.video;
