@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rasura's test command (README): formatting, clippy with warnings as errors, and every test
 # (unit, integration, over-TCP, trybuild UI). Works on a fresh machine: it installs what the
-# tests need. PostgreSQL is installed and started here (scripts/postgres.sh); the database
-# tests fail, never skip, when it is unreachable.
+# tests need. PostgreSQL and Redis are installed and started here (scripts/postgres.sh,
+# scripts/redis.sh); the database and Redis tests fail, never skip, when they are unreachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,9 @@ fi
 
 # PostgreSQL for the database tests (sets DATABASE_URL; stops the cluster on exit).
 source scripts/postgres.sh
+# Redis for the shared rate-limit tests (sets RASURA_TEST_REDIS_URL and
+# RASURA_TEST_REDIS_SERVER; stops the server on exit).
+source scripts/redis.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
