@@ -335,6 +335,20 @@ async fn identity_logs_no_password_token_or_key() {
         logs.contains("refresh token reused"),
         "the reuse is logged: {logs}"
     );
+    // The audit trail (target `rasura::audit`, field `event`) saw each step.
+    for event in [
+        "token_issued",
+        "login_failed",
+        "token_refreshed",
+        "refresh_reuse_detected",
+        "jwt_rejected",
+    ] {
+        assert!(
+            logs.lines()
+                .any(|l| l.contains("rasura::audit") && l.contains(event)),
+            "no `{event}` audit event in: {logs}"
+        );
+    }
     let access = pair["access_token"].as_str().unwrap();
     for secret in [
         password,

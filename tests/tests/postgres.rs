@@ -293,3 +293,31 @@ async fn test_databases_are_dropped_with_their_handle() {
     assert!(!exists(name).await, "the test database outlived its handle");
     drop(held);
 }
+
+#[tokio::test]
+async fn a_full_audit_queue_drops_and_counts_without_blocking() {
+    use rasura::audit::postgres::PostgresAuditSink;
+    use rasura::audit::{AuditEvent, AuditKind, AuditSink};
+    let db = TestDatabase::create().await;
+    rasura::migrations::apply(db.pool(), &[rasura::migrations::AUDIT])
+        .await
+        .unwrap();
+    let sink = PostgresAuditSink::with_capacity(db.pool().clone(), 4);
+    // Recorded in one burst, without yielding: the writer cannot drain the queue meanwhile.
+    for i in 0..1000 {
+        sink.record(&AuditEvent::new(AuditKind::RateLimited).user_id(&format!("u{i}")));
+    }
+    assert!(sink.dropped() >= 990, "dropped {}", sink.dropped());
+    // Every event is accounted for: written or counted as dropped.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sink.written() + sink.dropped() < 1000 {
+        assert!(std::time::Instant::now() < deadline, "{sink:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM rasura_audit.event")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows as u64, sink.written());
+    assert!(rows >= 1);
+}
