@@ -8,7 +8,12 @@ use proc_macro::TokenStream;
 ///
 /// Options: `name = "…"` (default: the function's name), `query` or `mutation` (default),
 /// `asynchronous` (mutations only), `roles = ["user", …]` (admin is always allowed; without
-/// `roles` only admin may call), `jwt` (verify the caller's token), `timeout = <seconds>`.
+/// `roles` only admin may call), `jwt` (verify the caller's token), `timeout = <seconds>`,
+/// `require = f` or `require = [f, g]` (functions `fn(&rasura::policy::Caller<'_>) -> bool`,
+/// all of which must hold; checked before the input is parsed, 403 `access-denied`),
+/// `rate = "10/s, burst 20"` (a GCRA limit per user; units `s`, `m`/`min`, `h`, `d`; 429
+/// `rate-limited` with `Retry-After` above it), `rate_key = "username"` (a field of the input
+/// keying the limit when the caller has no user id; checked once the input is parsed).
 #[proc_macro_attribute]
 pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
     rasura_macros_core::action(args.into(), item.into()).into()
@@ -20,7 +25,9 @@ pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Options: `trigger = "…"` (default: the function's name), `table = "schema.table"`
 /// (required), `source = "…"` (default `default`), `insert`, `update(columns = [..],
 /// payload = [..])`, `delete`, `manual`, `retry(num_retries = N, interval_sec = N,
-/// timeout_sec = N)`, `timeout = <seconds>`.
+/// timeout_sec = N)`, `timeout = <seconds>`, `concurrency = N` (most deliveries run at once
+/// on one replica; above it 503 with `Retry-After` = `interval_sec`). Events are never
+/// rate-limited: Hasura would only retry.
 #[proc_macro_attribute]
 pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
     rasura_macros_core::event(args.into(), item.into()).into()

@@ -377,11 +377,16 @@ impl Ctx {
         limit: &crate::rate::RateLimit,
         key: Option<&str>,
     ) -> Result<(), ActionError> {
-        let key = self.shared.rate.key(&self.identity, &self.headers, key);
-        self.shared
-            .rate
-            .check(self.handler, limit, &key, &self.identity, self.request_id())
-            .await
+        let rate = &self.shared.rate;
+        let bucket = rate.bucket(self.handler, limit, &self.identity, &self.headers, key);
+        rate.check_bucket(
+            self.handler,
+            limit,
+            &bucket,
+            &self.identity,
+            self.request_id(),
+        )
+        .await
     }
 
     /// Records an audit event (see [`crate::audit`]), filling in the handler, request id, and

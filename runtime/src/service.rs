@@ -405,8 +405,10 @@ pub(crate) fn build_shared_with(
         )));
     }
     let audit = crate::audit::Audit::new(audit_sinks);
-    let rate_store =
-        rate_store.unwrap_or_else(|| crate::rate::RateLimiter::store_for(&config.rate_limit));
+    let rate_store = match rate_store {
+        Some(store) => crate::rate::Store::Remote(store),
+        None => crate::rate::RateLimiter::store_for(&config.rate_limit),
+    };
     let rate = crate::rate::RateLimiter::new(rate_store, &config.rate_limit, audit.clone());
     Ok(Shared {
         http,

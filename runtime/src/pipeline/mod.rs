@@ -255,7 +255,12 @@ async fn run<W: Webhook>(
         );
         guard::run_guards(handler, &ctx).await?;
         // Held until the handler's outcome: bounds concurrent runs of this handler.
-        let _permit = match app.concurrency.get(handler.name) {
+        let limit = if app.concurrency.is_empty() {
+            None
+        } else {
+            app.concurrency.get(handler.name)
+        };
+        let _permit = match limit {
             Some(limit) => Some(
                 limit
                     .clone()

@@ -84,12 +84,18 @@ impl MemoryStore {
 
     /// The synchronous check (no I/O).
     pub fn check_now(&self, bucket: &str, limit: &RateLimit) -> Decision {
+        self.check_bucket(&bucket.to_owned(), limit)
+    }
+
+    /// [`MemoryStore::check_now`] for a bucket already owned (`governor` looks keys up by
+    /// `&String`), saving a copy on the request path.
+    #[allow(clippy::ptr_arg)]
+    pub(crate) fn check_bucket(&self, bucket: &String, limit: &RateLimit) -> Decision {
         if self.checks.fetch_add(1, Ordering::Relaxed) % EVICT_EVERY == EVICT_EVERY - 1 {
             self.evict_stale();
         }
         let limiter = self.limiter(limit);
-        // `check_key` takes `&String`; the bucket is allocated once per request.
-        match limiter.check_key(&bucket.to_owned()) {
+        match limiter.check_key(bucket) {
             Ok(()) => Decision::Allowed,
             Err(not_until) => Decision::Limited {
                 retry_after: not_until.wait_time_from(self.clock.now()),

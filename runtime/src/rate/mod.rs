@@ -238,9 +238,17 @@ impl RateLimitConfig {
 /// bounded.
 const MAX_KEY_LEN: usize = 128;
 
+/// Where a limiter keeps its counts: in this process (checked synchronously, no timeout
+/// needed), or in a store that may fail or be slow.
+#[derive(Clone)]
+pub(crate) enum Store {
+    Memory(Arc<MemoryStore>),
+    Remote(Arc<dyn RateLimitStore>),
+}
+
 /// The service's limiter: a store, its failure mode and the key rules. Shared by requests.
 pub struct RateLimiter {
-    store: Arc<dyn RateLimitStore>,
+    store: Store,
     fail: FailMode,
     timeout: Duration,
     client_address_header: Option<http::HeaderName>,
@@ -260,7 +268,7 @@ impl Default for RateLimiter {
     /// In memory, failing open, no trusted client-address header.
     fn default() -> Self {
         Self::new(
-            Arc::new(MemoryStore::new()),
+            Store::Memory(Arc::new(MemoryStore::new())),
             &RateLimitConfig::default(),
             crate::audit::Audit::default(),
         )
@@ -269,11 +277,7 @@ impl Default for RateLimiter {
 
 impl RateLimiter {
     /// A limiter over `store`.
-    pub(crate) fn new(
-        store: Arc<dyn RateLimitStore>,
-        config: &RateLimitConfig,
-        audit: crate::audit::Audit,
-    ) -> Self {
+    pub(crate) fn new(store: Store, config: &RateLimitConfig, audit: crate::audit::Audit) -> Self {
         Self {
             store,
             fail: config.fail,
@@ -284,44 +288,77 @@ impl RateLimiter {
     }
 
     /// The store for `config`: Redis when a URL is set, else memory.
-    pub(crate) fn store_for(config: &RateLimitConfig) -> Arc<dyn RateLimitStore> {
+    pub(crate) fn store_for(config: &RateLimitConfig) -> Store {
         #[cfg(feature = "redis")]
         if let Some(url) = &config.redis_url {
             match RedisStore::new(url.expose()) {
-                Ok(store) => return Arc::new(store),
+                Ok(store) => return Store::Remote(Arc::new(store)),
                 // Checked by the config's prefix test; a URL the client rejects fails every
                 // check, so the fail mode applies.
                 Err(e) => tracing::error!(error = %e, "invalid Redis URL for rate limits"),
             }
         }
         let _ = config;
-        Arc::new(MemoryStore::new())
+        Store::Memory(Arc::new(MemoryStore::new()))
     }
 
     /// The key a request is counted under (see the module documentation).
+    #[cfg(test)]
     pub(crate) fn key(
         &self,
         identity: &crate::context::Identity,
         headers: &HeaderMap,
         handler_key: Option<&str>,
     ) -> String {
+        let mut key = String::new();
+        self.write_key(&mut key, identity, headers, handler_key);
+        key
+    }
+
+    fn write_key(
+        &self,
+        out: &mut String,
+        identity: &crate::context::Identity,
+        headers: &HeaderMap,
+        handler_key: Option<&str>,
+    ) {
         if let Some(user) = identity.user_id() {
-            return bounded("user", user);
+            return bounded(out, "user", user);
         }
         if let Some(key) = handler_key {
-            return bounded("key", key);
+            return bounded(out, "key", key);
         }
         if let Some(address) = self
             .client_address_header
             .as_ref()
             .and_then(|name| client_address(headers, name))
         {
-            return bounded("client", address);
+            return bounded(out, "client", address);
         }
-        "all".to_owned()
+        out.push_str("all");
+    }
+
+    /// The bucket of a request: handler, limit and key, built in one allocation (this is the
+    /// request path).
+    pub(crate) fn bucket(
+        &self,
+        handler: &str,
+        limit: &RateLimit,
+        identity: &crate::context::Identity,
+        headers: &HeaderMap,
+        handler_key: Option<&str>,
+    ) -> String {
+        use std::fmt::Write;
+        let mut bucket = String::with_capacity(handler.len() + 48);
+        bucket.push_str(handler);
+        let period_ms = u64::try_from(limit.period.as_millis()).unwrap_or(u64::MAX);
+        let _ = write!(bucket, "|{}|{period_ms}|", limit.count);
+        self.write_key(&mut bucket, identity, headers, handler_key);
+        bucket
     }
 
     /// Counts the request of `handler` under `key` against `limit`: `Ok` within it, else 429.
+    #[cfg(test)]
     pub(crate) async fn check(
         &self,
         handler: &str,
@@ -335,7 +372,28 @@ impl RateLimiter {
             limit.count,
             limit.period.as_millis()
         );
-        let decision = tokio::time::timeout(self.timeout, self.store.check(&bucket, limit)).await;
+        self.check_bucket(handler, limit, &bucket, identity, request_id)
+            .await
+    }
+
+    /// Counts one request in `bucket` (see [`RateLimiter::bucket`]; a `&String` because the
+    /// memory store looks it up as one).
+    #[allow(clippy::ptr_arg)]
+    pub(crate) async fn check_bucket(
+        &self,
+        handler: &str,
+        limit: &RateLimit,
+        bucket: &String,
+        identity: &crate::context::Identity,
+        request_id: &str,
+    ) -> Result<(), ActionError> {
+        let decision = match &self.store {
+            // In memory: no I/O, so no timeout and no boxed future on the hot path.
+            Store::Memory(store) => Ok(Ok(store.check_bucket(bucket, limit))),
+            Store::Remote(store) => {
+                tokio::time::timeout(self.timeout, store.check(bucket, limit)).await
+            }
+        };
         match decision {
             Ok(Ok(Decision::Allowed)) => Ok(()),
             Ok(Ok(Decision::Limited { retry_after })) => {
@@ -388,18 +446,18 @@ fn client_address<'h>(headers: &'h HeaderMap, name: &http::HeaderName) -> Option
     (!last.is_empty()).then_some(last)
 }
 
-fn bounded(kind: &str, value: &str) -> String {
+fn bounded(out: &mut String, kind: &str, value: &str) {
+    out.push_str(kind);
     if value.len() <= MAX_KEY_LEN {
-        format!("{kind}:{value}")
+        out.push(':');
+        out.push_str(value);
     } else {
         use sha2::Digest;
-        let digest = sha2::Sha256::digest(value.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            use std::fmt::Write;
-            let _ = write!(hex, "{byte:02x}");
+        use std::fmt::Write;
+        out.push('#');
+        for byte in sha2::Sha256::digest(value.as_bytes()) {
+            let _ = write!(out, "{byte:02x}");
         }
-        format!("{kind}#{hex}")
     }
 }
 
@@ -417,7 +475,7 @@ mod tests {
             ..RateLimitConfig::default()
         };
         RateLimiter::new(
-            Arc::new(MemoryStore::new()),
+            Store::Memory(Arc::new(MemoryStore::new())),
             &config,
             crate::audit::Audit::default(),
         )
@@ -513,13 +571,21 @@ mod tests {
                 timeout: Some(Duration::from_millis(20)),
                 ..RateLimitConfig::default()
             };
-            let limiter = RateLimiter::new(store.clone(), &open, crate::audit::Audit::default());
+            let limiter = RateLimiter::new(
+                Store::Remote(store.clone()),
+                &open,
+                crate::audit::Audit::default(),
+            );
             assert!(limiter.check("h", &limit, "all", &who, "r").await.is_ok());
             let closed = RateLimitConfig {
                 fail: FailMode::Closed,
                 ..open
             };
-            let limiter = RateLimiter::new(store, &closed, crate::audit::Audit::default());
+            let limiter = RateLimiter::new(
+                Store::Remote(store),
+                &closed,
+                crate::audit::Audit::default(),
+            );
             let refused = limiter
                 .check("h", &limit, "all", &who, "r")
                 .await
