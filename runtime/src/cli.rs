@@ -379,11 +379,24 @@ pub(crate) fn routes_table(handlers: &[&'static Handler]) -> String {
                     (_, true) => "mutation (async)",
                     (_, false) => "mutation",
                 };
+                let guards = if h.guards.is_empty() {
+                    String::new()
+                } else {
+                    format!("; guards: {}", h.guards.len())
+                };
+                let rate = a.rate.map_or(String::new(), |r| {
+                    format!(
+                        "; rate {}/{}s burst {}",
+                        r.count(),
+                        r.period().as_secs(),
+                        r.burst()
+                    )
+                });
                 (
                     roles.join(","),
                     requires,
                     format!(
-                        "{kind}; input {}; output {}; {}",
+                        "{kind}; input {}; output {}; {}{rate}{guards}",
                         a.input_type,
                         a.output_type,
                         if a.definition.is_some() {
@@ -407,7 +420,15 @@ pub(crate) fn routes_table(handlers: &[&'static Handler]) -> String {
                 (
                     "-".into(),
                     "webhook secret",
-                    format!("{}:{}.{} {}", e.source, e.schema, e.table, ops.join(" ")),
+                    format!(
+                        "{}:{}.{} {}{}",
+                        e.source,
+                        e.schema,
+                        e.table,
+                        ops.join(" "),
+                        e.concurrency
+                            .map_or(String::new(), |n| format!("; concurrency {n}"))
+                    ),
                 )
             }
             HandlerKind::Cron(c) => (
