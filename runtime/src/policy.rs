@@ -379,6 +379,11 @@ impl PrincipalVariables {
                     "`{item}`: the principal kind must be letters, digits, `_` or `-`"
                 ));
             }
+            if RESERVED_KINDS.contains(&kind.as_str()) {
+                return Err(format!(
+                    "`{item}`: `{kind}` is reserved (a session variable must not make `{kind}:…` principals)"
+                ));
+            }
             variables = variables.with(variable, &kind);
         }
         Ok(variables)
@@ -389,6 +394,9 @@ impl PrincipalVariables {
         self.entries.iter().map(|(v, k)| (v.as_str(), k.as_str()))
     }
 }
+
+/// Principal kinds Rasura derives itself; a session variable may not claim them.
+const RESERVED_KINDS: &[&str] = &["role", "user", "everyone", "authenticated"];
 
 /// The caller as policies see it: session variables, verified claims and principals.
 #[derive(Clone)]
@@ -496,10 +504,10 @@ impl<'a> Caller<'a> {
 
 impl fmt::Debug for Caller<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Principals and role only: session variables may be personal data.
+        // The role and a count only: principals carry session values (personal data).
         f.debug_struct("Caller")
             .field("role", &self.role())
-            .field("principals", &self.principals)
+            .field("principals", &self.principals.len())
             .finish_non_exhaustive()
     }
 }
@@ -681,6 +689,9 @@ mod tests {
         );
         assert!(PrincipalVariables::parse("school-id").is_err());
         assert!(PrincipalVariables::parse("x-hasura-a=bad kind").is_err());
+        // A session variable may not forge Rasura's own principals.
+        assert!(PrincipalVariables::parse("x-hasura-team=role").is_err());
+        assert!(PrincipalVariables::parse("x-hasura-user-id").is_err());
         assert_eq!(
             PrincipalVariables::parse("").unwrap(),
             PrincipalVariables::new()

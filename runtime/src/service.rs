@@ -132,7 +132,15 @@ impl Service {
 
     /// Makes the session variable `variable` a policy principal of kind `kind`
     /// (`x-hasura-school-id: 7` → `school:7`), besides those of `RASURA_PRINCIPAL_VARIABLES`.
+    ///
+    /// # Panics
+    /// When `variable` is not an `x-hasura-*` name or `kind` is not a valid, unreserved kind
+    /// (`role`, `user`, `everyone` and `authenticated` are Rasura's): a mistake in the code,
+    /// reported at start-up.
     pub fn with_principal_variable(mut self, variable: &str, kind: &str) -> Self {
+        if let Err(e) = crate::policy::PrincipalVariables::parse(&format!("{variable}={kind}")) {
+            panic!("Service::with_principal_variable: {e}");
+        }
         self.principal_variables = self.principal_variables.with(variable, kind);
         self
     }
@@ -479,7 +487,10 @@ pub(crate) fn build_router(
             HandlerKind::Event(EventSpec {
                 concurrency: Some(n),
                 ..
-            }) => Some((h.name, Arc::new(tokio::sync::Semaphore::new(*n as usize)))),
+            }) => Some((
+                ("event", h.name),
+                Arc::new(tokio::sync::Semaphore::new(*n as usize)),
+            )),
             _ => None,
         })
         .collect();

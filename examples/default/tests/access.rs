@@ -194,6 +194,8 @@ async fn login_is_limited_per_username() {
         "5 per minute: one every 12 s, got {retry}"
     );
     assert_eq!(limited.json::<Value>()["extensions"]["retry_after"], retry);
+    // Padding the name does not give a fresh bucket.
+    login(" mallory\t").await.assert_error(429, "rate-limited");
     // Another username is not affected.
     login("trudy")
         .await

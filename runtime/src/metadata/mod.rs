@@ -319,8 +319,12 @@ impl Declared {
                         );
                     }
                     def.insert("headers".into(), options.headers());
-                    // `jwt` actions verify the caller's token, which Hasura forwards only then.
-                    def.insert("forward_client_headers".into(), json!(spec.jwt));
+                    // `jwt` actions verify the caller's token, which Hasura forwards only then;
+                    // rate-limited ones may key on the load balancer's client-address header.
+                    def.insert(
+                        "forward_client_headers".into(),
+                        json!(spec.jwt || spec.rate.is_some()),
+                    );
                     def.insert("timeout".into(), json!(hasura_timeout(spec.timeout_secs)));
                     let mut action = Map::new();
                     action.insert("name".into(), json!(h.name));

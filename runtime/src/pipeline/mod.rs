@@ -63,8 +63,8 @@ pub(crate) struct App {
     /// Actions by name, for `POST /actions`.
     pub(crate) actions: HashMap<&'static str, &'static Handler>,
     pub(crate) observers: Vec<Arc<dyn Observer>>,
-    /// Per-handler concurrency limits (`#[event(concurrency = N)]`), by handler name.
-    pub(crate) concurrency: HashMap<&'static str, Arc<tokio::sync::Semaphore>>,
+    /// Per-handler concurrency limits (`#[event(concurrency = N)]`), by kind and name.
+    pub(crate) concurrency: HashMap<(&'static str, &'static str), Arc<tokio::sync::Semaphore>>,
 }
 
 /// The handler a route names: a registered one, or (for `POST /actions`) the one the payload
@@ -258,7 +258,7 @@ async fn run<W: Webhook>(
         let limit = if app.concurrency.is_empty() {
             None
         } else {
-            app.concurrency.get(handler.name)
+            app.concurrency.get(&(W::KIND, handler.name))
         };
         let _permit = match limit {
             Some(limit) => Some(

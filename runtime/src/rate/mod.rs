@@ -143,6 +143,9 @@ pub type StoreFuture<'a> = Pin<Box<dyn Future<Output = Result<Decision, StoreErr
 pub trait RateLimitStore: Send + Sync + 'static {
     /// Counts one request against `limit` in `bucket`, or says how long until one would fit.
     fn check<'a>(&'a self, bucket: &'a str, limit: &'a RateLimit) -> StoreFuture<'a>;
+
+    /// Called after a check timed out: drop connections that may be dead (default: nothing).
+    fn reset(&self) {}
 }
 
 /// What to do when the store fails.
@@ -190,10 +193,10 @@ impl RateLimitConfig {
         let mut config = Self::default();
         if let Some(url) = get(REDIS_URL) {
             let url = url.trim();
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            if !url.starts_with("redis://") {
                 problems.push(Problem::new(
                     REDIS_URL,
-                    "expected a redis:// or rediss:// URL",
+                    "expected a redis:// URL (TLS to Redis, rediss://, is not built in)",
                 ));
             } else if cfg!(not(feature = "redis")) {
                 problems.push(Problem::new(
@@ -201,6 +204,8 @@ impl RateLimitConfig {
                     "this service was built without Rasura's `redis` feature; enable it \
                      (rasura = { features = [\"redis\"] }) or unset the variable",
                 ));
+            } else if !redis_url_is_valid(url) {
+                problems.push(Problem::new(REDIS_URL, "not a valid Redis URL"));
             } else {
                 config.redis_url = Some(crate::config::Secret::new(url));
             }
@@ -231,6 +236,31 @@ impl RateLimitConfig {
             }
         }
         config
+    }
+}
+
+/// Whether the Redis client accepts `url` (without the `redis` feature: the prefix suffices,
+/// the feature's absence is reported instead).
+fn redis_url_is_valid(url: &str) -> bool {
+    #[cfg(feature = "redis")]
+    {
+        ::redis::Client::open(url).is_ok()
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = url;
+        true
+    }
+}
+
+/// A store that always fails (a Redis URL the client refused): the fail mode decides.
+#[cfg(feature = "redis")]
+struct Unreachable;
+
+#[cfg(feature = "redis")]
+impl RateLimitStore for Unreachable {
+    fn check<'a>(&'a self, _: &'a str, _: &'a RateLimit) -> StoreFuture<'a> {
+        Box::pin(async { Err(StoreError("the Redis URL was refused".into())) })
     }
 }
 
@@ -291,12 +321,15 @@ impl RateLimiter {
     pub(crate) fn store_for(config: &RateLimitConfig) -> Store {
         #[cfg(feature = "redis")]
         if let Some(url) = &config.redis_url {
-            match RedisStore::new(url.expose()) {
-                Ok(store) => return Store::Remote(Arc::new(store)),
-                // Checked by the config's prefix test; a URL the client rejects fails every
-                // check, so the fail mode applies.
-                Err(e) => tracing::error!(error = %e, "invalid Redis URL for rate limits"),
-            }
+            return match RedisStore::new(url.expose()) {
+                Ok(store) => Store::Remote(Arc::new(store)),
+                // The configuration checked the URL; should the client still refuse it, every
+                // check fails and the fail mode applies (never a silent per-replica memory).
+                Err(e) => {
+                    tracing::error!(error = %e, "invalid Redis URL for rate limits");
+                    Store::Remote(Arc::new(Unreachable))
+                }
+            };
         }
         let _ = config;
         Store::Memory(Arc::new(MemoryStore::new()))
@@ -326,14 +359,15 @@ impl RateLimiter {
             return bounded(out, "user", user);
         }
         if let Some(key) = handler_key {
-            return bounded(out, "key", key);
+            // Trimmed, as handlers compare names: " bob" must not be a fresh bucket for "bob".
+            return bounded(out, "key", key.trim());
         }
         if let Some(address) = self
             .client_address_header
             .as_ref()
             .and_then(|name| client_address(headers, name))
         {
-            return bounded(out, "client", address);
+            return bounded(out, "client", &address);
         }
         out.push_str("all");
     }
@@ -391,7 +425,12 @@ impl RateLimiter {
             // In memory: no I/O, so no timeout and no boxed future on the hot path.
             Store::Memory(store) => Ok(Ok(store.check_bucket(bucket, limit))),
             Store::Remote(store) => {
-                tokio::time::timeout(self.timeout, store.check(bucket, limit)).await
+                let decision = tokio::time::timeout(self.timeout, store.check(bucket, limit)).await;
+                if decision.is_err() {
+                    // A silent network drop would otherwise cost every request the timeout.
+                    store.reset();
+                }
+                decision
             }
         };
         match decision {
@@ -440,10 +479,14 @@ impl RateLimiter {
 
 /// The client address from the trusted header: the last entry of a list (the one the load
 /// balancer appended; earlier ones are client-supplied).
-fn client_address<'h>(headers: &'h HeaderMap, name: &http::HeaderName) -> Option<&'h str> {
-    let value = headers.get_all(name).iter().next_back()?.to_str().ok()?;
-    let last = value.rsplit(',').next()?.trim();
-    (!last.is_empty()).then_some(last)
+fn client_address<'h>(
+    headers: &'h HeaderMap,
+    name: &http::HeaderName,
+) -> Option<std::borrow::Cow<'h, str>> {
+    // Bytes, not `to_str`: a non-ASCII byte must not move the caller out of its bucket.
+    let value = headers.get_all(name).iter().next_back()?.as_bytes();
+    let last = value.rsplit(|b| *b == b',').next()?.trim_ascii();
+    (!last.is_empty()).then(|| String::from_utf8_lossy(last))
 }
 
 fn bounded(out: &mut String, kind: &str, value: &str) {
@@ -499,6 +542,21 @@ mod tests {
         );
         // Without a configured header, the forwarded address is never trusted.
         assert_eq!(limiter(None).key(&anonymous, &headers, None), "all");
+        // Handler keys are trimmed, as handlers compare them.
+        assert_eq!(
+            with_header.key(&anonymous, &headers, Some(" bob\t")),
+            "key:bob"
+        );
+        // A header value that is not UTF-8 still keys on its last entry.
+        let mut odd = HeaderMap::new();
+        odd.insert(
+            "x-forwarded-for",
+            http::HeaderValue::from_bytes(b"6.6.6.6, 10.0.0.\xff").unwrap(),
+        );
+        assert_eq!(
+            with_header.key(&anonymous, &odd, None),
+            "client:10.0.0.\u{fffd}"
+        );
         let long = "x".repeat(10_000);
         let key = with_header.key(&anonymous, &headers, Some(&long));
         assert!(key.len() < 80, "{key}");
@@ -626,7 +684,7 @@ mod tests {
             &vars(&[
                 (FAIL, "sometimes"),
                 (REDIS_TIMEOUT_MS, "0"),
-                (REDIS_URL, "http://x"),
+                (REDIS_URL, "rediss://x"),
                 (CLIENT_ADDRESS_HEADER, "bad header"),
             ]),
             &mut problems,

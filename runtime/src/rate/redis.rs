@@ -85,6 +85,10 @@ impl KindText for redis::RedisError {
 }
 
 impl RateLimitStore for RedisStore {
+    fn reset(&self) {
+        self.forget_connection();
+    }
+
     fn check<'a>(&'a self, bucket: &'a str, limit: &'a RateLimit) -> StoreFuture<'a> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
