@@ -125,14 +125,19 @@ where
     F: FnOnce(Ctx, I) -> Fut,
     Fut: Future<Output = R> + Send + 'static,
 {
-    let input: I = serde_json::from_str(input.get()).map_err(|e| {
+    let input: I = parse_input(&ctx, input)?;
+    let fut = f(ctx, input);
+    Ok(Box::pin(async move { serialize_output(fut.await) }))
+}
+
+/// The action's input in the handler's type (`validation-failed` otherwise).
+fn parse_input<I: ActionInput>(ctx: &Ctx, input: &RawValue) -> Result<I, InputError> {
+    serde_json::from_str(input.get()).map_err(|e| {
         InputError::Validation(format!(
             "invalid input for action `{}`: {e}",
             ctx.handler_name()
         ))
-    })?;
-    let fut = f(ctx, input);
-    Ok(Box::pin(async move { serialize_output(fut.await) }))
+    })
 }
 
 /// Runs an action whose rate limit is keyed by its input (`rate_key`): the key is read from
@@ -150,12 +155,7 @@ where
     F: FnOnce(Ctx, I) -> Fut + Send + 'static,
     Fut: Future<Output = R> + Send + 'static,
 {
-    let input: I = serde_json::from_str(input.get()).map_err(|e| {
-        InputError::Validation(format!(
-            "invalid input for action `{}`: {e}",
-            ctx.handler_name()
-        ))
-    })?;
+    let input: I = parse_input(&ctx, input)?;
     let key = key(&input);
     Ok(Box::pin(async move {
         ctx.rate_limit(limit, Some(&key)).await?;

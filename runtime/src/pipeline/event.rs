@@ -74,21 +74,9 @@ impl Webhook for Event {
         span
     }
 
-    fn busy(handler: &'static Handler, spec: &'static EventSpec) -> Rejection {
-        // Within the trigger's retries: Hasura delivers it again after its own interval.
-        tracing::info!(
-            handler = handler.name,
-            "event handler at its concurrency limit; answered 503 with Retry-After"
-        );
-        Rejection::new(
-            http::StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            format!(
-                "`{}` is at its concurrency limit; retry later",
-                handler.name
-            ),
-        )
-        .with_retry_after(u64::from(spec.retry.interval_sec))
+    fn busy_retry_after(spec: &'static EventSpec) -> u64 {
+        // Hasura delivers it again after the trigger's own interval.
+        u64::from(spec.retry.interval_sec)
     }
 
     fn session(request: &mut EventRequest<Box<RawValue>>) -> SessionVariables {

@@ -14,8 +14,8 @@
 //! 7. **authorization** (`Webhook::authorize`, then the handler's [`Guard`]s): roles, and
 //!    per-handler guards, before the input is parsed.
 //! 8. **invoke** (`Webhook::call`, `invoke::guarded`): a concurrency permit where the handler
-//!    has a limit (`Webhook::busy` when none is free), the input parsed into the handler's
-//!    types, the handler run under its timeout and a panic guard.
+//!    has a limit (503 `busy` with `Webhook::busy_retry_after` when none is free), the input
+//!    parsed into the handler's types, the handler run under its timeout and a panic guard.
 //! 9. **response** (`Webhook::respond`): Hasura's format; then every [`Observer`] sees the
 //!    result.
 //!
@@ -142,19 +142,11 @@ pub(crate) trait Webhook: 'static {
         envelope: Self::Envelope<'_>,
     ) -> Result<HandlerFuture<Self>, InputError>;
 
-    /// Step 8: the answer when the handler already runs its maximum number of times at once
-    /// (`concurrency`).
-    fn busy(handler: &'static Handler, spec: &'static Self::Spec) -> Rejection {
+    /// Step 8: when the handler already runs its maximum number of times at once
+    /// (`concurrency`), the answer is 503 `busy` with this `Retry-After` (seconds).
+    fn busy_retry_after(spec: &'static Self::Spec) -> u64 {
         let _ = spec;
-        Rejection::new(
-            http::StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            format!(
-                "`{}` is at its concurrency limit; retry later",
-                handler.name
-            ),
-        )
-        .with_retry_after(1)
+        1
     }
 
     /// Step 8: the handler's time limit.
@@ -265,7 +257,7 @@ async fn run<W: Webhook>(
                 limit
                     .clone()
                     .try_acquire_owned()
-                    .map_err(|_| W::busy(handler, spec))?,
+                    .map_err(|_| busy(handler, W::busy_retry_after(spec)))?,
             ),
             None => None,
         };
@@ -299,6 +291,24 @@ fn audit_caller_refusal(
                 .request_id(request_id.as_str()),
         );
     }
+}
+
+/// 503 `busy`: the handler is at its concurrency limit; Hasura delivers it again after
+/// `Retry-After`.
+fn busy(handler: &'static Handler, retry_after: u64) -> Rejection {
+    tracing::info!(
+        handler = handler.name,
+        "handler at its concurrency limit; answered 503 with Retry-After"
+    );
+    Rejection::new(
+        http::StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        format!(
+            "`{}` is at its concurrency limit; retry later",
+            handler.name
+        ),
+    )
+    .with_retry_after(retry_after)
 }
 
 fn input_rejection(e: InputError) -> Rejection {
