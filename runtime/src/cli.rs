@@ -186,15 +186,18 @@ async fn serve(service: Service) -> Result<(), StartupError> {
         .map_err(StartupError::Io)?;
     let local = listener.local_addr().map_err(StartupError::Io)?;
     config.listen = local;
-    let router = service.start_with(config).await?;
+    let (router, audit) = service.start_serving(config).await?;
     let shutdown = crate::service::shutdown_signal();
     if count == 0 {
         tracing::warn!("{NO_HANDLERS}");
     }
     tracing::info!(address = %local, handlers = count, "rasura listening");
-    crate::server::serve(listener, router, limits, grace, shutdown)
+    let served = crate::server::serve(listener, router, limits, grace, shutdown)
         .await
-        .map_err(StartupError::Io)?;
+        .map_err(StartupError::Io);
+    // Queued audit events are written before the process exits.
+    audit.flush(crate::service::AUDIT_FLUSH_TIMEOUT).await;
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

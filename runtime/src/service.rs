@@ -226,6 +226,14 @@ impl Service {
     }
 
     pub(crate) async fn start_with(&self, config: Config) -> Result<Router, StartupError> {
+        Ok(self.start_serving(config).await?.0)
+    }
+
+    /// [`Service::start_with`], also returning the audit trail to flush once serving stops.
+    pub(crate) async fn start_serving(
+        &self,
+        config: Config,
+    ) -> Result<(Router, crate::audit::Audit), StartupError> {
         let pool = match &config.database_url {
             Some(url) => Some(
                 crate::db::connect(url, config.database_max_connections)
@@ -249,7 +257,9 @@ impl Service {
             }
         }
         let shared = self.build_shared(&config, pool)?;
-        build_router(self.handlers(), config, shared, self.observers.clone())
+        let audit = shared.audit.clone();
+        let router = build_router(self.handlers(), config, shared, self.observers.clone())?;
+        Ok((router, audit))
     }
 
     fn build_shared(
@@ -279,10 +289,12 @@ impl Service {
         config.listen = listener.local_addr().map_err(StartupError::Io)?;
         let grace = config.shutdown_timeout;
         let limits = crate::server::Limits::of(&config);
-        let router = self.start_with(config).await?;
-        crate::server::serve(listener, router, limits, grace, shutdown_signal())
+        let (router, audit) = self.start_serving(config).await?;
+        let served = crate::server::serve(listener, router, limits, grace, shutdown_signal())
             .await
-            .map_err(StartupError::Io)
+            .map_err(StartupError::Io);
+        audit.flush(AUDIT_FLUSH_TIMEOUT).await;
+        served
     }
 
     /// The service binary's entry point: parses the command line (`serve`, the default,
@@ -292,6 +304,9 @@ impl Service {
         crate::cli::run(self).await
     }
 }
+
+/// How long a stopping service waits for its audit sinks to finish writing.
+pub(crate) const AUDIT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a service cannot start.
 #[derive(Debug, thiserror::Error)]

@@ -320,4 +320,19 @@ async fn a_full_audit_queue_drops_and_counts_without_blocking() {
         .unwrap();
     assert_eq!(rows as u64, sink.written());
     assert!(rows >= 1);
+
+    // `flush` (called on shutdown) returns once everything recorded before it is written.
+    for i in 0..3 {
+        sink.record(&AuditEvent::new(AuditKind::Logout).user_id(&format!("f{i}")));
+        tokio::task::yield_now().await;
+    }
+    // (The queue holds 4: three events always fit.)
+    sink.flush().await;
+    let logouts: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM rasura_audit.event WHERE event = 'logout'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(logouts, 3);
+    assert_eq!(sink.written() + sink.dropped(), 1003);
 }

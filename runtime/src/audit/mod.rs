@@ -150,6 +150,12 @@ impl AuditEvent {
 pub trait AuditSink: Send + Sync + 'static {
     /// One event.
     fn record(&self, event: &AuditEvent);
+
+    /// Finishes writing what was recorded (called once the service stops serving; default:
+    /// nothing to do).
+    fn flush(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// Keeps audit events in memory (tests, or an admin view of recent events).
@@ -209,6 +215,17 @@ impl Audit {
     pub fn new(sinks: Vec<Arc<dyn AuditSink>>) -> Self {
         Self {
             sinks: sinks.into(),
+        }
+    }
+
+    /// Lets every sink finish writing, for at most `timeout` (on shutdown).
+    pub async fn flush(&self, timeout: std::time::Duration) {
+        let all = futures_util::future::join_all(self.sinks.iter().map(|s| s.flush()));
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!(
+                timeout_secs = timeout.as_secs_f32(),
+                "audit sinks did not finish writing before the shutdown deadline"
+            );
         }
     }
 

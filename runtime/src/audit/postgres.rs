@@ -20,8 +20,14 @@ const BATCH: usize = 500;
 pub struct PostgresAuditSink {
     pool: PgPool,
     capacity: usize,
-    queue: OnceLock<Option<mpsc::Sender<AuditEvent>>>,
+    queue: OnceLock<Option<mpsc::Sender<Message>>>,
     counters: Arc<Counters>,
+}
+
+/// What the writer receives: an event, or a request to write everything before it.
+enum Message {
+    Event(Box<AuditEvent>),
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 #[derive(Debug, Default)]
@@ -66,7 +72,7 @@ impl PostgresAuditSink {
     }
 
     /// The queue, with its writer started on first use (on the caller's Tokio runtime).
-    fn queue(&self) -> Option<&mpsc::Sender<AuditEvent>> {
+    fn queue(&self) -> Option<&mpsc::Sender<Message>> {
         self.queue
             .get_or_init(|| {
                 let runtime = tokio::runtime::Handle::try_current().ok()?;
@@ -97,12 +103,29 @@ impl AuditSink for PostgresAuditSink {
     fn record(&self, event: &AuditEvent) {
         match self.queue() {
             Some(queue) => {
-                if queue.try_send(event.clone()).is_err() {
+                if queue
+                    .try_send(Message::Event(Box::new(event.clone())))
+                    .is_err()
+                {
                     self.drop_event();
                 }
             }
             None => self.drop_event(),
         }
+    }
+
+    /// Waits until every event recorded before the call is written (or dropped after the
+    /// writer's retries).
+    fn flush(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let Some(Some(queue)) = self.queue.get() else {
+                return;
+            };
+            let (done, written) = tokio::sync::oneshot::channel();
+            if queue.send(Message::Flush(done)).await.is_ok() {
+                let _ = written.await;
+            }
+        })
     }
 }
 
@@ -110,17 +133,28 @@ impl AuditSink for PostgresAuditSink {
 /// one statement. A failed insert is retried with backoff a few times, then counted as dropped.
 async fn write_batches(
     pool: PgPool,
-    mut receiver: mpsc::Receiver<AuditEvent>,
+    mut receiver: mpsc::Receiver<Message>,
     counters: Arc<Counters>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut flushed = Vec::new();
     while let Some(first) = receiver.recv().await {
-        batch.push(first);
-        while batch.len() < BATCH {
-            match receiver.try_recv() {
-                Ok(event) => batch.push(event),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Event(event) => batch.push(*event),
+                // Acknowledged once the batch holding everything before it is written.
+                Message::Flush(done) => flushed.push(done),
             }
+            if batch.len() < BATCH {
+                next = receiver.try_recv().ok();
+            }
+        }
+        if batch.is_empty() {
+            for done in flushed.drain(..) {
+                let _ = done.send(());
+            }
+            continue;
         }
         let mut delay = Duration::from_millis(100);
         let mut attempts = 0;
@@ -148,6 +182,9 @@ async fn write_batches(
             }
         }
         batch.clear();
+        for done in flushed.drain(..) {
+            let _ = done.send(());
+        }
     }
 }
 
