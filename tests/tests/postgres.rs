@@ -321,6 +321,28 @@ async fn a_full_audit_queue_drops_and_counts_without_blocking() {
     assert_eq!(rows as u64, sink.written());
     assert!(rows >= 1);
 
+    // Events anyone can cause (refused secrets) fill at most a quarter of the queue: a flood of
+    // them leaves room for the others.
+    let crowded = PostgresAuditSink::with_capacity(db.pool().clone(), 8);
+    for _ in 0..100 {
+        crowded.record(&AuditEvent::new(AuditKind::WebhookSecretRejected).reason("invalid"));
+    }
+    for i in 0..6 {
+        crowded.record(&AuditEvent::new(AuditKind::AccessDenied).user_id(&format!("d{i}")));
+    }
+    assert_eq!(
+        crowded.dropped(),
+        98,
+        "2 secret refusals queued, 6 denials kept"
+    );
+    crowded.flush().await;
+    let denials: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM rasura_audit.event WHERE event = 'access_denied'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(denials, 6);
+
     // `flush` (called on shutdown) returns once everything recorded before it is written.
     for i in 0..3 {
         sink.record(&AuditEvent::new(AuditKind::Logout).user_id(&format!("f{i}")));

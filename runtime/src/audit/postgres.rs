@@ -2,14 +2,14 @@
 //! batches by one background task. Requests only push onto a bounded queue; when the queue is
 //! full the event is counted as dropped (and logged), never waited for.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 
-use super::{AuditEvent, AuditSink};
+use super::{AuditEvent, AuditKind, AuditSink};
 
 /// Events waiting to be written, at most.
 pub const QUEUE_CAPACITY: usize = 10_000;
@@ -34,6 +34,18 @@ enum Message {
 struct Counters {
     dropped: AtomicU64,
     written: AtomicU64,
+    /// Queued events that anyone can cause without credentials (a refused webhook secret or
+    /// token); they may fill at most a quarter of the queue, so a flood of them cannot crowd
+    /// out the rest.
+    unauthenticated: AtomicUsize,
+}
+
+/// Events anyone can cause without credentials.
+fn is_unauthenticated(kind: AuditKind) -> bool {
+    matches!(
+        kind,
+        AuditKind::WebhookSecretRejected | AuditKind::JwtRejected
+    )
 }
 
 impl std::fmt::Debug for PostgresAuditSink {
@@ -101,16 +113,32 @@ impl PostgresAuditSink {
 
 impl AuditSink for PostgresAuditSink {
     fn record(&self, event: &AuditEvent) {
-        match self.queue() {
-            Some(queue) => {
-                if queue
-                    .try_send(Message::Event(Box::new(event.clone())))
-                    .is_err()
-                {
-                    self.drop_event();
-                }
+        let Some(queue) = self.queue() else {
+            return self.drop_event();
+        };
+        let unauthenticated = is_unauthenticated(event.kind);
+        if unauthenticated {
+            let queued = self
+                .counters
+                .unauthenticated
+                .fetch_add(1, Ordering::Relaxed);
+            if queued >= self.capacity.div_ceil(4) {
+                self.counters
+                    .unauthenticated
+                    .fetch_sub(1, Ordering::Relaxed);
+                return self.drop_event();
             }
-            None => self.drop_event(),
+        }
+        if queue
+            .try_send(Message::Event(Box::new(event.clone())))
+            .is_err()
+        {
+            if unauthenticated {
+                self.counters
+                    .unauthenticated
+                    .fetch_sub(1, Ordering::Relaxed);
+            }
+            self.drop_event();
         }
     }
 
@@ -142,7 +170,12 @@ async fn write_batches(
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
-                Message::Event(event) => batch.push(*event),
+                Message::Event(event) => {
+                    if is_unauthenticated(event.kind) {
+                        counters.unauthenticated.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    batch.push(*event);
+                }
                 // Acknowledged once the batch holding everything before it is written.
                 Message::Flush(done) => flushed.push(done),
             }
