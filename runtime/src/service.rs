@@ -276,7 +276,8 @@ impl Service {
             self.rate_store.clone(),
         )?;
         for (variable, kind) in self.principal_variables.entries() {
-            shared.principal_variables = shared.principal_variables.clone().with(variable, kind);
+            shared.principal_variables =
+                std::mem::take(&mut shared.principal_variables).with(variable, kind);
         }
         Ok(shared)
     }

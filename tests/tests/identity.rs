@@ -626,6 +626,12 @@ async fn call(
     call_with(base, name, json!({"x-hasura-role": role}), token, input).await
 }
 
+/// `refresh_pair` as an anonymous caller.
+async fn call_refresh(base: &str, refresh_token: &str) -> (u16, Value) {
+    let input = json!({ "refresh_token": refresh_token });
+    call(base, "refresh_pair", "anonymous", input, None).await
+}
+
 fn with_user(token: &str) -> Value {
     // Hasura forwards the session of the verified token: the user id must agree.
     let payload = token.split('.').nth(1).unwrap();
@@ -690,45 +696,17 @@ async fn issue_verify_refresh_reuse_and_logout() {
 
     // Refresh rotates; presenting the spent token again revokes the family.
     let first = pair["refresh_token"].as_str().unwrap().to_owned();
-    let (status, second) = call(
-        &base,
-        "refresh_pair",
-        "anonymous",
-        json!({"refresh_token": first}),
-        None,
-    )
-    .await;
+    let (status, second) = call_refresh(&base, &first).await;
     assert_eq!(status, 200, "{second}");
     let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(second_refresh, first);
-    let (status, reused) = call(
-        &base,
-        "refresh_pair",
-        "anonymous",
-        json!({"refresh_token": first}),
-        None,
-    )
-    .await;
+    let (status, reused) = call_refresh(&base, &first).await;
     assert_eq!(status, 401);
     assert_eq!(reused["extensions"]["code"], "invalid-refresh-token");
-    let (status, _) = call(
-        &base,
-        "refresh_pair",
-        "anonymous",
-        json!({"refresh_token": second_refresh}),
-        None,
-    )
-    .await;
+    let (status, _) = call_refresh(&base, &second_refresh).await;
     assert_eq!(status, 401, "the whole family is revoked after a reuse");
     for unknown in ["", "nope", &"x".repeat(10_000)] {
-        let (status, body) = call(
-            &base,
-            "refresh_pair",
-            "anonymous",
-            json!({"refresh_token": unknown}),
-            None,
-        )
-        .await;
+        let (status, body) = call_refresh(&base, unknown).await;
         assert_eq!(
             (status, body["extensions"]["code"].as_str()),
             (401, Some("invalid-refresh-token"))
@@ -763,14 +741,7 @@ async fn issue_verify_refresh_reuse_and_logout() {
     let (status, body) = call_as(&base, "whoami", access, json!({})).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["extensions"]["code"], "invalid-jwt");
-    let (status, _) = call(
-        &base,
-        "refresh_pair",
-        "anonymous",
-        json!({"refresh_token": refresh}),
-        None,
-    )
-    .await;
+    let (status, _) = call_refresh(&base, refresh).await;
     assert_eq!(status, 401);
     let denied: i64 = sqlx::query_scalar("SELECT count(*) FROM rasura_auth.revoked_token")
         .fetch_one(db.pool())

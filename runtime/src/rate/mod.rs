@@ -382,11 +382,7 @@ impl RateLimiter {
         headers: &HeaderMap,
         handler_key: Option<&str>,
     ) -> String {
-        use std::fmt::Write;
-        let mut bucket = String::with_capacity(handler.len() + 48);
-        bucket.push_str(handler);
-        let period_ms = u64::try_from(limit.period.as_millis()).unwrap_or(u64::MAX);
-        let _ = write!(bucket, "|{}|{period_ms}|", limit.count);
+        let mut bucket = bucket_prefix(handler, limit);
         self.write_key(&mut bucket, identity, headers, handler_key);
         bucket
     }
@@ -401,11 +397,8 @@ impl RateLimiter {
         identity: &crate::context::Identity,
         request_id: &str,
     ) -> Result<(), ActionError> {
-        let bucket = format!(
-            "{handler}|{}|{}|{key}",
-            limit.count,
-            limit.period.as_millis()
-        );
+        let mut bucket = bucket_prefix(handler, limit);
+        bucket.push_str(key);
         self.check_bucket(handler, limit, &bucket, identity, request_id)
             .await
     }
@@ -475,6 +468,17 @@ impl RateLimiter {
             }
         }
     }
+}
+
+/// `handler|count|period_ms|`: the start of every bucket of `handler` under `limit` (the key
+/// follows), in one allocation.
+fn bucket_prefix(handler: &str, limit: &RateLimit) -> String {
+    use std::fmt::Write;
+    let mut bucket = String::with_capacity(handler.len() + 48);
+    bucket.push_str(handler);
+    let period_ms = u64::try_from(limit.period.as_millis()).unwrap_or(u64::MAX);
+    let _ = write!(bucket, "|{}|{period_ms}|", limit.count);
+    bucket
 }
 
 /// The client address from the trusted header: the last entry of a list (the one the load
