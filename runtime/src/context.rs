@@ -126,6 +126,8 @@ pub(crate) struct Shared {
     pub(crate) principal_variables: crate::policy::PrincipalVariables,
     pub(crate) rate: Arc<crate::rate::RateLimiter>,
     pub(crate) audit: crate::audit::Audit,
+    /// Set once `rasura.processed_delivery` is known to exist (the first `ctx.once`).
+    pub(crate) deliveries_ready: tokio::sync::OnceCell<()>,
 }
 
 impl fmt::Debug for Shared {

@@ -37,7 +37,7 @@ pub const AUTH: Migration = Migration {
 };
 
 /// Every migration the framework ships, in version order.
-pub const MIGRATIONS: &[Migration] = &[AUTH, AUDIT];
+pub const MIGRATIONS: &[Migration] = &[AUTH, AUDIT, DELIVERIES];
 
 /// `rasura_audit.event`: the persistent audit trail (`RASURA_AUDIT_DATABASE=true`).
 pub const AUDIT: Migration = Migration {
@@ -45,6 +45,14 @@ pub const AUDIT: Migration = Migration {
     name: "rasura_audit",
     up: include_str!("../migrations/0002_rasura_audit.up.sql"),
     down: include_str!("../migrations/0002_rasura_audit.down.sql"),
+};
+
+/// `rasura.processed_delivery`: deliveries whose effects committed (`ctx.once`).
+pub const DELIVERIES: Migration = Migration {
+    version: 3,
+    name: "rasura_deliveries",
+    up: include_str!("../migrations/0003_rasura_deliveries.up.sql"),
+    down: include_str!("../migrations/0003_rasura_deliveries.down.sql"),
 };
 
 /// The advisory lock key held while migrating (`"rasura"` in ASCII, then 1).

@@ -447,6 +447,7 @@ pub(crate) fn build_shared_with(
         principal_variables: config.principal_variables.clone(),
         rate: Arc::new(rate),
         audit,
+        deliveries_ready: tokio::sync::OnceCell::new(),
     })
 }
 

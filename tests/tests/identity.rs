@@ -133,7 +133,7 @@ async fn two_replicas_starting_at_once_apply_the_migrations_once() {
     fresh.apply_migrations(&dir).await;
     assert_eq!(
         rasura::migrations::applied(fresh.pool()).await.unwrap(),
-        [1, 2]
+        [1, 2, 3]
     );
     std::fs::remove_dir_all(dir).unwrap();
 }

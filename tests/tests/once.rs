@@ -1,0 +1,116 @@
+//! `ctx.once` against a real PostgreSQL: a redelivery is acknowledged without running the work,
+//! a failed attempt leaves nothing recorded, and concurrent duplicates run the work once.
+
+use std::time::Duration;
+
+use rasura::db::sqlx;
+use rasura::delivery::Once;
+use rasura::testing::{TestDatabase, TestService};
+use rasura::{Ctx, Event, EventError, Service, event, handler};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+struct Item {
+    id: i64,
+    fail: bool,
+}
+
+/// Records one effect per delivery; fails (after writing) when the row says so.
+#[event(table = "public.item", insert, retry(num_retries = 3))]
+async fn item_added(ctx: Ctx, event: Event<Item>) -> Result<(), EventError> {
+    let item = event.operation.new_row().expect("an insert");
+    let outcome = ctx
+        .once(&event.id, async |tx| {
+            sqlx::query("INSERT INTO effect (item_id) VALUES ($1)")
+                .bind(item.id)
+                .execute(&mut **tx)
+                .await?;
+            // Held open, so a concurrent duplicate has to wait for this transaction.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if item.fail {
+                return Err(EventError::new("the effect failed after writing"));
+            }
+            Ok(())
+        })
+        .await?;
+    tracing::info!(ran = outcome.ran(), "delivery handled");
+    let _ = matches!(outcome, Once::AlreadyProcessed);
+    Ok(())
+}
+
+async fn setup() -> (TestDatabase, TestService) {
+    let db = TestDatabase::create().await;
+    sqlx::query("CREATE TABLE effect (item_id bigint NOT NULL)")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let service = TestService::new(
+        Service::with_handlers([handler!(item_added)])
+            .with_config(TestService::config().with_database_url(db.url())),
+    );
+    (db, service)
+}
+
+async fn effects(db: &TestDatabase) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM effect")
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+}
+
+fn delivery(s: &TestService, id: &str, fail: bool) -> rasura::testing::EventRequestBuilder {
+    s.event("item_added")
+        .table("public.item")
+        .id(id)
+        .insert(json!({"id": 1, "fail": fail}))
+}
+
+#[tokio::test]
+async fn a_redelivery_is_acknowledged_without_running_the_work() {
+    let (db, s) = setup().await;
+    delivery(&s, "evt-1", false).send().await.assert_status(200);
+    delivery(&s, "evt-1", false).send().await.assert_status(200);
+    assert_eq!(effects(&db).await, 1);
+    // Another delivery id is another effect.
+    delivery(&s, "evt-2", false).send().await.assert_status(200);
+    assert_eq!(effects(&db).await, 2);
+    let recorded: Vec<(String, String)> =
+        sqlx::query_as("SELECT handler, id FROM rasura.processed_delivery ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        recorded,
+        [
+            ("item_added".to_owned(), "evt-1".to_owned()),
+            ("item_added".to_owned(), "evt-2".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_attempt_commits_nothing_and_the_retry_runs() {
+    let (db, s) = setup().await;
+    let failed = delivery(&s, "evt-9", true).send().await;
+    assert_eq!(failed.status.as_u16(), 500);
+    assert_eq!(
+        effects(&db).await,
+        0,
+        "the work's write rolled back with it"
+    );
+    delivery(&s, "evt-9", false).send().await.assert_status(200);
+    assert_eq!(effects(&db).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_duplicates_run_the_work_once() {
+    let (db, s) = setup().await;
+    let (a, b) = tokio::join!(
+        delivery(&s, "evt-dup", false).send(),
+        delivery(&s, "evt-dup", false).send()
+    );
+    a.assert_status(200);
+    b.assert_status(200);
+    assert_eq!(effects(&db).await, 1);
+}
