@@ -115,3 +115,110 @@ impl Ctx {
         Ok(Once::Ran(value))
     }
 }
+
+/// How long Hasura should wait before the next attempt of a failed delivery (sent as
+/// `Retry-After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backoff {
+    /// The same delay every time (Hasura's own `interval_sec`).
+    Fixed {
+        /// Seconds between attempts.
+        interval_sec: u32,
+    },
+    /// `base_sec · 2^current_retry`, at most `max_sec`.
+    Exponential {
+        /// The first delay, seconds.
+        base_sec: u32,
+        /// The largest delay, seconds.
+        max_sec: u32,
+    },
+}
+
+/// Largest share of a delay that jitter may add or remove.
+pub const JITTER: f64 = 0.2;
+
+impl Backoff {
+    /// The delay before the next attempt when `current_retry` attempts came before this one
+    /// (0 on the first delivery), without jitter; at least 1 s.
+    pub fn delay_secs(&self, current_retry: u32) -> u64 {
+        let secs = match *self {
+            Backoff::Fixed { interval_sec } => u64::from(interval_sec),
+            Backoff::Exponential { base_sec, max_sec } => {
+                let factor = 1u64.checked_shl(current_retry.min(63)).unwrap_or(u64::MAX);
+                u64::from(base_sec)
+                    .saturating_mul(factor)
+                    .min(u64::from(max_sec))
+            }
+        };
+        secs.max(1)
+    }
+
+    /// [`Backoff::delay_secs`] moved by `jitter` × 20% (`jitter` in −1..=1, from a random
+    /// source), rounded, at least 1 s: replicas that failed together do not retry together.
+    pub fn jittered_secs(&self, current_retry: u32, jitter: f64) -> u64 {
+        let delay = self.delay_secs(current_retry) as f64;
+        let moved = delay * (1.0 + JITTER * jitter.clamp(-1.0, 1.0));
+        (moved.round() as u64).max(1)
+    }
+
+    /// [`Backoff::jittered_secs`] with a random jitter.
+    pub fn retry_after_secs(&self, current_retry: u32) -> u64 {
+        let jitter = rand::random::<f64>() * 2.0 - 1.0;
+        self.jittered_secs(current_retry, jitter)
+    }
+}
+
+/// Whether an answer may still carry `Retry-After`: Hasura stops retrying only when its tries
+/// reach `num_retries` *and* the answer has none, so past the last retry a `Retry-After` would
+/// keep the event alive forever.
+pub fn retries_left(info: &crate::protocol::DeliveryInfo) -> bool {
+    info.current_retry < info.max_retries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exponential_backoff_doubles_up_to_the_cap() {
+        let backoff = Backoff::Exponential {
+            base_sec: 10,
+            max_sec: 3600,
+        };
+        let delays: Vec<u64> = (0..10).map(|r| backoff.delay_secs(r)).collect();
+        assert_eq!(delays, [10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600]);
+        assert_eq!(backoff.delay_secs(u32::MAX), 3600, "no overflow");
+        assert_eq!(Backoff::Fixed { interval_sec: 0 }.delay_secs(3), 1);
+    }
+
+    #[test]
+    fn jitter_stays_within_twenty_percent() {
+        let backoff = Backoff::Exponential {
+            base_sec: 10,
+            max_sec: 600,
+        };
+        assert_eq!(backoff.jittered_secs(2, -1.0), 32);
+        assert_eq!(backoff.jittered_secs(2, 1.0), 48);
+        assert_eq!(backoff.jittered_secs(2, 5.0), 48, "clamped");
+        for retry in 0..8 {
+            let base = backoff.delay_secs(retry) as f64;
+            for _ in 0..200 {
+                let secs = backoff.retry_after_secs(retry) as f64;
+                assert!(secs >= (base * 0.8).floor().max(1.0), "{secs} for {base}");
+                assert!(secs <= (base * 1.2).ceil(), "{secs} for {base}");
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_only_while_retries_remain() {
+        let info = |current_retry, max_retries| crate::protocol::DeliveryInfo {
+            current_retry,
+            max_retries,
+        };
+        assert!(retries_left(&info(0, 5)));
+        assert!(retries_left(&info(4, 5)));
+        assert!(!retries_left(&info(5, 5)));
+        assert!(!retries_left(&info(0, 0)));
+    }
+}
