@@ -25,9 +25,12 @@ pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Options: `trigger = "…"` (default: the function's name), `table = "schema.table"`
 /// (required), `source = "…"` (default `default`), `insert`, `update(columns = [..],
 /// payload = [..])`, `delete`, `manual`, `retry(num_retries = N, interval_sec = N,
-/// timeout_sec = N)`, `timeout = <seconds>`, `concurrency = N` (most deliveries run at once
-/// on one replica; above it 503 with `Retry-After` = `interval_sec`). Events are never
-/// rate-limited: Hasura would only retry.
+/// timeout_sec = N, backoff = "exponential", base_sec = N, max_sec = N)`, `timeout = <seconds>`,
+/// `concurrency = N` (most deliveries run at once on one replica; above it 503 with
+/// `Retry-After` = `interval_sec`), `once` (the handler runs once per delivery id, in one
+/// transaction with its record: `ctx.delivery_transaction()`), `dead_letter` (the last failed
+/// attempt is stored in `rasura.dead_letter` and acknowledged). Events are never rate-limited:
+/// Hasura would only retry.
 #[proc_macro_attribute]
 pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
     rasura_macros_core::event(args.into(), item.into()).into()
@@ -39,10 +42,25 @@ pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Options: `name = "…"` (default: the function's name), `schedule = "0 8 * * *"` (required;
 /// Hasura's five-field dialect, UTC, 0 = Sunday), `payload = r#"{…}"#` (JSON), `comment = "…"`,
 /// `retry(num_retries = N, retry_interval_seconds = N, timeout_seconds = N,
-/// tolerance_seconds = N)`, `timeout = <seconds>`.
+/// tolerance_seconds = N, backoff = "exponential", base_sec = N, max_sec = N)` (the backoff
+/// must end within `tolerance_seconds`), `timeout = <seconds>`, `once`, `dead_letter`.
 #[proc_macro_attribute]
 pub fn cron(args: TokenStream, item: TokenStream) -> TokenStream {
     rasura_macros_core::cron(args.into(), item.into()).into()
+}
+
+/// Turns an `async fn(ctx: Ctx, event: Scheduled<P>) -> Result<(), EventError>` into a
+/// one-off scheduled-event webhook served at `POST /scheduled/{name}`, and generates a marker
+/// type named after the function (`send_reminder` → `SendReminder`) for
+/// `ctx.scheduler().schedule::<SendReminder>(at, &payload)`.
+///
+/// Options: `name = "…"` (default: the function's name), `retry(num_retries = N,
+/// retry_interval_seconds = N, timeout_seconds = N, tolerance_seconds = N, backoff =
+/// "exponential", base_sec = N, max_sec = N)` (sent with each event), `timeout = <seconds>`,
+/// `once`, `dead_letter`.
+#[proc_macro_attribute]
+pub fn scheduled(args: TokenStream, item: TokenStream) -> TokenStream {
+    rasura_macros_core::scheduled(args.into(), item.into()).into()
 }
 
 /// The registered [`Handler`] of an annotated function, for services built from an explicit

@@ -361,6 +361,21 @@ pub(crate) const NO_HANDLERS: &str = "no handlers are linked into this binary: i
     your library crate, add `use your_crate as _;` to main.rs (or call something from it) so the \
     linker keeps their registrations";
 
+/// `; once; dead letters; backoff 10s..600s` for a delivery handler's options.
+fn policy_details(policy: &crate::registry::DeliveryPolicy) -> String {
+    let mut out = String::new();
+    if policy.once {
+        out.push_str("; once");
+    }
+    if policy.dead_letter {
+        out.push_str("; dead letters");
+    }
+    if let crate::delivery::Backoff::Exponential { base_sec, max_sec } = policy.backoff {
+        out.push_str(&format!("; backoff {base_sec}s..{max_sec}s"));
+    }
+    out
+}
+
 pub(crate) fn routes_table(handlers: &[&'static Handler]) -> String {
     if handlers.is_empty() {
         return format!("{NO_HANDLERS}\n");
@@ -424,20 +439,34 @@ pub(crate) fn routes_table(handlers: &[&'static Handler]) -> String {
                     "-".into(),
                     "webhook secret",
                     format!(
-                        "{}:{}.{} {}{}",
+                        "{}:{}.{} {}{}{}",
                         e.source,
                         e.schema,
                         e.table,
                         ops.join(" "),
                         e.concurrency
-                            .map_or(String::new(), |n| format!("; concurrency {n}"))
+                            .map_or(String::new(), |n| format!("; concurrency {n}")),
+                        policy_details(&e.policy),
                     ),
                 )
             }
             HandlerKind::Cron(c) => (
                 "-".into(),
                 "webhook secret",
-                format!("schedule `{}` (UTC)", c.schedule),
+                format!(
+                    "schedule `{}` (UTC){}",
+                    c.schedule,
+                    policy_details(&c.policy)
+                ),
+            ),
+            HandlerKind::Scheduled(s) => (
+                "-".into(),
+                "webhook secret",
+                format!(
+                    "one-off; payload {}{}",
+                    s.payload_type,
+                    policy_details(&s.policy)
+                ),
             ),
         };
         rows.push([

@@ -171,7 +171,15 @@ pub struct Config {
     pub rate_limit: crate::rate::RateLimitConfig,
     /// Write audit events to `rasura_audit.event` (`RASURA_AUDIT_DATABASE`).
     pub audit_database: bool,
+    /// How long `rasura.processed_delivery` remembers a delivery (`RASURA_DELIVERY_RETENTION_DAYS`,
+    /// 30 days): a redelivery older than this runs again.
+    pub delivery_retention: Duration,
 }
+
+/// `RASURA_DELIVERY_RETENTION_DAYS`: how long processed deliveries are remembered.
+pub const DELIVERY_RETENTION_DAYS: &str = "RASURA_DELIVERY_RETENTION_DAYS";
+/// The default delivery retention: 30 days.
+pub const DEFAULT_DELIVERY_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl Config {
     /// A configuration accepting `webhook_secrets` (comma-separated), with every other setting at
@@ -203,7 +211,14 @@ impl Config {
             principal_variables: crate::policy::PrincipalVariables::default(),
             rate_limit: crate::rate::RateLimitConfig::default(),
             audit_database: false,
+            delivery_retention: DEFAULT_DELIVERY_RETENTION,
         }
+    }
+
+    /// Sets how long processed deliveries are remembered (at least one hour).
+    pub fn with_delivery_retention(mut self, retention: Duration) -> Self {
+        self.delivery_retention = retention.max(Duration::from_secs(3600));
+        self
     }
 
     /// Sets the session variables that become policy principals.
@@ -461,6 +476,17 @@ impl Config {
                 crate::audit::AUDIT_DATABASE,
                 "expected `true` or `false`",
             )),
+        }
+        if let Some(text) = get(DELIVERY_RETENTION_DAYS) {
+            match text.trim().parse::<u32>() {
+                Ok(days @ 1..=3650) => {
+                    config.delivery_retention = Duration::from_secs(u64::from(days) * 24 * 3600);
+                }
+                _ => problems.push(Problem::new(
+                    DELIVERY_RETENTION_DAYS,
+                    "expected a whole number of days from 1 to 3650",
+                )),
+            }
         }
         match get(LOG_FORMAT).as_deref().map(str::trim) {
             None | Some("text") => {}

@@ -126,8 +126,15 @@ pub(crate) struct Shared {
     pub(crate) principal_variables: crate::policy::PrincipalVariables,
     pub(crate) rate: Arc<crate::rate::RateLimiter>,
     pub(crate) audit: crate::audit::Audit,
-    /// Set once `rasura.processed_delivery` is known to exist (the first `ctx.once`).
+    /// Set once the delivery tables (`rasura.processed_delivery`, …) are known to exist (the
+    /// first delivery that needs them).
     pub(crate) deliveries_ready: tokio::sync::OnceCell<()>,
+    /// When processed deliveries were last pruned (seconds since the Unix epoch).
+    pub(crate) deliveries_pruned_at: std::sync::atomic::AtomicU64,
+    /// `RASURA_DELIVERY_RETENTION_DAYS`.
+    pub(crate) delivery_retention: std::time::Duration,
+    /// Hasura's Metadata API, for `ctx.scheduler()` (`HASURA_GRAPHQL_ENDPOINT`).
+    pub(crate) metadata: Option<crate::metadata::sync::MetadataClient>,
 }
 
 impl fmt::Debug for Shared {
@@ -180,6 +187,8 @@ pub struct Ctx {
     pub(crate) headers: Arc<HeaderMap>,
     pub(crate) claims: Option<Arc<VerifiedClaims>>,
     pub(crate) handler: &'static str,
+    /// The transaction of a `once` handler's delivery.
+    pub(crate) delivery: Option<Arc<crate::delivery::DeliveryScope>>,
 }
 
 /// Headers whose values are credentials.
@@ -237,6 +246,7 @@ impl Ctx {
             headers: Arc::new(headers),
             claims,
             handler,
+            delivery: None,
         }
     }
 

@@ -82,37 +82,279 @@ impl Ctx {
     where
         E: From<TransactionError>,
     {
-        // The table is a framework migration, applied on first use (under the migrations'
-        // advisory lock, so replicas racing here apply it once).
-        let pool = self.db().map_err(TransactionError::from)?;
-        self.shared
-            .deliveries_ready
-            .get_or_try_init(|| async {
-                crate::migrations::apply(pool, &[crate::migrations::DELIVERIES])
-                    .await
-                    .map(|_| ())
-            })
-            .await
-            .map_err(TransactionError::from)?;
-        let mut tx = Transaction(self.transaction().await?);
-        // A concurrent delivery of the same id blocks here until the first commits (then
-        // conflicts) or rolls back (then inserts).
-        let recorded = sqlx::query(
-            "INSERT INTO rasura.processed_delivery (handler, id) VALUES ($1, $2) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(self.handler_name())
-        .bind(id)
-        .execute(&mut *tx.0)
-        .await
-        .map_err(TransactionError::from)?;
-        if recorded.rows_affected() == 0 {
+        let Some(mut tx) = begin_recorded(self, id).await? else {
             tracing::info!(delivery_id = id, "delivery already processed; work skipped");
             return Ok(Once::AlreadyProcessed);
-        }
+        };
         let value = work(&mut tx).await?;
         tx.0.commit().await.map_err(TransactionError::from)?;
         Ok(Once::Ran(value))
+    }
+
+    /// The transaction of this delivery, in a handler with the `once` option (`#[event(…,
+    /// once)]`): what the handler writes through it commits together with the delivery's
+    /// record, after the handler succeeds, and rolls back if it fails.
+    ///
+    /// ```no_run
+    /// # use rasura::{Ctx, Event, EventError};
+    /// # async fn handler(ctx: Ctx, event: Event<serde_json::Value>) -> Result<(), EventError> {
+    /// use rasura::db::sqlx;
+    /// let mut tx = ctx.delivery_transaction().await?;
+    /// sqlx::query("UPDATE account SET credits = credits + 1")
+    ///     .execute(&mut *tx)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delivery_transaction(&self) -> Result<DeliveryTransaction, TransactionError> {
+        let not_once = || {
+            TransactionError::Unavailable(crate::context::Unavailable {
+                resource: "ctx.delivery_transaction()",
+                hint: "only a handler with the `once` option has one (`#[event(…, once)]`)".into(),
+            })
+        };
+        let scope = self.delivery.clone().ok_or_else(not_once)?;
+        let guard = scope.tx.clone().lock_owned().await;
+        if guard.is_none() {
+            // The delivery already ended (a clone of the context outlived the handler).
+            return Err(not_once());
+        }
+        Ok(DeliveryTransaction(guard))
+    }
+}
+
+/// The delivery's transaction in a `once` handler ([`Ctx::delivery_transaction`]): a Postgres
+/// connection inside the transaction (`&mut *tx` is an executor). Held, it blocks other users
+/// of the same transaction; drop it before awaiting anything long.
+pub struct DeliveryTransaction(tokio::sync::OwnedMutexGuard<Option<Transaction>>);
+
+impl std::ops::Deref for DeliveryTransaction {
+    type Target = sqlx::PgConnection;
+    fn deref(&self) -> &sqlx::PgConnection {
+        match &*self.0 {
+            Some(tx) => tx,
+            // Checked when the guard was made, and only the pipeline takes it (under the lock).
+            None => unreachable!("a DeliveryTransaction always holds a transaction"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for DeliveryTransaction {
+    fn deref_mut(&mut self) -> &mut sqlx::PgConnection {
+        match &mut *self.0 {
+            Some(tx) => tx,
+            None => unreachable!("a DeliveryTransaction always holds a transaction"),
+        }
+    }
+}
+
+impl std::fmt::Debug for DeliveryTransaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryTransaction").finish_non_exhaustive()
+    }
+}
+
+/// The open transaction of a `once` delivery, shared with the handler's context.
+pub(crate) struct DeliveryScope {
+    tx: std::sync::Arc<tokio::sync::Mutex<Option<Transaction>>>,
+}
+
+/// The delivery tables exist (applied on first use, under the migrations' advisory lock, so
+/// replicas racing here apply them once); old records are pruned at most once an hour.
+async fn ready(ctx: &Ctx) -> Result<&sqlx::PgPool, TransactionError> {
+    let pool = ctx.db()?;
+    ctx.shared
+        .deliveries_ready
+        .get_or_try_init(|| async {
+            crate::migrations::apply(pool, &[crate::migrations::DELIVERIES])
+                .await
+                .map(|_| ())
+        })
+        .await?;
+    prune_now_and_then(ctx, pool);
+    Ok(pool)
+}
+
+/// Deletes processed deliveries and attempt counts older than the retention, at most once an
+/// hour per replica, in the background.
+fn prune_now_and_then(ctx: &Ctx, pool: &sqlx::PgPool) {
+    use std::sync::atomic::Ordering;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = ctx.shared.deliveries_pruned_at.load(Ordering::Relaxed);
+    if now.saturating_sub(last) < 3600
+        || ctx
+            .shared
+            .deliveries_pruned_at
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    let pool = pool.clone();
+    let retention = ctx.shared.delivery_retention;
+    tokio::spawn(async move {
+        match prune(&pool, retention).await {
+            Ok(rows) if rows > 0 => tracing::info!(rows, "pruned old delivery records"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning old delivery records failed"),
+        }
+    });
+}
+
+/// Deletes processed deliveries and attempt counts older than `retention`; returns how many
+/// rows went.
+pub async fn prune(pool: &sqlx::PgPool, retention: std::time::Duration) -> Result<u64, sqlx::Error> {
+    let secs = retention.as_secs_f64();
+    let processed = sqlx::query(
+        "DELETE FROM rasura.processed_delivery \
+         WHERE processed_at < now() - make_interval(secs => $1)",
+    )
+    .bind(secs)
+    .execute(pool)
+    .await?;
+    let attempts = sqlx::query(
+        "DELETE FROM rasura.delivery_attempt WHERE updated_at < now() - make_interval(secs => $1)",
+    )
+    .bind(secs)
+    .execute(pool)
+    .await?;
+    Ok(processed.rows_affected() + attempts.rows_affected())
+}
+
+/// Begins the transaction and records `(handler, id)`; `None` when it was recorded before. A
+/// concurrent delivery of the same id blocks on the insert until the first commits (then
+/// conflicts) or rolls back (then inserts).
+async fn begin_recorded(ctx: &Ctx, id: &str) -> Result<Option<Transaction>, TransactionError> {
+    ready(ctx).await?;
+    let mut tx = Transaction(ctx.transaction().await?);
+    let recorded = sqlx::query(
+        "INSERT INTO rasura.processed_delivery (handler, id) VALUES ($1, $2) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(ctx.handler_name())
+    .bind(id)
+    .execute(&mut *tx.0)
+    .await?;
+    Ok((recorded.rows_affected() == 1).then_some(tx))
+}
+
+/// The scope of a `once` delivery; `None` when it was processed before.
+pub(crate) async fn begin_scope(
+    ctx: &Ctx,
+    id: &str,
+) -> Result<Option<DeliveryScope>, TransactionError> {
+    Ok(begin_recorded(ctx, id).await?.map(|tx| DeliveryScope {
+        tx: std::sync::Arc::new(tokio::sync::Mutex::new(Some(tx))),
+    }))
+}
+
+/// Commits a `once` delivery after its handler succeeded (a replay also deletes its dead letter
+/// in the same transaction).
+pub(crate) async fn commit_scope(
+    scope: &DeliveryScope,
+    delivery: &crate::pipeline::deliveries::Delivery<'_>,
+) -> Result<(), crate::EventError> {
+    let taken = match scope.tx.try_lock() {
+        Ok(mut guard) => guard.take(),
+        Err(_) => None,
+    };
+    let Some(mut tx) = taken else {
+        return Err(crate::EventError::new(
+            "the delivery's transaction is still held (a DeliveryTransaction outlived the handler)",
+        ));
+    };
+    if delivery.replay {
+        sqlx::query("DELETE FROM rasura.dead_letter WHERE id = $1")
+            .bind(&delivery.id)
+            .execute(&mut *tx.0)
+            .await
+            .map_err(|e| crate::EventError::from(TransactionError::from(e)))?;
+    }
+    tx.0.commit()
+        .await
+        .map_err(|e| crate::EventError::from(TransactionError::from(e)))
+}
+
+/// Counts a failed attempt of a delivery without a retry counter; returns the attempts so far
+/// (1 after the first failure).
+pub(crate) async fn count_attempt(ctx: &Ctx, id: &str) -> Result<u32, TransactionError> {
+    let pool = ready(ctx).await?;
+    let attempts: i32 = sqlx::query_scalar(
+        "INSERT INTO rasura.delivery_attempt (handler, id, attempts) VALUES ($1, $2, 1) \
+         ON CONFLICT (handler, id) DO UPDATE \
+         SET attempts = rasura.delivery_attempt.attempts + 1, updated_at = now() \
+         RETURNING attempts",
+    )
+    .bind(ctx.handler_name())
+    .bind(id)
+    .fetch_one(pool)
+    .await?;
+    Ok(u32::try_from(attempts).unwrap_or(0))
+}
+
+/// Forgets the attempts of a delivery that ended (best effort: the retention prunes leftovers).
+pub(crate) async fn forget_attempts(ctx: &Ctx, id: &str) {
+    let Ok(pool) = ready(ctx).await else { return };
+    let deleted = sqlx::query("DELETE FROM rasura.delivery_attempt WHERE handler = $1 AND id = $2")
+        .bind(ctx.handler_name())
+        .bind(id)
+        .execute(pool)
+        .await;
+    if let Err(e) = deleted {
+        tracing::warn!(error = %e, "forgetting the delivery's attempts failed");
+    }
+}
+
+/// Stores the delivery in `rasura.dead_letter` (replacing an older letter of the same id).
+pub(crate) async fn store_dead_letter(
+    ctx: &Ctx,
+    delivery: &crate::pipeline::deliveries::Delivery<'_>,
+    error: &crate::EventError,
+    attempts: u32,
+) -> Result<(), TransactionError> {
+    let pool = ready(ctx).await?;
+    let payload = String::from_utf8_lossy(delivery.body);
+    sqlx::query(
+        "INSERT INTO rasura.dead_letter (id, handler, payload, error, attempts) \
+         VALUES ($1, $2, $3::jsonb, $4, $5) \
+         ON CONFLICT (id) DO UPDATE SET handler = EXCLUDED.handler, \
+         payload = EXCLUDED.payload, error = EXCLUDED.error, attempts = EXCLUDED.attempts, \
+         failed_at = now()",
+    )
+    .bind(&delivery.id)
+    .bind(delivery.handler.name)
+    .bind(&*payload)
+    .bind(error.to_string())
+    .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Deletes a replayed dead letter.
+pub(crate) async fn delete_dead_letter(ctx: &Ctx, id: &str) -> Result<(), TransactionError> {
+    let pool = ready(ctx).await?;
+    sqlx::query("DELETE FROM rasura.dead_letter WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Counts a failed replay on its dead letter.
+pub(crate) async fn record_replay_failure(ctx: &Ctx, id: &str, message: &str) {
+    let Ok(pool) = ready(ctx).await else { return };
+    let updated = sqlx::query(
+        "UPDATE rasura.dead_letter SET attempts = attempts + 1, error = $2, failed_at = now() \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(message)
+    .execute(pool)
+    .await;
+    if let Err(e) = updated {
+        tracing::warn!(error = %e, "recording the failed replay failed");
     }
 }
 

@@ -265,7 +265,7 @@ pub(crate) fn whole_seconds(delay: Duration) -> u64 {
 
 /// An event or cron handler's failure. Hasura treats every non-2xx answer as a failed delivery
 /// and retries it within the trigger's `num_retries`; [`EventError::retry_after`] asks for a
-/// retry after a delay, even when the retries are exhausted (docs/protocol.md §2.2).
+/// retry after a delay (sent only while retries remain, see docs/protocol.md §2.2).
 ///
 /// Any `std::error::Error` converts into an `EventError` (status 500), so `?` works in handlers.
 pub struct EventError {
@@ -295,9 +295,17 @@ impl EventError {
     }
 
     /// Asks Hasura to deliver the event again after `delay` (sent as `Retry-After` in whole
-    /// seconds, at least 1), even if the trigger's retries are exhausted.
+    /// seconds, at least 1) while the trigger's retries remain. Past the last retry Rasura
+    /// drops it, since Hasura would otherwise retry forever; with a `retry(backoff =
+    /// "exponential", …)` handler option the backoff sets the delay instead.
     pub fn retry_after(mut self, delay: Duration) -> Self {
         self.retry_after = Some(delay);
+        self
+    }
+
+    /// The same failure without `Retry-After`.
+    pub fn without_retry_after(mut self) -> Self {
+        self.retry_after = None;
         self
     }
 
@@ -366,6 +374,7 @@ const CLASSIFIERS: &[Classifier] = &[
     crate::graphql::classify,
     crate::storage::classify,
     crate::context::classify,
+    crate::scheduler::classify,
 ];
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for EventError {

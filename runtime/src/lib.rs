@@ -54,6 +54,7 @@ pub mod prelude;
 pub mod protocol;
 pub mod rate;
 pub mod registry;
+pub mod scheduler;
 mod response_fields;
 pub mod security;
 mod server;
@@ -72,8 +73,8 @@ pub mod __private;
 // reached through its module (`rasura::config::Config`, `rasura::protocol::SessionVariables`, …).
 pub use context::Ctx;
 pub use error::{ActionError, EventError};
-pub use protocol::{Cron, Event, Operation};
-pub use rasura_macros::{action, cron, event, handler};
+pub use protocol::{Cron, Event, Operation, Scheduled};
+pub use rasura_macros::{action, cron, event, handler, scheduled};
 pub use service::Service;
 
 /// The `http` crate, for the status codes of [`ActionError::new`].

@@ -11,6 +11,6 @@
 
 pub use crate::context::Ctx;
 pub use crate::error::{ActionError, EventError};
-pub use crate::protocol::{Cron, Event, Operation};
+pub use crate::protocol::{Cron, Event, Operation, Scheduled};
 pub use crate::service::Service;
-pub use rasura_macros::{action, cron, event, handler};
+pub use rasura_macros::{action, cron, event, handler, scheduled};

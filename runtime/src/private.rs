@@ -4,11 +4,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-pub use crate::protocol::{CronRequest, EventRequest};
+pub use crate::delivery::Backoff;
+pub use crate::protocol::{CronRequest, EventRequest, ScheduledRequest};
 pub use crate::registry::{
-    ActionSpec, ActionType, BoxFuture, Columns, CronRetry, CronSpec, EventRetry, EventSpec,
-    Handler, HandlerKind, InputError, OperationSpec, Registration, SourceLocation, SpanFields,
+    ActionSpec, ActionType, BoxFuture, Columns, CronRetry, CronSpec, DeliveryPolicy, EventRetry,
+    EventSpec, Handler, HandlerKind, InputError, OperationSpec, Registration, ScheduledSpec,
+    SourceLocation, SpanFields,
 };
+pub use crate::scheduler::ScheduledHandler;
 pub use crate::response_fields::ResponseFields;
 pub use bytes::Bytes;
 pub use inventory;
@@ -88,6 +91,21 @@ impl<Row: DeserializeOwned> EventParam for Event<Row> {}
 pub trait CronParam {}
 impl<P: DeserializeOwned> CronParam for CronRequest<P> {}
 
+/// The second parameter of a `#[scheduled]` handler.
+#[diagnostic::on_unimplemented(
+    message = "the second parameter of a `#[scheduled]` handler must be `rasura::Scheduled<P>`, found `{Self}`",
+    label = "expected `Scheduled<P>` with `P: Serialize + Deserialize`"
+)]
+pub trait ScheduledParam {
+    /// The payload type.
+    type Payload: Serialize + DeserializeOwned + Send + Sync + 'static;
+}
+impl<P: Serialize + DeserializeOwned + Send + Sync + 'static> ScheduledParam
+    for ScheduledRequest<P>
+{
+    type Payload = P;
+}
+
 /// Compile-time check that `T` satisfies a trait: the macros call these with spans on the user's
 /// tokens, so a mismatch points at the offending type.
 pub fn assert_context<T: HandlerContext>() {}
@@ -101,6 +119,8 @@ pub fn assert_delivery_result<T: DeliveryResult>() {}
 pub fn assert_event_param<T: EventParam>() {}
 /// See [`assert_context`].
 pub fn assert_cron_param<T: CronParam>() {}
+/// See [`assert_context`].
+pub fn assert_scheduled_param<T: ScheduledParam>() {}
 
 type ActionFuture = BoxFuture<Result<Bytes, ActionError>>;
 type DeliveryFuture = BoxFuture<Result<(), EventError>>;
@@ -292,6 +312,34 @@ where
         name: request.name,
         scheduled_time: request.scheduled_time,
         payload,
+        comment: request.comment,
+    };
+    let fut = f(ctx, typed);
+    Ok(Box::pin(async move { fut.await.into_result() }))
+}
+
+/// Runs a one-off scheduled-event handler.
+pub fn call_scheduled<P, R, F, Fut>(
+    ctx: Ctx,
+    request: ScheduledRequest<Box<RawValue>>,
+    f: F,
+) -> Result<DeliveryFuture, InputError>
+where
+    P: DeserializeOwned,
+    R: DeliveryResult,
+    F: FnOnce(Ctx, ScheduledRequest<P>) -> Fut,
+    Fut: Future<Output = R> + Send + 'static,
+{
+    let payload: P = serde_json::from_str(request.payload.get()).map_err(|e| {
+        InputError::Validation(format!(
+            "the payload does not match the handler's payload type: {e}"
+        ))
+    })?;
+    let typed = ScheduledRequest {
+        id: request.id,
+        scheduled_time: request.scheduled_time,
+        payload,
+        created_at: request.created_at,
         comment: request.comment,
     };
     let fut = f(ctx, typed);

@@ -561,6 +561,29 @@ pub struct CronRequest<P = serde_json::Value> {
 /// What a `#[cron]` handler receives: one run of a cron trigger.
 pub type Cron<P = serde_json::Value> = CronRequest<P>;
 
+/// The body Hasura POSTs for a one-off scheduled event (docs/protocol.md §3.1): like a cron's,
+/// without `name`, with `created_at`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduledRequest<P = serde_json::Value> {
+    /// Scheduled event id (what `ctx.scheduler().schedule` returned): dedupe on it, delivery
+    /// is at-least-once.
+    pub id: String,
+    /// The time the event was scheduled for (UTC).
+    #[serde(with = "lenient_timestamp")]
+    pub scheduled_time: DateTime<Utc>,
+    /// The payload it was created with.
+    pub payload: P,
+    /// When it was created, if Hasura sent it.
+    #[serde(default, with = "lenient_optional_timestamp")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Its comment, if any.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// What a `#[scheduled]` handler receives: one delivery of a one-off scheduled event.
+pub type Scheduled<P = serde_json::Value> = ScheduledRequest<P>;
+
 /// Parses Hasura timestamps leniently: RFC 3339 with an offset or `Z`, or without any time zone
 /// (event-trigger `created_at`, read as UTC), with any number of fractional digits.
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
@@ -579,6 +602,32 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
         }
     }
     None
+}
+
+mod lenient_optional_timestamp {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(
+        t: &Option<DateTime<Utc>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::lenient_timestamp::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        let text = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.map(|text| {
+            parse_timestamp(&text).ok_or_else(|| {
+                de::Error::custom(format_args!(
+                    "invalid timestamp `{text}`, expected RFC 3339"
+                ))
+            })
+        })
+        .transpose()
+    }
 }
 
 mod lenient_timestamp {

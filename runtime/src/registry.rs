@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 use crate::context::Ctx;
 use crate::error::{ActionError, EventError};
-use crate::protocol::{CronRequest, EventRequest};
+use crate::protocol::{CronRequest, EventRequest, ScheduledRequest};
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -40,6 +40,13 @@ pub type EventCall =
 /// Runs a cron handler: deserialises the payload and returns the handler's future.
 pub type CronCall =
     fn(Ctx, CronRequest<Box<RawValue>>) -> Result<BoxFuture<Result<(), EventError>>, InputError>;
+
+/// Runs a one-off scheduled-event handler: deserialises the payload and returns the handler's
+/// future.
+pub type ScheduledCall = fn(
+    Ctx,
+    ScheduledRequest<Box<RawValue>>,
+) -> Result<BoxFuture<Result<(), EventError>>, InputError>;
 
 /// Makes the handler's `tracing` span (a callsite per handler, so the span is named after it).
 pub type SpanFn = fn(&SpanFields<'_>) -> tracing::Span;
@@ -104,6 +111,7 @@ impl Handler {
             HandlerKind::Action(_) => "action",
             HandlerKind::Event(_) => "event",
             HandlerKind::Cron(_) => "cron",
+            HandlerKind::Scheduled(_) => "scheduled",
         }
     }
 
@@ -113,11 +121,23 @@ impl Handler {
             HandlerKind::Action(_) => format!("/actions/{}", self.name),
             HandlerKind::Event(_) => format!("/events/{}", self.name),
             HandlerKind::Cron(_) => format!("/crons/{}", self.name),
+            HandlerKind::Scheduled(_) => format!("/scheduled/{}", self.name),
+        }
+    }
+
+    /// How deliveries of this handler are retried, deduplicated and dead-lettered (`None` for
+    /// actions).
+    pub fn delivery_policy(&self) -> Option<&DeliveryPolicy> {
+        match &self.kind {
+            HandlerKind::Action(_) => None,
+            HandlerKind::Event(spec) => Some(&spec.policy),
+            HandlerKind::Cron(spec) => Some(&spec.policy),
+            HandlerKind::Scheduled(spec) => Some(&spec.policy),
         }
     }
 }
 
-/// The three kinds of Hasura webhooks.
+/// The four kinds of Hasura webhooks.
 #[derive(Debug)]
 pub enum HandlerKind {
     /// `#[action]`.
@@ -126,6 +146,40 @@ pub enum HandlerKind {
     Event(EventSpec),
     /// `#[cron]`.
     Cron(CronSpec),
+    /// `#[scheduled]`: one-off scheduled events.
+    Scheduled(ScheduledSpec),
+}
+
+/// What Rasura does around each delivery of an event, cron or scheduled event: how long Hasura
+/// waits before retrying a failure, whether the effects happen once per delivery id, and
+/// whether the last failure is kept in `rasura.dead_letter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryPolicy {
+    /// The delay before the next attempt (`Retry-After`): Hasura's fixed interval unless the
+    /// handler asks for `retry(backoff = "exponential", …)`.
+    pub backoff: crate::delivery::Backoff,
+    /// `once`: the whole handler runs in one transaction with the delivery's record, so a
+    /// redelivery is acknowledged without running it.
+    pub once: bool,
+    /// `dead_letter`: the last failed attempt is stored and acknowledged.
+    pub dead_letter: bool,
+}
+
+impl DeliveryPolicy {
+    /// Hasura's own behaviour: a fixed interval, no deduplication, no dead letters.
+    pub const fn fixed(interval_sec: u32) -> Self {
+        Self {
+            backoff: crate::delivery::Backoff::Fixed { interval_sec },
+            once: false,
+            dead_letter: false,
+        }
+    }
+
+    /// Whether attempts are counted in Postgres (crons and scheduled events carry no retry
+    /// counter; one is kept when `once` or `dead_letter` needs it).
+    pub fn counts_attempts(&self) -> bool {
+        self.once || self.dead_letter
+    }
 }
 
 /// Query or mutation.
@@ -244,6 +298,8 @@ pub struct EventSpec {
     /// Most deliveries run at once on one replica (`None`: no limit); above it Rasura answers
     /// 503 with `Retry-After` (the trigger's `interval_sec`), so Hasura delivers it again.
     pub concurrency: Option<u32>,
+    /// Backoff, `once` and dead letters.
+    pub policy: DeliveryPolicy,
     /// Runs it.
     pub call: EventCall,
 }
@@ -260,6 +316,7 @@ impl fmt::Debug for EventSpec {
             .field("retry", &self.retry)
             .field("row_type", &self.row_type)
             .field("concurrency", &self.concurrency)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -303,6 +360,8 @@ pub struct CronSpec {
     pub timeout_secs: Option<u64>,
     /// Rust type of the payload.
     pub payload_type: &'static str,
+    /// Backoff, `once` and dead letters.
+    pub policy: DeliveryPolicy,
     /// Runs it.
     pub call: CronCall,
 }
@@ -315,6 +374,34 @@ impl fmt::Debug for CronSpec {
             .field("retry", &self.retry)
             .field("comment", &self.comment)
             .field("payload_type", &self.payload_type)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options of a `#[scheduled]` handler (one-off scheduled events, created from code with
+/// [`crate::Ctx::scheduler`]).
+pub struct ScheduledSpec {
+    /// The retry configuration `ctx.scheduler().schedule` sends with each event (Hasura keeps
+    /// it per event; the key names are the cron triggers').
+    pub retry: CronRetry,
+    /// Handler timeout in seconds (`None`: the service default; kept below
+    /// `retry.timeout_seconds`).
+    pub timeout_secs: Option<u64>,
+    /// Rust type of the payload.
+    pub payload_type: &'static str,
+    /// Backoff, `once` and dead letters.
+    pub policy: DeliveryPolicy,
+    /// Runs it.
+    pub call: ScheduledCall,
+}
+
+impl fmt::Debug for ScheduledSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScheduledSpec")
+            .field("retry", &self.retry)
+            .field("payload_type", &self.payload_type)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }

@@ -393,6 +393,13 @@ pub(crate) fn build_shared_with(
             config.graphql_timeout,
         )
     });
+    let metadata = config.hasura_endpoint.as_ref().map(|endpoint| {
+        crate::metadata::sync::MetadataClient::new(
+            http.clone(),
+            endpoint,
+            config.admin_secret.clone(),
+        )
+    });
     let db = match (pool, &config.database_url) {
         (Some(pool), _) => Some(pool),
         (None, Some(url)) => Some(
@@ -448,6 +455,9 @@ pub(crate) fn build_shared_with(
         rate: Arc::new(rate),
         audit,
         deliveries_ready: tokio::sync::OnceCell::new(),
+        deliveries_pruned_at: std::sync::atomic::AtomicU64::new(0),
+        delivery_retention: config.delivery_retention,
+        metadata,
     })
 }
 
@@ -564,6 +574,9 @@ pub(crate) fn build_router(
             HandlerKind::Cron(_) => {
                 post(move |req: Request| pipeline::handle::<pipeline::Cron>(app, route, req))
             }
+            HandlerKind::Scheduled(_) => {
+                post(move |req: Request| pipeline::handle::<pipeline::Scheduled>(app, route, req))
+            }
         };
         router = router.route(&h.route(), serve.fallback(method_not_allowed));
     }
@@ -571,6 +584,7 @@ pub(crate) fn build_router(
         ("action", "/actions"),
         ("event trigger", "/events"),
         ("cron trigger", "/crons"),
+        ("scheduled-event", "/scheduled"),
     ] {
         let app = app.clone();
         router = router.route(

@@ -132,6 +132,18 @@ impl TestService {
             base: self.request(format!("/crons/{name}")),
             name: name.into(),
             payload: Value::Null,
+            id: None,
+        }
+    }
+
+    /// A delivery of one-off scheduled event to handler `name` (payload `null` until told
+    /// otherwise).
+    pub fn scheduled(&self, name: &str) -> ScheduledRequestBuilder {
+        ScheduledRequestBuilder {
+            base: self.request(format!("/scheduled/{name}")),
+            payload: Value::Null,
+            id: None,
+            comment: None,
         }
     }
 
@@ -476,6 +488,7 @@ pub struct CronRequestBuilder {
     base: BaseRequest,
     name: String,
     payload: Value,
+    id: Option<String>,
 }
 
 impl CronRequestBuilder {
@@ -487,14 +500,72 @@ impl CronRequestBuilder {
         self
     }
 
+    /// The scheduled event id (a new random one by default; the same id again is a
+    /// redelivery).
+    pub fn id(mut self, id: &str) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
     /// The body Hasura would send.
     pub fn body(&self) -> Value {
         json!({
-            "id": uuid::Uuid::new_v4().to_string(),
+            "id": self.id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             "name": self.name,
             "scheduled_time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "payload": self.payload,
         })
+    }
+
+    /// Sends it.
+    pub async fn send(self) -> TestResponse {
+        let body = serde_json::to_vec(&self.body()).expect("JSON");
+        self.base.send(body).await
+    }
+}
+
+/// A one-off scheduled event delivery being built.
+pub struct ScheduledRequestBuilder {
+    base: BaseRequest,
+    payload: Value,
+    id: Option<String>,
+    comment: Option<String>,
+}
+
+impl ScheduledRequestBuilder {
+    common_methods!();
+
+    /// The event's payload.
+    pub fn payload(mut self, payload: Value) -> Self {
+        self.payload = payload;
+        self
+    }
+
+    /// The event id (a new random one by default; the same id again is a redelivery).
+    pub fn id(mut self, id: &str) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// The event's comment.
+    pub fn comment(mut self, comment: &str) -> Self {
+        self.comment = Some(comment.into());
+        self
+    }
+
+    /// The body Hasura would send (docs/protocol.md §3.1: no `name`, with `created_at`).
+    pub fn body(&self) -> Value {
+        let now = chrono::Utc::now();
+        let mut body = json!({
+            "id": self.id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            "scheduled_time": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "payload": self.payload,
+            "created_at": now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        });
+        if let Some(comment) = &self.comment {
+            body["comment"] = json!(comment);
+        }
+        body
     }
 
     /// Sends it.

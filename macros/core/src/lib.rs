@@ -12,6 +12,7 @@
 //! are the ones generated from its SDL definition.
 
 pub use rasura_manifest as manifest;
+pub mod delivery;
 pub mod options;
 pub mod rate;
 pub mod schedule;
@@ -48,18 +49,22 @@ const EVENT_OPTIONS: &[&str] = &[
     "timeout",
     "concurrency",
     "rate",
+    "once",
+    "dead_letter",
 ];
 const EVENT_OP_OPTIONS: &[&str] = &["columns", "payload"];
-const EVENT_RETRY_OPTIONS: &[&str] = &["num_retries", "interval_sec", "timeout_sec"];
 const CRON_OPTIONS: &[&str] = &[
-    "name", "schedule", "payload", "comment", "retry", "timeout", "rate",
+    "name",
+    "schedule",
+    "payload",
+    "comment",
+    "retry",
+    "timeout",
+    "rate",
+    "once",
+    "dead_letter",
 ];
-const CRON_RETRY_OPTIONS: &[&str] = &[
-    "num_retries",
-    "retry_interval_seconds",
-    "timeout_seconds",
-    "tolerance_seconds",
-];
+const SCHEDULED_OPTIONS: &[&str] = &["name", "retry", "timeout", "rate", "once", "dead_letter"];
 
 /// Expands `#[action(args)] item`, checking it against the action manifest named by
 /// `RASURA_ACTIONS_MANIFEST` when the crate uses codegen.
@@ -90,6 +95,11 @@ pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Expands `#[cron(args)] item`.
 pub fn cron(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(item, |f, errors| expand_cron(args, f, errors))
+}
+
+/// Expands `#[scheduled(args)] item`.
+pub fn scheduled(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(item, |f, errors| expand_scheduled(args, f, errors))
 }
 
 /// Expands `handler!(path::to::function)` to `&path::to::__rasura_handler_function`.
@@ -829,17 +839,8 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
             "enable at least one of `insert`, `update(…)`, `delete` or `manual`",
         );
     }
-    let mut retry = (0u32, 10u32, 60u32);
-    if let Some(o) = find(&opts, "retry") {
-        for n in options::nested(&o.meta, EVENT_RETRY_OPTIONS, "`retry(…)`", errors) {
-            let v = options::integer_u32(&n, errors).unwrap_or_default();
-            match n.name.as_str() {
-                "num_retries" => retry.0 = v,
-                "interval_sec" => retry.1 = v,
-                _ => retry.2 = v,
-            }
-        }
-    }
+    let retry = delivery::retry(find(&opts, "retry"), delivery::Keys::Event, errors);
+    let (once, dead_letter) = delivery::flags(&opts, errors);
     let timeout = timeout(&opts, errors);
     let concurrency = match find(&opts, "concurrency").and_then(|o| {
         let n = options::integer_u32(o, errors)?;
@@ -872,7 +873,8 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
         assertions.extend(assert_with(ty, "assert_event_param"));
         type_text(ty)
     });
-    let (num_retries, interval_sec, timeout_sec) = retry;
+    let (num_retries, interval_sec, timeout_sec) = (retry.num_retries, retry.interval, retry.timeout);
+    let policy = delivery::policy_tokens(&retry, once, dead_letter);
     let spec = quote! {
         ::rasura::__private::HandlerKind::Event(::rasura::__private::EventSpec {
             source: #source,
@@ -886,6 +888,7 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
             timeout_secs: #timeout,
             row_type: #row_type,
             concurrency: #concurrency,
+            policy: #policy,
             call: {
                 fn call(
                     ctx: ::rasura::Ctx,
@@ -957,18 +960,11 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
         Some(c) => quote!(::core::option::Option::Some(#c)),
         None => quote!(::core::option::Option::None),
     };
-    let mut retry = (0u32, 10u32, 60u32, 21600u32);
-    if let Some(o) = find(&opts, "retry") {
-        for n in options::nested(&o.meta, CRON_RETRY_OPTIONS, "`retry(…)`", errors) {
-            let v = options::integer_u32(&n, errors).unwrap_or_default();
-            match n.name.as_str() {
-                "num_retries" => retry.0 = v,
-                "retry_interval_seconds" => retry.1 = v,
-                "timeout_seconds" => retry.2 = v,
-                _ => retry.3 = v,
-            }
-        }
+    let retry = delivery::retry(find(&opts, "retry"), delivery::Keys::Scheduled, errors);
+    if let (Some(problem), Some(o)) = (delivery::tolerance_problem(&retry), find(&opts, "retry")) {
+        errors.push(o.span, problem);
     }
+    let (once, dead_letter) = delivery::flags(&opts, errors);
     let timeout = timeout(&opts, errors);
     if let Some(o) = find(&opts, "rate") {
         errors.push(
@@ -991,7 +987,9 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
         assertions.extend(assert_with(ty, "assert_cron_param"));
         type_text(ty)
     });
-    let (num_retries, retry_interval_seconds, timeout_seconds, tolerance_seconds) = retry;
+    let (num_retries, retry_interval_seconds, timeout_seconds, tolerance_seconds) =
+        (retry.num_retries, retry.interval, retry.timeout, retry.tolerance);
+    let policy = delivery::policy_tokens(&retry, once, dead_letter);
     let spec = quote! {
         ::rasura::__private::HandlerKind::Cron(::rasura::__private::CronSpec {
             schedule: #schedule,
@@ -1005,6 +1003,7 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
             comment: #comment,
             timeout_secs: #timeout,
             payload_type: #payload_type,
+            policy: #policy,
             call: {
                 fn call(
                     ctx: ::rasura::Ctx,
@@ -1020,6 +1019,114 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
         })
     };
     registration(f, &name, "cron", spec, TokenStream::new(), assertions)
+}
+
+fn expand_scheduled(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStream {
+    let opts = options::parse(args, SCHEDULED_OPTIONS, "#[scheduled]", errors);
+    let sig = check_signature(f, "scheduled", ("event: Scheduled<P>", true), errors);
+    let (name, name_span) = handler_name(
+        find(&opts, "name").and_then(|o| options::string(o, errors)),
+        f,
+    );
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        errors.push(name_span, format!("invalid scheduled-event handler name `{name}`: expected letters, digits, `_` or `-` (it is part of the route)"));
+    }
+    let retry = delivery::retry(find(&opts, "retry"), delivery::Keys::Scheduled, errors);
+    if let (Some(problem), Some(o)) = (delivery::tolerance_problem(&retry), find(&opts, "retry")) {
+        errors.push(o.span, problem);
+    }
+    let (once, dead_letter) = delivery::flags(&opts, errors);
+    let timeout = timeout(&opts, errors);
+    if let Some(o) = find(&opts, "rate") {
+        errors.push(
+            o.span,
+            "scheduled events are never rate-limited (Hasura would only retry the delivery)",
+        );
+    }
+    if !errors.is_empty() {
+        return TokenStream::new();
+    }
+    let function = &f.sig.ident;
+    let vis = &f.vis;
+    let mut assertions = TokenStream::new();
+    if let Some(ty) = sig.context {
+        assertions.extend(assert_with(ty, "assert_context"));
+    }
+    if let Some(ty) = sig.output {
+        assertions.extend(assert_with(ty, "assert_delivery_result"));
+    }
+    let Some(param) = sig.second else {
+        return TokenStream::new();
+    };
+    assertions.extend(assert_with(param, "assert_scheduled_param"));
+    let payload_type = type_text(param);
+    let (num_retries, retry_interval_seconds, timeout_seconds, tolerance_seconds) =
+        (retry.num_retries, retry.interval, retry.timeout, retry.tolerance);
+    let retry_conf = quote! {
+        ::rasura::__private::CronRetry {
+            num_retries: #num_retries,
+            retry_interval_seconds: #retry_interval_seconds,
+            timeout_seconds: #timeout_seconds,
+            tolerance_seconds: #tolerance_seconds,
+        }
+    };
+    let policy = delivery::policy_tokens(&retry, once, dead_letter);
+    let spec = quote! {
+        ::rasura::__private::HandlerKind::Scheduled(::rasura::__private::ScheduledSpec {
+            retry: #retry_conf,
+            timeout_secs: #timeout,
+            payload_type: #payload_type,
+            policy: #policy,
+            call: {
+                fn call(
+                    ctx: ::rasura::Ctx,
+                    request: ::rasura::__private::ScheduledRequest<::rasura::__private::RawBox>,
+                ) -> ::core::result::Result<
+                    ::rasura::__private::BoxFuture<::core::result::Result<(), ::rasura::EventError>>,
+                    ::rasura::__private::InputError,
+                > {
+                    ::rasura::__private::call_scheduled(ctx, request, #function)
+                }
+                call
+            },
+        })
+    };
+    let marker = format_ident!("{}", marker_name(&function.to_string()), span = function.span());
+    let marker_doc = format!(
+        "The `#[scheduled]` handler [`{function}`]: `ctx.scheduler().schedule::<{marker}>(at, &payload)`."
+    );
+    let mut out = registration(f, &name, "scheduled", spec, TokenStream::new(), assertions);
+    out.extend(quote! {
+        #[doc = #marker_doc]
+        #[derive(Debug, Clone, Copy)]
+        #vis struct #marker;
+        impl ::rasura::__private::ScheduledHandler for #marker {
+            const NAME: &'static str = #name;
+            type Payload = <#param as ::rasura::__private::ScheduledParam>::Payload;
+            const RETRY: ::rasura::__private::CronRetry = #retry_conf;
+        }
+    });
+    out
+}
+
+/// `send_reminder` → `SendReminder`: the marker type of a `#[scheduled]` handler.
+pub fn marker_name(function: &str) -> String {
+    function
+        .trim_start_matches("r#")
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 #[cfg(test)]

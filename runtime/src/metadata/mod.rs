@@ -377,6 +377,9 @@ impl Declared {
                         }),
                     });
                 }
+                // One-off scheduled events are created at run time (`ctx.scheduler()`); the
+                // metadata has nothing of them.
+                HandlerKind::Scheduled(_) => {}
                 HandlerKind::Cron(spec) => {
                     let mut cron = Map::new();
                     cron.insert("name".into(), json!(h.name));

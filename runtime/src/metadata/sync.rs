@@ -82,7 +82,7 @@ impl MetadataClient {
         &self.url
     }
 
-    async fn call(&self, body: &Value) -> Result<Value, SyncError> {
+    pub(crate) async fn call(&self, body: &Value) -> Result<Value, SyncError> {
         let mut request = self
             .http
             .post(self.url.clone())

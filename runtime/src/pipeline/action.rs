@@ -2,15 +2,16 @@
 //! of a `jwt` action); roles are checked; a failure is the handler's 4xx, a timeout 504.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::value::RawValue;
 
-use super::{App, Caller, Outcome, Route, Webhook, handler_timeout, trace_ids};
-use crate::config::Config;
+use super::{
+    App, Caller, Outcome, RequestParts, Route, Webhook, handler_timeout, input_rejection, invoke,
+    trace_ids,
+};
 use crate::context::{Ctx, Identity, RequestId};
 use crate::error::{ActionError, Rejection};
 use crate::protocol::{ActionRequest, SessionVariables};
@@ -143,7 +144,28 @@ impl Webhook for Action {
         }
     }
 
-    fn call(
+    async fn invoke<'a>(
+        app: &'a App,
+        handler: &'static Handler,
+        spec: &'static ActionSpec,
+        ctx: Ctx,
+        envelope: ActionRequest<'a>,
+        _request: RequestParts<'a>,
+    ) -> Result<Response, Rejection> {
+        let handler_future = call(spec, ctx, envelope).map_err(input_rejection)?;
+        let timeout = handler_timeout(&app.config, spec.timeout_secs, None);
+        let outcome = invoke::guarded(timeout, handler_future).await;
+        if matches!(outcome, Outcome::Panicked) {
+            tracing::error!(
+                handler = handler.name,
+                "handler panicked; answered 500 and kept serving"
+            );
+        }
+        Ok(respond(handler, outcome))
+    }
+}
+
+fn call(
         spec: &'static ActionSpec,
         ctx: Ctx,
         envelope: ActionRequest<'_>,
@@ -160,13 +182,8 @@ impl Webhook for Action {
         (spec.call)(ctx, input)
     }
 
-    fn timeout(config: &Config, spec: &'static ActionSpec) -> Duration {
-        handler_timeout(config, spec.timeout_secs, None)
-    }
-
-    fn respond(
+fn respond(
         handler: &'static Handler,
-        _spec: &'static ActionSpec,
         outcome: Outcome<Result<Bytes, ActionError>>,
     ) -> Response {
         match outcome {
@@ -205,7 +222,6 @@ impl Webhook for Action {
             }
         }
     }
-}
 
 fn empty_input() -> Box<RawValue> {
     RawValue::from_string("{}".to_owned()).unwrap_or_else(|_| unreachable!("`{{}}` is valid JSON"))

@@ -1,18 +1,16 @@
 //! Cron triggers: the envelope is [`CronRequest`] with the payload left raw; there is no
 //! caller session; acknowledgement and failures as for events.
 
-use std::time::Duration;
-
 use axum::response::Response;
 use http::HeaderMap;
 use serde_json::value::RawValue;
 
-use super::{App, Caller, Outcome, Route, Webhook, deliveries, handler_timeout, trace_ids};
-use crate::config::Config;
+use super::deliveries::{self, Counter, Delivery};
+use super::{App, Caller, RequestParts, Route, Webhook, handler_timeout, trace_ids};
 use crate::context::{Ctx, Identity, RequestId};
 use crate::error::{EventError, Rejection};
 use crate::protocol::{CronRequest, SessionVariables};
-use crate::registry::{BoxFuture, CronSpec, Handler, HandlerKind, InputError, SpanFields};
+use crate::registry::{CronSpec, Handler, HandlerKind, SpanFields};
 
 /// The `#[cron]` kind.
 pub(crate) struct Cron;
@@ -89,27 +87,29 @@ impl Webhook for Cron {
         Ok(())
     }
 
-    fn call(
+    async fn invoke<'a>(
+        app: &'a App,
+        handler: &'static Handler,
         spec: &'static CronSpec,
         ctx: Ctx,
         request: CronRequest<Box<RawValue>>,
-    ) -> Result<BoxFuture<Result<(), EventError>>, InputError> {
-        (spec.call)(ctx, request)
-    }
-
-    fn timeout(config: &Config, spec: &'static CronSpec) -> Duration {
-        handler_timeout(config, spec.timeout_secs, Some(spec.retry.timeout_seconds))
-    }
-
-    fn respond(
-        handler: &'static Handler,
-        spec: &'static CronSpec,
-        outcome: Outcome<Result<(), EventError>>,
-    ) -> Response {
-        deliveries::respond(
+        parts: RequestParts<'a>,
+    ) -> Result<Response, Rejection> {
+        let delivery = Delivery {
             handler,
-            u64::from(spec.retry.retry_interval_seconds.max(1)),
-            outcome,
-        )
+            policy: &spec.policy,
+            id: request.id.clone(),
+            counter: Counter::Unknown {
+                max_retries: spec.retry.num_retries,
+            },
+            timeout: handler_timeout(
+                &app.config,
+                spec.timeout_secs,
+                Some(spec.retry.timeout_seconds),
+            ),
+            body: parts.body,
+            replay: parts.replay,
+        };
+        deliveries::deliver(app, delivery, ctx, move |ctx| (spec.call)(ctx, request)).await
     }
 }

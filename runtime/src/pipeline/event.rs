@@ -2,18 +2,16 @@
 //! session recorded with the change; success is the only acknowledgement, a timeout a 503 with
 //! `Retry-After`.
 
-use std::time::Duration;
-
 use axum::response::Response;
 use http::HeaderMap;
 use serde_json::value::RawValue;
 
-use super::{App, Caller, Outcome, Route, Webhook, deliveries, handler_timeout, trace_ids};
-use crate::config::Config;
+use super::deliveries::{self, Counter, Delivery};
+use super::{App, Caller, RequestParts, Route, Webhook, handler_timeout, trace_ids};
 use crate::context::{Ctx, Identity, RequestId};
 use crate::error::{EventError, Rejection};
 use crate::protocol::{EventRequest, SessionVariables};
-use crate::registry::{BoxFuture, EventSpec, Handler, HandlerKind, InputError, SpanFields};
+use crate::registry::{EventSpec, Handler, HandlerKind, SpanFields};
 
 /// The `#[event]` kind.
 pub(crate) struct Event;
@@ -105,23 +103,27 @@ impl Webhook for Event {
         Ok(())
     }
 
-    fn call(
+    fn last_attempt(request: &EventRequest<Box<RawValue>>) -> bool {
+        !crate::delivery::retries_left(&request.delivery_info)
+    }
+
+    async fn invoke<'a>(
+        app: &'a App,
+        handler: &'static Handler,
         spec: &'static EventSpec,
         ctx: Ctx,
         request: EventRequest<Box<RawValue>>,
-    ) -> Result<BoxFuture<Result<(), EventError>>, InputError> {
-        (spec.call)(ctx, request)
-    }
-
-    fn timeout(config: &Config, spec: &'static EventSpec) -> Duration {
-        handler_timeout(config, spec.timeout_secs, Some(spec.retry.timeout_sec))
-    }
-
-    fn respond(
-        handler: &'static Handler,
-        spec: &'static EventSpec,
-        outcome: Outcome<Result<(), EventError>>,
-    ) -> Response {
-        deliveries::respond(handler, u64::from(spec.retry.interval_sec.max(1)), outcome)
+        parts: RequestParts<'a>,
+    ) -> Result<Response, Rejection> {
+        let delivery = Delivery {
+            handler,
+            policy: &spec.policy,
+            id: request.id.clone(),
+            counter: Counter::Known(request.delivery_info),
+            timeout: handler_timeout(&app.config, spec.timeout_secs, Some(spec.retry.timeout_sec)),
+            body: parts.body,
+            replay: parts.replay,
+        };
+        deliveries::deliver(app, delivery, ctx, move |ctx| (spec.call)(ctx, request)).await
     }
 }

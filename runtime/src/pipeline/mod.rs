@@ -25,7 +25,8 @@
 mod action;
 pub(crate) mod admission;
 mod cron;
-mod deliveries;
+pub(crate) mod deliveries;
+mod scheduled;
 mod event;
 mod guard;
 pub(crate) mod invoke;
@@ -55,6 +56,7 @@ pub(crate) use invoke::Outcome;
 pub(crate) use action::Action;
 pub(crate) use cron::Cron;
 pub(crate) use event::Event;
+pub(crate) use scheduled::Scheduled;
 
 /// Everything a request needs, shared by all routes.
 pub(crate) struct App {
@@ -80,10 +82,6 @@ pub(crate) struct Caller {
     pub(crate) identity: Identity,
     pub(crate) claims: Option<Arc<VerifiedClaims>>,
 }
-
-/// A started handler of kind `W`.
-pub(crate) type HandlerFuture<W> =
-    crate::registry::BoxFuture<Result<<W as Webhook>::Output, <W as Webhook>::Error>>;
 
 /// What distinguishes the three kinds of webhook. Each method is one step of [`run`].
 pub(crate) trait Webhook: 'static {
@@ -135,13 +133,6 @@ pub(crate) trait Webhook: 'static {
         caller: &Caller,
     ) -> Result<(), Rejection>;
 
-    /// Step 8: parses the input and starts the handler.
-    fn call(
-        spec: &'static Self::Spec,
-        ctx: Ctx,
-        envelope: Self::Envelope<'_>,
-    ) -> Result<HandlerFuture<Self>, InputError>;
-
     /// Step 8: when the handler already runs its maximum number of times at once
     /// (`concurrency`), the answer is 503 `busy` with this `Retry-After` (seconds).
     fn busy_retry_after(spec: &'static Self::Spec) -> u64 {
@@ -149,21 +140,39 @@ pub(crate) trait Webhook: 'static {
         1
     }
 
-    /// Step 8: the handler's time limit.
-    fn timeout(config: &Config, spec: &'static Self::Spec) -> Duration;
+    /// Step 8: whether this is a delivery's last attempt (then a busy handler is waited for,
+    /// since a `Retry-After` would keep the delivery alive forever).
+    fn last_attempt(envelope: &Self::Envelope<'_>) -> bool {
+        let _ = envelope;
+        false
+    }
 
-    /// Step 9: the answer for the outcome.
-    fn respond(
+    /// Steps 8 and 9: parses the input, runs the handler (under its timeout and a panic
+    /// guard) and answers in Hasura's format.
+    fn invoke<'a>(
+        app: &'a App,
         handler: &'static Handler,
         spec: &'static Self::Spec,
-        outcome: Outcome<Result<Self::Output, Self::Error>>,
-    ) -> Response;
+        ctx: Ctx,
+        envelope: Self::Envelope<'a>,
+        request: RequestParts<'a>,
+    ) -> impl Future<Output = Result<Response, Rejection>> + Send + 'a;
+}
+
+/// What the last steps may need of the request itself.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestParts<'a> {
+    /// The body as Hasura sent it (a dead letter keeps it).
+    pub body: &'a Bytes,
+    /// A `dead-letters replay` run.
+    pub replay: bool,
 }
 
 /// Entry point of every webhook route: runs the pipeline, then sets `x-request-id` and tells
 /// the observers.
 pub(crate) async fn handle<W: Webhook>(app: Arc<App>, route: Route, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let replay = parts.extensions.get::<deliveries::Replay>().is_some();
     let request_id = RequestId::from_headers(&parts.headers);
     let started = (!app.observers.is_empty()).then(Instant::now);
     let mut resolved = match route {
@@ -171,7 +180,7 @@ pub(crate) async fn handle<W: Webhook>(app: Arc<App>, route: Route, req: Request
         Route::ByName => None,
     };
     let mut response =
-        match run::<W>(&app, route, parts.headers, body, &request_id, &mut resolved).await {
+        match run::<W>(&app, route, parts.headers, body, &request_id, &mut resolved, replay).await {
             Ok(response) => response,
             Err(rejection) => {
                 tracing::info!(
@@ -216,10 +225,12 @@ async fn run<W: Webhook>(
     body: axum::body::Body,
     request_id: &RequestId,
     resolved: &mut Option<&'static Handler>,
+    replay: bool,
 ) -> Result<Response, Rejection> {
     admission::check_secret(&app.config, &app.shared.audit, &headers, request_id)?;
     let body: Bytes = admission::read_body(body, &headers, &app.config).await?;
-    let mut envelope = W::parse(&body)?;
+    let body = &body;
+    let mut envelope = W::parse(body)?;
     let (handler, spec) = W::resolve(app, route, &envelope)?;
     *resolved = Some(handler);
     let span = W::span(handler, &headers, &envelope, request_id);
@@ -253,23 +264,28 @@ async fn run<W: Webhook>(
             app.concurrency.get(&(W::KIND, handler.name))
         };
         let _permit = match limit {
+            Some(limit) if W::last_attempt(&envelope) => {
+                // No retry left: wait for a permit rather than answer `busy` with a
+                // `Retry-After` that would keep the delivery alive forever.
+                let wait = handler_timeout(&app.config, None, None);
+                match tokio::time::timeout(wait, limit.clone().acquire_owned()).await {
+                    Ok(Ok(permit)) => Some(permit),
+                    _ => return Err(busy(handler, None)),
+                }
+            }
             Some(limit) => Some(
                 limit
                     .clone()
                     .try_acquire_owned()
-                    .map_err(|_| busy(handler, W::busy_retry_after(spec)))?,
+                    .map_err(|_| busy(handler, Some(W::busy_retry_after(spec))))?,
             ),
             None => None,
         };
-        let handler_future = W::call(spec, ctx, envelope).map_err(input_rejection)?;
-        let outcome = invoke::guarded(W::timeout(&app.config, spec), handler_future).await;
-        if matches!(outcome, Outcome::Panicked) {
-            tracing::error!(
-                handler = handler.name,
-                "handler panicked; answered 500 and kept serving"
-            );
-        }
-        Ok(W::respond(handler, spec, outcome))
+        let parts = RequestParts {
+            body,
+            replay,
+        };
+        W::invoke(app, handler, spec, ctx, envelope, parts).await
     }
     .instrument(span)
     .await
@@ -295,23 +311,26 @@ fn audit_caller_refusal(
 
 /// 503 `busy`: the handler is at its concurrency limit; Hasura delivers it again after
 /// `Retry-After`.
-fn busy(handler: &'static Handler, retry_after: u64) -> Rejection {
+fn busy(handler: &'static Handler, retry_after: Option<u64>) -> Rejection {
     tracing::info!(
         handler = handler.name,
-        "handler at its concurrency limit; answered 503 with Retry-After"
+        "handler at its concurrency limit; answered 503"
     );
-    Rejection::new(
+    let rejection = Rejection::new(
         http::StatusCode::SERVICE_UNAVAILABLE,
         "busy",
         format!(
             "`{}` is at its concurrency limit; retry later",
             handler.name
         ),
-    )
-    .with_retry_after(retry_after)
+    );
+    match retry_after {
+        Some(secs) => rejection.with_retry_after(secs),
+        None => rejection,
+    }
 }
 
-fn input_rejection(e: InputError) -> Rejection {
+pub(crate) fn input_rejection(e: InputError) -> Rejection {
     match e {
         InputError::Parse(m) => Rejection::parse_failed(m),
         InputError::Validation(m) => Rejection::validation_failed(m),

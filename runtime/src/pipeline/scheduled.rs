@@ -1,0 +1,110 @@
+//! One-off scheduled events: the envelope is [`ScheduledRequest`] with the payload left raw;
+//! there is no caller session and no name in the body (the route names the handler);
+//! acknowledgement and failures as for crons.
+
+use axum::response::Response;
+use http::HeaderMap;
+use serde_json::value::RawValue;
+
+use super::deliveries::{self, Counter, Delivery};
+use super::{App, Caller, RequestParts, Route, Webhook, handler_timeout, trace_ids};
+use crate::context::{Ctx, Identity, RequestId};
+use crate::error::{EventError, Rejection};
+use crate::protocol::{ScheduledRequest, SessionVariables};
+use crate::registry::{ScheduledSpec, Handler, HandlerKind, SpanFields};
+
+/// The `#[scheduled]` kind.
+pub(crate) struct Scheduled;
+
+impl Webhook for Scheduled {
+    const KIND: &'static str = "scheduled";
+    type Spec = ScheduledSpec;
+    type Envelope<'b> = ScheduledRequest<Box<RawValue>>;
+    type Output = ();
+    type Error = EventError;
+
+    fn parse(body: &[u8]) -> Result<ScheduledRequest<Box<RawValue>>, Rejection> {
+        serde_json::from_slice(body)
+            .map_err(|e| Rejection::parse_failed(format!("invalid scheduled event request: {e}")))
+    }
+
+    fn resolve(
+        _app: &App,
+        route: Route,
+        _request: &ScheduledRequest<Box<RawValue>>,
+    ) -> Result<(&'static Handler, &'static ScheduledSpec), Rejection> {
+        let Route::Handler(handler) = route else {
+            return Err(Rejection::not_exists("no scheduled-event handler at this route"));
+        };
+        let HandlerKind::Scheduled(spec) = &handler.kind else {
+            return Err(Rejection::not_exists("not a scheduled-event handler"));
+        };
+        Ok((handler, spec))
+    }
+
+    fn span(
+        handler: &'static Handler,
+        headers: &HeaderMap,
+        request: &ScheduledRequest<Box<RawValue>>,
+        request_id: &RequestId,
+    ) -> tracing::Span {
+        let (trace_id, span_id) = trace_ids(headers);
+        let span = (handler.span)(&SpanFields {
+            request_id: request_id.as_str(),
+            trace_id,
+            span_id,
+        });
+        span.record("event_id", request.id.as_str());
+        span
+    }
+
+    fn session(_request: &mut ScheduledRequest<Box<RawValue>>) -> SessionVariables {
+        SessionVariables::default()
+    }
+
+    async fn caller(
+        _app: &App,
+        _spec: &'static ScheduledSpec,
+        _headers: &HeaderMap,
+        _session: SessionVariables,
+    ) -> Result<Caller, Rejection> {
+        Ok(Caller {
+            identity: Identity::default(),
+            claims: None,
+        })
+    }
+
+    fn authorize(
+        _handler: &'static Handler,
+        _spec: &'static ScheduledSpec,
+        _caller: &Caller,
+    ) -> Result<(), Rejection> {
+        Ok(())
+    }
+
+    async fn invoke<'a>(
+        app: &'a App,
+        handler: &'static Handler,
+        spec: &'static ScheduledSpec,
+        ctx: Ctx,
+        request: ScheduledRequest<Box<RawValue>>,
+        parts: RequestParts<'a>,
+    ) -> Result<Response, Rejection> {
+        let delivery = Delivery {
+            handler,
+            policy: &spec.policy,
+            id: request.id.clone(),
+            counter: Counter::Unknown {
+                max_retries: spec.retry.num_retries,
+            },
+            timeout: handler_timeout(
+                &app.config,
+                spec.timeout_secs,
+                Some(spec.retry.timeout_seconds),
+            ),
+            body: parts.body,
+            replay: parts.replay,
+        };
+        deliveries::deliver(app, delivery, ctx, move |ctx| (spec.call)(ctx, request)).await
+    }
+}
