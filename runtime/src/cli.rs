@@ -1,5 +1,6 @@
-//! The service binary is also its CLI: `serve` (default), `routes` and
-//! `metadata export|diff|apply`.
+//! The service binary is also its CLI: `serve` (default), `routes`,
+//! `metadata export|diff|apply`, `migrations export`, `keys generate` and
+//! `dead-letters list|show|replay|drop`.
 
 use std::process::ExitCode;
 
@@ -33,6 +34,43 @@ enum Command {
     /// Signing keys for issued tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Deliveries whose last attempt failed in a `dead_letter` handler (rasura.dead_letter;
+    /// needs DATABASE_URL). IDs are delivery ids.
+    #[command(subcommand, name = "dead-letters")]
+    DeadLetters(DeadLettersCommand),
+}
+
+#[derive(Subcommand)]
+enum DeadLettersCommand {
+    /// One line per dead letter, oldest first, starting with its id.
+    List {
+        /// Only this handler's.
+        #[arg(long)]
+        handler: Option<String>,
+    },
+    /// One dead letter in full (JSON), with Hasura's request body.
+    Show {
+        /// The delivery id.
+        id: String,
+    },
+    /// Runs the handler again with the stored body (past `once`); on success records the
+    /// delivery as processed and deletes the letter.
+    Replay {
+        /// The delivery id.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Every dead letter (of --handler, if given), oldest first.
+        #[arg(long)]
+        all: bool,
+        /// With --all: only this handler's.
+        #[arg(long, requires = "all")]
+        handler: Option<String>,
+    },
+    /// Deletes a dead letter without replaying it.
+    Drop {
+        /// The delivery id.
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -165,6 +203,13 @@ pub(crate) async fn run(service: Service) -> ExitCode {
                 }
             }
         }
+        Command::DeadLetters(command) => match dead_letters(&service, command).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Serve => match serve(service).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -172,6 +217,92 @@ pub(crate) async fn run(service: Service) -> ExitCode {
                 ExitCode::from(1)
             }
         },
+    }
+}
+
+async fn dead_letters(service: &Service, command: DeadLettersCommand) -> Result<ExitCode, String> {
+    use crate::dead_letters;
+    let config = service.load_config().map_err(|e| e.to_string())?;
+    let url = config.database_url.clone().ok_or_else(|| {
+        "DATABASE_URL is not set: dead letters live in rasura.dead_letter".to_owned()
+    })?;
+    let pool = crate::db::connect(&url, 2)
+        .await
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    dead_letters::prepare(&pool)
+        .await
+        .map_err(|e| format!("preparing rasura.dead_letter: {e}"))?;
+    let missing = |id: &str| format!("no dead letter with id `{id}`");
+    match command {
+        DeadLettersCommand::List { handler } => {
+            let letters = dead_letters::list(&pool, handler.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            for letter in &letters {
+                println!("{}", dead_letters::summary(letter));
+            }
+            if letters.is_empty() {
+                eprintln!("no dead letters");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DeadLettersCommand::Show { id } => {
+            let letter = dead_letters::get(&pool, &id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| missing(&id))?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&letter).unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DeadLettersCommand::Drop { id } => {
+            if !dead_letters::remove(&pool, &id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(missing(&id));
+            }
+            println!("dropped {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+        DeadLettersCommand::Replay { id, all, handler } => {
+            let letters = match id {
+                Some(id) => vec![
+                    dead_letters::get(&pool, &id)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| missing(&id))?,
+                ],
+                None if all => dead_letters::list(&pool, handler.as_deref())
+                    .await
+                    .map_err(|e| e.to_string())?,
+                None => return Err("give a delivery id or --all".into()),
+            };
+            crate::telemetry::init(&config);
+            let (router, audit) = service
+                .start_serving(config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let handlers = service.handlers();
+            let mut failed = 0usize;
+            for letter in &letters {
+                match dead_letters::replay(&router, &handlers, letter).await {
+                    Ok(()) => println!("replayed {}", letter.id),
+                    Err(e) => {
+                        failed += 1;
+                        println!("failed {}: {e}", letter.id);
+                    }
+                }
+            }
+            audit.flush(crate::service::AUDIT_FLUSH_TIMEOUT).await;
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
     }
 }
 

@@ -41,6 +41,7 @@ mod cli;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod dead_letters;
 pub mod delivery;
 mod devdefaults;
 pub mod error;
