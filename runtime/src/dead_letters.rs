@@ -52,7 +52,10 @@ pub async fn prepare(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
 }
 
 /// Every dead letter, oldest first, optionally of one handler only.
-pub async fn list(pool: &sqlx::PgPool, handler: Option<&str>) -> Result<Vec<DeadLetter>, sqlx::Error> {
+pub async fn list(
+    pool: &sqlx::PgPool,
+    handler: Option<&str>,
+) -> Result<Vec<DeadLetter>, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, handler, payload, error, attempts, failed_at FROM rasura.dead_letter \
          WHERE $1::text IS NULL OR handler = $1 ORDER BY failed_at, id",

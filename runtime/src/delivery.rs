@@ -149,7 +149,8 @@ impl std::ops::DerefMut for DeliveryTransaction {
 
 impl std::fmt::Debug for DeliveryTransaction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeliveryTransaction").finish_non_exhaustive()
+        f.debug_struct("DeliveryTransaction")
+            .finish_non_exhaustive()
     }
 }
 
@@ -204,7 +205,10 @@ fn prune_now_and_then(ctx: &Ctx, pool: &sqlx::PgPool) {
 
 /// Deletes processed deliveries and attempt counts older than `retention`; returns how many
 /// rows went.
-pub async fn prune(pool: &sqlx::PgPool, retention: std::time::Duration) -> Result<u64, sqlx::Error> {
+pub async fn prune(
+    pool: &sqlx::PgPool,
+    retention: std::time::Duration,
+) -> Result<u64, sqlx::Error> {
     let secs = retention.as_secs_f64();
     let processed = sqlx::query(
         "DELETE FROM rasura.processed_delivery \

@@ -11,8 +11,8 @@ pub use crate::registry::{
     EventSpec, Handler, HandlerKind, InputError, OperationSpec, Registration, ScheduledSpec,
     SourceLocation, SpanFields,
 };
-pub use crate::scheduler::ScheduledHandler;
 pub use crate::response_fields::ResponseFields;
+pub use crate::scheduler::ScheduledHandler;
 pub use bytes::Bytes;
 pub use inventory;
 pub use serde;

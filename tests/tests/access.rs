@@ -279,6 +279,7 @@ fn item_event(s: &TestService, id: &str) -> rasura::testing::EventRequestBuilder
         .table("public.item")
         .id(id)
         .insert(json!({"id": 1}))
+        .delivery(0, 3)
 }
 
 #[tokio::test]

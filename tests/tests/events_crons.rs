@@ -193,6 +193,7 @@ async fn handler_failures_are_not_acknowledged() {
         .event("order_changed")
         .table("shop.orders")
         .insert(json!({"id": 6, "status": "later"}))
+        .delivery(0, 3)
         .send()
         .await;
     res.assert_error(500, "handler-error");
@@ -279,10 +280,21 @@ async fn timeouts_are_transient_503_with_retry_after() {
         .event("order_slow")
         .table("shop.orders")
         .insert(json!({"id": 1, "status": "a"}))
+        .delivery(0, 1)
         .send()
         .await;
     res.assert_error(503, "timeout");
     assert_eq!(res.header("retry-after"), Some("30"));
+    // At the last retry a Retry-After would keep the event alive forever.
+    let res = service()
+        .event("order_slow")
+        .table("shop.orders")
+        .insert(json!({"id": 1, "status": "a"}))
+        .delivery(1, 1)
+        .send()
+        .await;
+    res.assert_error(500, "timeout");
+    assert_eq!(res.header("retry-after"), None);
 }
 
 #[tokio::test]

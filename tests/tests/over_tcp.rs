@@ -65,7 +65,7 @@ async fn an_event_timeout_is_503_with_retry_after() {
         "table": {"schema": "public", "name": "user"},
         "trigger": {"name": "stall"},
         "event": {"op": "INSERT", "data": {"old": null, "new": {"id": 1}}, "session_variables": null},
-        "delivery_info": {"current_retry": 0, "max_retries": 0},
+        "delivery_info": {"current_retry": 0, "max_retries": 2},
         "created_at": "2024-05-01T07:14:21.601701"
     });
     let (status, retry, body) = post(&svc.base_url(), "/events/stall", body).await;

@@ -124,6 +124,7 @@ async fn events_fail_permanently_without_a_database_and_transiently_when_it_is_d
         .event("user_role_changed")
         .table("public.user")
         .update(user("user"), user("admin"))
+        .delivery(0, 3)
         .send()
         .await;
     r.assert_error(503, "postgres-error");

@@ -132,7 +132,9 @@ pub fn retry(opt: Option<&Opt>, keys: Keys, errors: &mut Errors) -> Retry {
                 if let Some((_, span)) = given {
                     errors.push(
                         span,
-                        format!("`{what}` needs `backoff = \"exponential\"` in the same `retry(…)`"),
+                        format!(
+                            "`{what}` needs `backoff = \"exponential\"` in the same `retry(…)`"
+                        ),
                     );
                 }
             }
@@ -223,7 +225,12 @@ mod tests {
     #[test]
     fn exponential_backoff_defaults_and_checks() {
         let (retry, errors) = parsed(
-            quote!(retry(num_retries = 5, backoff = "exponential", base_sec = 10, max_sec = 600)),
+            quote!(retry(
+                num_retries = 5,
+                backoff = "exponential",
+                base_sec = 10,
+                max_sec = 600
+            )),
             Keys::Event,
         );
         assert!(errors.is_empty(), "{errors:?}");
@@ -245,9 +252,15 @@ mod tests {
             quote!(retry(backoff = "exponential", base_sec = 100, max_sec = 10)),
             Keys::Event,
         );
-        assert!(errors[0].contains("must be at least `base_sec`"), "{errors:?}");
+        assert!(
+            errors[0].contains("must be at least `base_sec`"),
+            "{errors:?}"
+        );
         let (_, errors) = parsed(quote!(retry(tolerance_seconds = 5)), Keys::Event);
-        assert!(errors[0].contains("unknown option `tolerance_seconds`"), "{errors:?}");
+        assert!(
+            errors[0].contains("unknown option `tolerance_seconds`"),
+            "{errors:?}"
+        );
     }
 
     #[test]
@@ -266,11 +279,14 @@ mod tests {
         assert_eq!(worst_case_secs(&retry), 240 + 84);
         assert!(tolerance_problem(&retry).is_none());
         let long = Retry {
-            num_retries: 10,
+            num_retries: 20,
             ..retry
         };
         let problem = tolerance_problem(&long).expect("too long");
-        assert!(problem.contains("beyond `tolerance_seconds` (21600)"), "{problem}");
+        assert!(
+            problem.contains("beyond `tolerance_seconds` (21600)"),
+            "{problem}"
+        );
         let fixed = Retry {
             backoff: Backoff::Fixed,
             ..long

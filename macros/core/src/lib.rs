@@ -873,7 +873,8 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
         assertions.extend(assert_with(ty, "assert_event_param"));
         type_text(ty)
     });
-    let (num_retries, interval_sec, timeout_sec) = (retry.num_retries, retry.interval, retry.timeout);
+    let (num_retries, interval_sec, timeout_sec) =
+        (retry.num_retries, retry.interval, retry.timeout);
     let policy = delivery::policy_tokens(&retry, once, dead_letter);
     let spec = quote! {
         ::rasura::__private::HandlerKind::Event(::rasura::__private::EventSpec {
@@ -987,8 +988,12 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
         assertions.extend(assert_with(ty, "assert_cron_param"));
         type_text(ty)
     });
-    let (num_retries, retry_interval_seconds, timeout_seconds, tolerance_seconds) =
-        (retry.num_retries, retry.interval, retry.timeout, retry.tolerance);
+    let (num_retries, retry_interval_seconds, timeout_seconds, tolerance_seconds) = (
+        retry.num_retries,
+        retry.interval,
+        retry.timeout,
+        retry.tolerance,
+    );
     let policy = delivery::policy_tokens(&retry, once, dead_letter);
     let spec = quote! {
         ::rasura::__private::HandlerKind::Cron(::rasura::__private::CronSpec {
@@ -1064,8 +1069,12 @@ fn expand_scheduled(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> Token
     };
     assertions.extend(assert_with(param, "assert_scheduled_param"));
     let payload_type = type_text(param);
-    let (num_retries, retry_interval_seconds, timeout_seconds, tolerance_seconds) =
-        (retry.num_retries, retry.interval, retry.timeout, retry.tolerance);
+    let (num_retries, retry_interval_seconds, timeout_seconds, tolerance_seconds) = (
+        retry.num_retries,
+        retry.interval,
+        retry.timeout,
+        retry.tolerance,
+    );
     let retry_conf = quote! {
         ::rasura::__private::CronRetry {
             num_retries: #num_retries,
@@ -1095,7 +1104,11 @@ fn expand_scheduled(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> Token
             },
         })
     };
-    let marker = format_ident!("{}", marker_name(&function.to_string()), span = function.span());
+    let marker = format_ident!(
+        "{}",
+        marker_name(&function.to_string()),
+        span = function.span()
+    );
     let marker_doc = format!(
         "The `#[scheduled]` handler [`{function}`]: `ctx.scheduler().schedule::<{marker}>(at, &payload)`."
     );

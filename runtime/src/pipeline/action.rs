@@ -166,62 +166,59 @@ impl Webhook for Action {
 }
 
 fn call(
-        spec: &'static ActionSpec,
-        ctx: Ctx,
-        envelope: ActionRequest<'_>,
-    ) -> Result<BoxFuture<Result<Bytes, ActionError>>, InputError> {
-        // Hasura always sends `input`; a missing one reads as `{}`.
-        let missing;
-        let input = match envelope.input {
-            Some(input) => input,
-            None => {
-                missing = empty_input();
-                &*missing
-            }
-        };
-        (spec.call)(ctx, input)
-    }
+    spec: &'static ActionSpec,
+    ctx: Ctx,
+    envelope: ActionRequest<'_>,
+) -> Result<BoxFuture<Result<Bytes, ActionError>>, InputError> {
+    // Hasura always sends `input`; a missing one reads as `{}`.
+    let missing;
+    let input = match envelope.input {
+        Some(input) => input,
+        None => {
+            missing = empty_input();
+            &*missing
+        }
+    };
+    (spec.call)(ctx, input)
+}
 
-fn respond(
-        handler: &'static Handler,
-        outcome: Outcome<Result<Bytes, ActionError>>,
-    ) -> Response {
-        match outcome {
-            Outcome::Done(Ok(output)) => {
-                let mut response = (StatusCode::OK, output).into_response();
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                response
-            }
-            Outcome::Done(Err(error)) => {
-                tracing::info!(
-                    status = error.status().as_u16(),
-                    code = error.code(),
-                    "action returned an error"
-                );
-                error.into_response()
-            }
-            Outcome::Panicked => Rejection::internal().into_response(),
-            Outcome::TimedOut(after) => {
-                tracing::warn!(
-                    timeout_secs = after.as_secs_f32(),
-                    "action timed out; answered 504"
-                );
-                Rejection::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "timeout",
-                    format!(
-                        "action `{}` timed out after {}s",
-                        handler.name,
-                        after.as_secs_f32()
-                    ),
-                )
-                .into_response()
-            }
+fn respond(handler: &'static Handler, outcome: Outcome<Result<Bytes, ActionError>>) -> Response {
+    match outcome {
+        Outcome::Done(Ok(output)) => {
+            let mut response = (StatusCode::OK, output).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        Outcome::Done(Err(error)) => {
+            tracing::info!(
+                status = error.status().as_u16(),
+                code = error.code(),
+                "action returned an error"
+            );
+            error.into_response()
+        }
+        Outcome::Panicked => Rejection::internal().into_response(),
+        Outcome::TimedOut(after) => {
+            tracing::warn!(
+                timeout_secs = after.as_secs_f32(),
+                "action timed out; answered 504"
+            );
+            Rejection::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                format!(
+                    "action `{}` timed out after {}s",
+                    handler.name,
+                    after.as_secs_f32()
+                ),
+            )
+            .into_response()
         }
     }
+}
 
 fn empty_input() -> Box<RawValue> {
     RawValue::from_string("{}".to_owned()).unwrap_or_else(|_| unreachable!("`{{}}` is valid JSON"))

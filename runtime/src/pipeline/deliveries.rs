@@ -127,7 +127,8 @@ pub(crate) async fn deliver(
         ))
         .with_status(StatusCode::SERVICE_UNAVAILABLE)
         .with_code("timeout")
-        .retry_after(Duration::from_secs(1)),
+        // Hasura's own interval (or the backoff's, which replaces it below).
+        .retry_after(Duration::from_secs(delivery.policy.backoff.delay_secs(0))),
     };
     // The handler's transaction (if any) rolls back here: nothing of this attempt commits.
     drop(scope);
@@ -210,9 +211,8 @@ async fn failed(_app: &App, delivery: &Delivery<'_>, ctx: &Ctx, error: EventErro
     let current_retry = attempt.map_or(0, |info| info.current_retry);
     let retry_after = match policy.backoff {
         Backoff::Exponential { .. } => Some(policy.backoff.retry_after_secs(current_retry)),
-        Backoff::Fixed { interval_sec } => error
-            .retry_after_secs()
-            .map(|asked| asked.max(u64::from(interval_sec.max(1)))),
+        // Hasura's interval, unless the failure asked for its own delay.
+        Backoff::Fixed { .. } => error.retry_after_secs(),
     };
     let mut error = error.without_retry_after();
     if let Some(secs) = retry_after {

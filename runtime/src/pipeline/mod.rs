@@ -26,10 +26,10 @@ mod action;
 pub(crate) mod admission;
 mod cron;
 pub(crate) mod deliveries;
-mod scheduled;
 mod event;
 mod guard;
 pub(crate) mod invoke;
+mod scheduled;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -179,20 +179,29 @@ pub(crate) async fn handle<W: Webhook>(app: Arc<App>, route: Route, req: Request
         Route::Handler(h) => Some(h),
         Route::ByName => None,
     };
-    let mut response =
-        match run::<W>(&app, route, parts.headers, body, &request_id, &mut resolved, replay).await {
-            Ok(response) => response,
-            Err(rejection) => {
-                tracing::info!(
-                    request_id = request_id.as_str(),
-                    status = rejection.core.status().as_u16(),
-                    code = rejection.core.code(),
-                    message = rejection.core.message(),
-                    "request rejected"
-                );
-                rejection.into_response()
-            }
-        };
+    let mut response = match run::<W>(
+        &app,
+        route,
+        parts.headers,
+        body,
+        &request_id,
+        &mut resolved,
+        replay,
+    )
+    .await
+    {
+        Ok(response) => response,
+        Err(rejection) => {
+            tracing::info!(
+                request_id = request_id.as_str(),
+                status = rejection.core.status().as_u16(),
+                code = rejection.core.code(),
+                message = rejection.core.message(),
+                "request rejected"
+            );
+            rejection.into_response()
+        }
+    };
     response
         .headers_mut()
         .insert(REQUEST_ID_HEADER.clone(), request_id.header_value());
@@ -285,10 +294,7 @@ async fn run<W: Webhook>(
             ),
             None => None,
         };
-        let parts = RequestParts {
-            body,
-            replay,
-        };
+        let parts = RequestParts { body, replay };
         W::invoke(app, handler, spec, ctx, envelope, parts).await
     }
     .instrument(span)

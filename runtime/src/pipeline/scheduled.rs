@@ -11,7 +11,7 @@ use super::{App, Caller, RequestParts, Route, Webhook, handler_timeout, trace_id
 use crate::context::{Ctx, Identity, RequestId};
 use crate::error::{EventError, Rejection};
 use crate::protocol::{ScheduledRequest, SessionVariables};
-use crate::registry::{ScheduledSpec, Handler, HandlerKind, SpanFields};
+use crate::registry::{Handler, HandlerKind, ScheduledSpec, SpanFields};
 
 /// The `#[scheduled]` kind.
 pub(crate) struct Scheduled;
@@ -34,7 +34,9 @@ impl Webhook for Scheduled {
         _request: &ScheduledRequest<Box<RawValue>>,
     ) -> Result<(&'static Handler, &'static ScheduledSpec), Rejection> {
         let Route::Handler(handler) = route else {
-            return Err(Rejection::not_exists("no scheduled-event handler at this route"));
+            return Err(Rejection::not_exists(
+                "no scheduled-event handler at this route",
+            ));
         };
         let HandlerKind::Scheduled(spec) = &handler.kind else {
             return Err(Rejection::not_exists("not a scheduled-event handler"));
