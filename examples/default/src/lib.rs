@@ -10,7 +10,11 @@
 //!   action).
 //! - `user_role_changed` (event on `public.user` role updates; records the change in Postgres)
 //!   and `user_deleted` (event on `public.user` deletes).
+//! - `welcome_user` (event on `public.user` inserts; `once`, exponential backoff, dead
+//!   letters): posts the new user to `WELCOME_WEBHOOK_URL` with an `Idempotency-Key`.
 //! - `update_app_message` (cron, every 5 minutes): refreshes the app message.
+//! - `remind_me(at, message)` (mutation; role user) schedules `send_reminder`, a one-off
+//!   scheduled event, through Hasura's Metadata API.
 //! - `delay(milliseconds)` (mutation, admin only): a slow action, to see timeouts and graceful
 //!   shutdown.
 //! - Identity ([`identity`]): `signup`, `login`, `refresh` and `exchange_token` (role
@@ -29,7 +33,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use rasura::db::sqlx;
-use rasura::{ActionError, Cron, Ctx, Event, EventError, Operation, action, cron, event};
+use rasura::{
+    ActionError, Cron, Ctx, Event, EventError, Operation, Scheduled, action, cron, event, scheduled,
+};
 use serde::{Deserialize, Serialize};
 
 rasura::include_generated!();
@@ -37,10 +43,12 @@ rasura::include_generated!();
 pub mod access;
 pub mod identity;
 
-pub use hasura::actions::{DelayArgs, PongArgs, UploadFileArgs};
+pub use hasura::actions::{DelayArgs, PongArgs, RemindMeArgs, UploadFileArgs};
 pub use hasura::events::UserRow;
 pub use hasura::operations::{SetLastMessage, set_last_message};
-pub use hasura::types::{DelayOutput, EnumRoleEnum, PingOutput, PongOutput, UploadFileOutput};
+pub use hasura::types::{
+    DelayOutput, EnumRoleEnum, PingOutput, PongOutput, ReminderOutput, UploadFileOutput,
+};
 
 /// How long an `upload_file` URL stays valid.
 pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(3600);
@@ -178,9 +186,15 @@ fn role_value(role: &EnumRoleEnum) -> &'static str {
     }
 }
 
-/// Records a user's role change in `user_role_change`, once per event (Hasura delivers at least
-/// once, so a redelivery is a no-op).
-#[event(table = "public.user", update(columns = ["role"]), retry(num_retries = 3, interval_sec = 10))]
+/// Records a user's role change in `user_role_change`, once per event: with `once`, the
+/// insert commits in one transaction with the delivery's record, so a redelivery by Hasura is
+/// acknowledged without running the handler again.
+#[event(
+    table = "public.user",
+    update(columns = ["role"]),
+    once,
+    retry(num_retries = 3, interval_sec = 10)
+)]
 pub async fn user_role_changed(ctx: Ctx, event: Event<UserRow>) -> Result<(), EventError> {
     let Operation::Update { old, new } = &event.operation else {
         return Err(EventError::rejected("expected an UPDATE"));
@@ -188,7 +202,9 @@ pub async fn user_role_changed(ctx: Ctx, event: Event<UserRow>) -> Result<(), Ev
     if old.role == new.role {
         return Ok(());
     }
-    let recorded = sqlx::query(
+    let mut tx = ctx.delivery_transaction().await?;
+    // `ON CONFLICT`: the record outlives the delivery retention (30 days by default).
+    sqlx::query(
         "INSERT INTO public.user_role_change \
              (event_id, user_id, old_role, new_role, changed_by_role, changed_at) \
          VALUES ($1::uuid, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
@@ -199,15 +215,96 @@ pub async fn user_role_changed(ctx: Ctx, event: Event<UserRow>) -> Result<(), Ev
     .bind(role_value(&new.role))
     .bind(ctx.identity().role())
     .bind(event.created_at)
-    .execute(ctx.db()?)
+    .execute(&mut *tx)
     .await?;
     tracing::info!(
         user_id = %new.user_id,
         old_role = role_value(&old.role),
         new_role = role_value(&new.role),
-        first_delivery = recorded.rows_affected() == 1,
         "user role changed"
     );
+    Ok(())
+}
+
+/// `WELCOME_WEBHOOK_URL`: the third-party API `welcome_user` posts to (unset: nothing is sent).
+pub const WELCOME_WEBHOOK_URL: &str = "WELCOME_WEBHOOK_URL";
+
+/// Where `welcome_user` posts (service state, read from `WELCOME_WEBHOOK_URL` by [`configure`]).
+#[derive(Debug, Clone, Default)]
+pub struct WelcomeApi {
+    /// The URL; `None`: no welcome is sent.
+    pub url: Option<String>,
+}
+
+impl WelcomeApi {
+    /// From `WELCOME_WEBHOOK_URL`.
+    pub fn from_env() -> Self {
+        Self {
+            url: std::env::var(WELCOME_WEBHOOK_URL)
+                .ok()
+                .map(|url| url.trim().to_owned())
+                .filter(|url| !url.is_empty()),
+        }
+    }
+}
+
+/// The example's service configuration: its principal variables ([`access::configure`]) and
+/// the welcome API.
+pub fn configure(service: rasura::Service) -> rasura::Service {
+    access::configure(service).with_state(WelcomeApi::from_env())
+}
+
+/// Tells a third-party API about each new user: `POST {"user_id": …}` to
+/// `WELCOME_WEBHOOK_URL`, with the event id as `Idempotency-Key`.
+///
+/// A call to another service is at-least-once even with `once` (the call can succeed and the
+/// commit fail), so the key lets the API drop a duplicate. A non-2xx answer or a connection
+/// error is transient: Hasura retries with exponential backoff (10 s, 20 s, … at most 600 s),
+/// and the last failure is dead-lettered (`example-default dead-letters list`).
+#[event(
+    table = "public.user",
+    insert,
+    once,
+    dead_letter,
+    retry(num_retries = 5, backoff = "exponential", base_sec = 10, max_sec = 600)
+)]
+pub async fn welcome_user(ctx: Ctx, event: Event<UserRow>) -> Result<(), EventError> {
+    let Some(user) = event.operation.new_row() else {
+        return Err(EventError::rejected("expected an INSERT"));
+    };
+    let Some(url) = ctx
+        .state::<WelcomeApi>()
+        .ok()
+        .and_then(|api| api.url.clone())
+    else {
+        tracing::info!(user_id = %user.user_id, "WELCOME_WEBHOOK_URL is not set; no welcome sent");
+        return Ok(());
+    };
+    let transient = |message: String| {
+        EventError::new(message)
+            .with_status(rasura::http::StatusCode::SERVICE_UNAVAILABLE)
+            .with_code("welcome-api-failed")
+    };
+    let response = ctx
+        .http()
+        .post(url)
+        .header("Idempotency-Key", &event.id)
+        .json(&serde_json::json!({ "user_id": user.user_id }))
+        .send()
+        .await
+        .map_err(|e| {
+            transient(format!(
+                "the welcome API is unreachable: {}",
+                e.without_url()
+            ))
+        })?;
+    if !response.status().is_success() {
+        return Err(transient(format!(
+            "the welcome API answered HTTP {}",
+            response.status().as_u16()
+        )));
+    }
+    tracing::info!(user_id = %user.user_id, "welcome sent");
     Ok(())
 }
 
@@ -239,4 +336,52 @@ pub async fn update_app_message(
 ) -> Result<(), EventError> {
     tracing::info!(trigger = %tick.payload.trigger, scheduled_time = %tick.scheduled_time, "app message refresh");
     Ok(())
+}
+
+/// The payload of a `send_reminder` event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Reminder {
+    /// What to remind of.
+    pub message: String,
+}
+
+/// Delivers a reminder created by `remind_me` (a one-off scheduled event).
+#[scheduled(name = "send_reminder", retry(num_retries = 2))]
+pub async fn send_reminder(_ctx: Ctx, event: Scheduled<Reminder>) -> Result<(), EventError> {
+    tracing::info!(
+        event_id = %event.id,
+        scheduled_time = %event.scheduled_time,
+        message = %event.payload.message,
+        "reminder"
+    );
+    Ok(())
+}
+
+/// Schedules a reminder for the caller at `at` (a one-off scheduled event through Hasura's
+/// Metadata API) and answers its id.
+#[action(mutation, roles = ["user"])]
+pub async fn remind_me(ctx: Ctx, input: RemindMeArgs) -> Result<ReminderOutput, ActionError> {
+    if input.at < chrono::Utc::now() - chrono::Duration::minutes(1) {
+        return Err(ActionError::bad_request(
+            "validation-failed",
+            "`at` is in the past",
+        ));
+    }
+    let event_id = ctx
+        .scheduler()?
+        .schedule::<SendReminder>(
+            input.at,
+            &Reminder {
+                message: input.message,
+            },
+        )
+        .comment(format!(
+            "reminder for user {}",
+            ctx.identity().user_id().unwrap_or("?")
+        ))
+        .send()
+        .await?;
+    Ok(ReminderOutput {
+        event_id: event_id.to_string(),
+    })
 }

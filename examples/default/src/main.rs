@@ -4,7 +4,7 @@
 // Linking the library registers its handlers.
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    example_default::access::configure(rasura::Service::development_defaults())
+    example_default::configure(rasura::Service::development_defaults())
         .run()
         .await
 }
