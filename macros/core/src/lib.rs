@@ -1112,6 +1112,9 @@ fn expand_scheduled(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> Token
     let marker_doc = format!(
         "The `#[scheduled]` handler [`{function}`]: `ctx.scheduler().schedule::<{marker}>(at, &payload)`."
     );
+    let payload = quote_spanned! {param.span()=>
+        <#param as ::rasura::__private::ScheduledParam>::Payload
+    };
     let mut out = registration(f, &name, "scheduled", spec, TokenStream::new(), assertions);
     out.extend(quote! {
         #[doc = #marker_doc]
@@ -1119,7 +1122,7 @@ fn expand_scheduled(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> Token
         #vis struct #marker;
         impl ::rasura::__private::ScheduledHandler for #marker {
             const NAME: &'static str = #name;
-            type Payload = <#param as ::rasura::__private::ScheduledParam>::Payload;
+            type Payload = #payload;
             const RETRY: ::rasura::__private::CronRetry = #retry_conf;
         }
     });

@@ -1,4 +1,7 @@
-use rasura::{action, cron, event, handler, ActionError, Cron, Ctx, Event, EventError, Service};
+use rasura::{
+    action, cron, event, handler, scheduled, ActionError, Cron, Ctx, Event, EventError, Scheduled,
+    Service,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -35,8 +38,41 @@ async fn office_hours(_ctx: Ctx, _tick: Cron<serde_json::Value>) -> Result<(), E
     Ok(())
 }
 
+#[event(table = "public.order", insert, once, dead_letter, concurrency = 4,
+        retry(num_retries = 5, backoff = "exponential", base_sec = 10, max_sec = 600))]
+async fn order_placed(ctx: Ctx, _e: Event<serde_json::Value>) -> Result<(), EventError> {
+    let _tx = ctx.delivery_transaction().await?;
+    Ok(())
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Reminder {
+    pub message: String,
+}
+
+#[scheduled(name = "remind", once, dead_letter, timeout = 5,
+            retry(num_retries = 3, backoff = "exponential", base_sec = 30, max_sec = 300))]
+pub async fn send_reminder(_ctx: Ctx, _event: Scheduled<Reminder>) -> Result<(), EventError> {
+    Ok(())
+}
+
+/// The marker type names the handler and types its payload.
+async fn schedule(ctx: Ctx) -> Result<(), ActionError> {
+    let at = chrono::Utc::now();
+    let _id = ctx
+        .scheduler()?
+        .schedule::<SendReminder>(at, &Reminder { message: "m".into() })
+        .send()
+        .await?;
+    Ok(())
+}
+
 fn main() {
+    let _ = schedule;
+    let _ = <SendReminder as rasura::scheduler::ScheduledHandler>::NAME;
     let _service = Service::with_handlers([
+        handler!(order_placed),
+        handler!(send_reminder),
         handler!(greet),
         handler!(place_order),
         handler!(user_changed),
