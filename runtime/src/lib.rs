@@ -1,7 +1,7 @@
 //! # Rasura
 //!
 //! Typed, secured Hasura v2 webhooks on axum. Annotate async functions with [`action`],
-//! [`event`] or [`cron`]; [`Service`] collects them (through `inventory`, no route list to keep)
+//! [`event`], [`cron`] or [`scheduled`]; [`Service`] collects them (through `inventory`, no route list to keep)
 //! and answers exactly as Hasura expects.
 //!
 //! ```no_run
@@ -26,14 +26,16 @@
 //! ```
 //!
 //! Routes: `POST /actions` (dispatch on `action.name`), `POST /actions/{name}`,
-//! `POST /events/{trigger}`, `POST /crons/{name}`, each requiring the webhook secret in
+//! `POST /events/{trigger}`, `POST /crons/{name}`, `POST /scheduled/{name}`, each requiring the webhook secret in
 //! `X-Rasura-Webhook-Secret`; `GET /healthz`, `GET /readyz` and the signed `GET /files/{key}` of
 //! the local storage.
 //!
 //! Every handler's [`Ctx`] carries the caller's identity and the resources built once at
 //! start-up: [`Ctx::graphql`] (Hasura's GraphQL API), [`Ctx::db`] and [`Ctx::transaction`]
 //! (Postgres through `sqlx`), [`Ctx::storage`] (object storage through `object_store`),
-//! [`Ctx::http`] and [`Ctx::state`].
+//! [`Ctx::http`] and [`Ctx::state`]; deliveries get [`Ctx::once`] and
+//! [`Ctx::delivery_transaction`] (exactly-once effects), and [`Ctx::scheduler`] creates one-off
+//! scheduled events.
 
 pub mod audit;
 pub mod auth;
