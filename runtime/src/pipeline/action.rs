@@ -25,8 +25,6 @@ impl Webhook for Action {
     const KIND: &'static str = "action";
     type Spec = ActionSpec;
     type Envelope<'b> = ActionRequest<'b>;
-    type Output = Bytes;
-    type Error = ActionError;
 
     fn parse(body: &[u8]) -> Result<ActionRequest<'_>, Rejection> {
         serde_json::from_slice(body)

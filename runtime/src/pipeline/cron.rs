@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use super::deliveries::{self, Counter, Delivery};
 use super::{App, Caller, RequestParts, Route, Webhook, handler_timeout, trace_ids};
 use crate::context::{Ctx, Identity, RequestId};
-use crate::error::{EventError, Rejection};
+use crate::error::Rejection;
 use crate::protocol::{CronRequest, SessionVariables};
 use crate::registry::{CronSpec, Handler, HandlerKind, SpanFields};
 
@@ -19,8 +19,6 @@ impl Webhook for Cron {
     const KIND: &'static str = "cron";
     type Spec = CronSpec;
     type Envelope<'b> = CronRequest<Box<RawValue>>;
-    type Output = ();
-    type Error = EventError;
 
     fn parse(body: &[u8]) -> Result<CronRequest<Box<RawValue>>, Rejection> {
         serde_json::from_slice(body)

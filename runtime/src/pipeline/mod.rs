@@ -1,6 +1,6 @@
 //! The request pipeline: every webhook request goes through the same ordered steps, written
-//! once in `run`; actions, events and crons differ only in the `Webhook` methods (how the
-//! envelope reads, who the caller is, how an outcome becomes a status).
+//! once in `run`; actions, events, crons and scheduled events differ only in the `Webhook`
+//! methods (how the envelope reads, who the caller is, how an outcome becomes a status).
 //!
 //! 1. **webhook secret** (`admission::check_secret`): `X-Rasura-Webhook-Secret`, 401.
 //! 2. **body limit** (`admission::read_body`): `RASURA_BODY_LIMIT` (413) within
@@ -13,11 +13,13 @@
 //!    `jwt` action.
 //! 7. **authorization** (`Webhook::authorize`, then the handler's [`Guard`]s): roles, and
 //!    per-handler guards, before the input is parsed.
-//! 8. **invoke** (`Webhook::call`, `invoke::guarded`): a concurrency permit where the handler
-//!    has a limit (503 `busy` with `Webhook::busy_retry_after` when none is free), the input
-//!    parsed into the handler's types, the handler run under its timeout and a panic guard.
-//! 9. **response** (`Webhook::respond`): Hasura's format; then every [`Observer`] sees the
-//!    result.
+//! 8. **invoke** (`Webhook::invoke`, `invoke::guarded`): a concurrency permit where the
+//!    handler has a limit (503 `busy` with `Webhook::busy_retry_after` when none is free; on a
+//!    delivery's last try it waits for one), the input parsed into the handler's types, the
+//!    handler run under its timeout and a panic guard; deliveries inside their `once`
+//!    transaction (`deliveries::deliver`).
+//! 9. **response** (the end of `Webhook::invoke`): Hasura's format, with `Retry-After` only
+//!    while a delivery has retries left; then every [`Observer`] sees the result.
 //!
 //! A new cross-cutting feature is one insertion here: a step, a guard on the registry entry,
 //! or an observer on the service.
@@ -83,18 +85,14 @@ pub(crate) struct Caller {
     pub(crate) claims: Option<Arc<VerifiedClaims>>,
 }
 
-/// What distinguishes the three kinds of webhook. Each method is one step of [`run`].
+/// What distinguishes the four kinds of webhook. Each method is one step of [`run`].
 pub(crate) trait Webhook: 'static {
-    /// `action`, `event` or `cron`, for observers.
+    /// `action`, `event`, `cron` or `scheduled`, for observers.
     const KIND: &'static str;
     /// The handler options of this kind (`ActionSpec`, …).
     type Spec: Sync + 'static;
     /// Hasura's payload, borrowing from the body where it can.
     type Envelope<'b>: Send;
-    /// What the handler yields on success.
-    type Output: Send + 'static;
-    /// What the handler returns on failure.
-    type Error: Send + 'static;
 
     /// Step 3: the envelope.
     fn parse(body: &[u8]) -> Result<Self::Envelope<'_>, Rejection>;

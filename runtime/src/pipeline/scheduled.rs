@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use super::deliveries::{self, Counter, Delivery};
 use super::{App, Caller, RequestParts, Route, Webhook, handler_timeout, trace_ids};
 use crate::context::{Ctx, Identity, RequestId};
-use crate::error::{EventError, Rejection};
+use crate::error::Rejection;
 use crate::protocol::{ScheduledRequest, SessionVariables};
 use crate::registry::{Handler, HandlerKind, ScheduledSpec, SpanFields};
 
@@ -20,8 +20,6 @@ impl Webhook for Scheduled {
     const KIND: &'static str = "scheduled";
     type Spec = ScheduledSpec;
     type Envelope<'b> = ScheduledRequest<Box<RawValue>>;
-    type Output = ();
-    type Error = EventError;
 
     fn parse(body: &[u8]) -> Result<ScheduledRequest<Box<RawValue>>, Rejection> {
         serde_json::from_slice(body)
