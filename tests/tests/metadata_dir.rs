@@ -48,6 +48,7 @@ fn example_handlers() -> Vec<&'static Handler> {
         handler!(example_default::upload_file),
         handler!(example_default::user_role_changed),
         handler!(example_default::user_deleted),
+        handler!(example_default::welcome_user),
         handler!(example_default::update_app_message),
     ]
 }

@@ -158,7 +158,7 @@ async fn diff_check_export_json_and_apply() {
     let out = command().args(["metadata", "export"]).output().unwrap();
     assert!(out.status.success());
     let declared: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(declared["actions"].as_array().unwrap().len(), 12);
+    assert_eq!(declared["actions"].as_array().unwrap().len(), 13);
 
     // An empty Hasura differs: `diff --check` fails and says what it would add.
     let (state, endpoint) = start(json!({"version": 3, "sources": [{"name": "default", "tables": [{"table": {"schema": "public", "name": "user"}}]}]})).await;

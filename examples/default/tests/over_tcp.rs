@@ -499,14 +499,18 @@ fn routes_lists_every_handler() {
         "concurrency 2",
         "/events/user_role_changed",
         "/events/user_deleted",
+        "/events/welcome_user",
+        "once; dead letters; backoff 10s..600s",
         "/crons/update_app_message",
+        "/actions/remind_me",
+        "/scheduled/send_reminder",
         "webhook secret, JWT",
     ] {
         assert!(table.contains(line), "{line} missing from:\n{table}");
     }
     // The example uses codegen: every action is checked against actions.graphql.
     let actions: Vec<&str> = table.lines().filter(|l| l.starts_with("action")).collect();
-    assert_eq!(actions.len(), 12, "{table}");
+    assert_eq!(actions.len(), 13, "{table}");
     assert!(
         actions
             .iter()
