@@ -589,6 +589,26 @@ mod tests {
     }
 
     #[test]
+    fn delivery_retention_is_whole_days() {
+        let c = Config::from_lookup(lookup(&[(WEBHOOK_SECRET, "s")])).unwrap();
+        assert_eq!(c.delivery_retention, DEFAULT_DELIVERY_RETENTION);
+        let c = Config::from_lookup(lookup(&[
+            (WEBHOOK_SECRET, "s"),
+            (DELIVERY_RETENTION_DAYS, " 7 "),
+        ]))
+        .unwrap();
+        assert_eq!(c.delivery_retention, Duration::from_secs(7 * 24 * 3600));
+        for bad in ["0", "-1", "3651", "1.5", "week"] {
+            let err = Config::from_lookup(lookup(&[
+                (WEBHOOK_SECRET, "s"),
+                (DELIVERY_RETENTION_DAYS, bad),
+            ]))
+            .unwrap_err();
+            assert!(err.to_string().contains(DELIVERY_RETENTION_DAYS), "{bad}");
+        }
+    }
+
+    #[test]
     fn resources_are_read_with_hasuras_names() {
         let c = Config::from_lookup(lookup(&[
             (WEBHOOK_SECRET, "s"),

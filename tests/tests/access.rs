@@ -294,6 +294,14 @@ async fn event_concurrency_answers_503_with_the_trigger_interval() {
     assert_eq!(second.header("retry-after"), Some("7"));
     // The permit is back once the first delivery is answered.
     item_event(&s, "e2").send().await.assert_status(200);
+    // On the last try a `busy` with Retry-After would keep the event alive forever: the
+    // delivery waits for the permit instead.
+    let (first, last) = tokio::join!(item_event(&s, "e3").send(), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        item_event(&s, "e4").delivery(3, 3).send().await
+    });
+    first.assert_status(200);
+    last.assert_status(200);
 }
 
 #[tokio::test]

@@ -522,3 +522,41 @@ async fn hostile_scheduled_deliveries_get_hasura_errors() {
         .await
         .assert_error(413, "payload-too-large");
 }
+
+#[tokio::test]
+async fn old_records_are_pruned_after_the_retention() {
+    let (db, s) = setup().await;
+    job(&s, "job_once", 1)
+        .id("fresh")
+        .send()
+        .await
+        .assert_status(200);
+    job(&s, "job_once", 1)
+        .id("stale")
+        .send()
+        .await
+        .assert_status(200);
+    sqlx::query(
+        "UPDATE rasura.processed_delivery SET processed_at = now() - interval '31 days' \
+         WHERE id = 'stale'",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let pruned = rasura::delivery::prune(db.pool(), Duration::from_secs(30 * 24 * 3600))
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    let left: Vec<String> = sqlx::query_scalar("SELECT id FROM rasura.processed_delivery")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, ["fresh"]);
+    // Past the retention a redelivery runs again (the handler's own keys still protect it).
+    job(&s, "job_once", 1)
+        .id("stale")
+        .send()
+        .await
+        .assert_status(200);
+    assert_eq!(count(&db, "SELECT count(*) FROM effect").await, 3);
+}

@@ -62,16 +62,32 @@ pub(crate) async fn deliver(
     start: impl FnOnce(Ctx) -> Start,
 ) -> Result<Response, Rejection> {
     let mut ctx = ctx;
+    let uncounted = matches!(delivery.counter, Counter::Unknown { .. });
     let scope = if delivery.policy.once {
-        match delivery::begin_scope(&ctx, &delivery.id).await {
+        // A concurrent duplicate waits here for the first delivery's outcome: bounded by the
+        // same timeout as the handler, so Rasura still answers before Hasura gives up.
+        let begun =
+            tokio::time::timeout(delivery.timeout, delivery::begin_scope(&ctx, &delivery.id))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(crate::db::TransactionError::Database(
+                        sqlx::Error::PoolTimedOut,
+                    ))
+                });
+        match begun {
             Ok(Some(scope)) => Some(Arc::new(scope)),
-            Ok(None) if delivery.replay => None,
             Ok(None) => {
                 tracing::info!(
                     delivery_id = delivery.id.as_str(),
                     "delivery already processed; acknowledged without running the handler"
                 );
-                if delivery.policy.counts_attempts() {
+                if delivery.replay {
+                    // Processed since it was dead-lettered (a redelivery from Hasura's console).
+                    if let Err(e) = delivery::delete_dead_letter(&ctx, &delivery.id).await {
+                        return Ok(failed(app, &delivery, &ctx, EventError::from(e)).await);
+                    }
+                }
+                if uncounted && delivery.policy.counts_attempts() {
                     delivery::forget_attempts(&ctx, &delivery.id).await;
                 }
                 return Ok(acknowledged("already processed"));
@@ -107,7 +123,7 @@ pub(crate) async fn deliver(
                     return Ok(failed(app, &delivery, &ctx, EventError::from(e)).await);
                 }
             }
-            if delivery.policy.counts_attempts() {
+            if uncounted && delivery.policy.counts_attempts() {
                 delivery::forget_attempts(&ctx, &delivery.id).await;
             }
             return Ok(acknowledged("success"));
