@@ -174,7 +174,17 @@ pub struct Config {
     /// How long `rasura.processed_delivery` remembers a delivery (`RASURA_DELIVERY_RETENTION_DAYS`,
     /// 30 days): a redelivery older than this runs again.
     pub delivery_retention: Duration,
+    /// The variable holding this service's base URL in Hasura's environment
+    /// (`RASURA_BASE_URL_ENV`, default `RASURA_BASE_URL`): the webhooks of scheduled events the
+    /// service creates are `{{<it>}}/scheduled/<name>`, as `metadata export` writes them.
+    pub base_url_env: String,
 }
+
+/// `RASURA_BASE_URL_ENV`: the name of the variable holding the service's base URL in Hasura's
+/// environment.
+pub const BASE_URL_ENV: &str = "RASURA_BASE_URL_ENV";
+/// Its default: `RASURA_BASE_URL`.
+pub const DEFAULT_BASE_URL_ENV: &str = "RASURA_BASE_URL";
 
 /// `RASURA_DELIVERY_RETENTION_DAYS`: how long processed deliveries are remembered.
 pub const DELIVERY_RETENTION_DAYS: &str = "RASURA_DELIVERY_RETENTION_DAYS";
@@ -212,6 +222,7 @@ impl Config {
             rate_limit: crate::rate::RateLimitConfig::default(),
             audit_database: false,
             delivery_retention: DEFAULT_DELIVERY_RETENTION,
+            base_url_env: DEFAULT_BASE_URL_ENV.into(),
         }
     }
 
@@ -476,6 +487,20 @@ impl Config {
                 crate::audit::AUDIT_DATABASE,
                 "expected `true` or `false`",
             )),
+        }
+        if let Some(name) = get(BASE_URL_ENV) {
+            let name = name.trim();
+            let valid = !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if valid {
+                config.base_url_env = name.to_owned();
+            } else {
+                problems.push(Problem::new(
+                    BASE_URL_ENV,
+                    "expected an environment variable name (letters, digits and `_`)",
+                ));
+            }
         }
         if let Some(text) = get(DELIVERY_RETENTION_DAYS) {
             match text.trim().parse::<u32>() {

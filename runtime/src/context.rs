@@ -135,6 +135,8 @@ pub(crate) struct Shared {
     pub(crate) delivery_retention: std::time::Duration,
     /// Hasura's Metadata API, for `ctx.scheduler()` (`HASURA_GRAPHQL_ENDPOINT`).
     pub(crate) metadata: Option<crate::metadata::sync::MetadataClient>,
+    /// `RASURA_BASE_URL_ENV`, for the webhooks of scheduled events.
+    pub(crate) base_url_env: String,
 }
 
 impl fmt::Debug for Shared {

@@ -2,8 +2,8 @@
 //! `dead_letter` option, kept with Hasura's request body so they can be replayed.
 //!
 //! The service binary's `dead-letters list|show|replay|drop` commands use these functions;
-//! a replay sends the stored body through the service's own pipeline (past `once`), and on
-//! success records the delivery as processed and deletes the letter.
+//! a replay sends the stored body through the service's own pipeline, and on success deletes
+//! the letter (for a `once` handler, in the transaction that records the delivery as processed).
 
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -88,8 +88,9 @@ pub async fn remove(pool: &sqlx::PgPool, id: &str) -> Result<bool, sqlx::Error> 
 }
 
 /// Runs `letter` through `router` (a service built from the same handlers) as its handler's
-/// delivery, past `once`. On success the letter is gone and the delivery recorded as
-/// processed; on failure the letter stays with the attempt counted, and the error is returned.
+/// delivery. On success the letter is gone (and, for a `once` handler, the delivery recorded
+/// as processed; one processed since is not run again); on failure the letter stays with the
+/// attempt counted, and the error is returned.
 pub async fn replay(
     router: &Router,
     handlers: &[&'static Handler],

@@ -82,6 +82,17 @@ impl Ctx {
     where
         E: From<TransactionError>,
     {
+        if self.delivery.as_ref().is_some_and(|scope| scope.id == id) {
+            // The delivery's own record is held by the handler's transaction: recording it again
+            // would wait for that transaction forever.
+            return Err(TransactionError::Unavailable(crate::context::Unavailable {
+                resource: "ctx.once(<this delivery's id>)",
+                hint: "this handler has the `once` option: the whole delivery already runs once; \
+                       write through ctx.delivery_transaction()"
+                    .into(),
+            })
+            .into());
+        }
         let Some(mut tx) = begin_recorded(self, id).await? else {
             tracing::info!(delivery_id = id, "delivery already processed; work skipped");
             return Ok(Once::AlreadyProcessed);
@@ -156,7 +167,19 @@ impl std::fmt::Debug for DeliveryTransaction {
 
 /// The open transaction of a `once` delivery, shared with the handler's context.
 pub(crate) struct DeliveryScope {
+    id: String,
     tx: std::sync::Arc<tokio::sync::Mutex<Option<Transaction>>>,
+}
+
+impl DeliveryScope {
+    /// Rolls the transaction back now (not when the last clone of the context goes), so its
+    /// record's lock and its connection are released; a guard still held elsewhere keeps it
+    /// until that guard goes.
+    pub(crate) fn roll_back(&self) {
+        if let Ok(mut guard) = self.tx.try_lock() {
+            drop(guard.take());
+        }
+    }
 }
 
 /// The delivery tables exist (applied on first use, under the migrations' advisory lock, so
@@ -249,12 +272,14 @@ pub(crate) async fn begin_scope(
     id: &str,
 ) -> Result<Option<DeliveryScope>, TransactionError> {
     Ok(begin_recorded(ctx, id).await?.map(|tx| DeliveryScope {
+        id: id.to_owned(),
         tx: std::sync::Arc::new(tokio::sync::Mutex::new(Some(tx))),
     }))
 }
 
-/// Commits a `once` delivery after its handler succeeded (a replay also deletes its dead letter
-/// in the same transaction).
+/// Commits a `once` delivery after its handler succeeded; a replay, or any success of a
+/// `dead_letter` handler (a redelivery from Hasura's console), also deletes the delivery's dead
+/// letter in the same transaction.
 pub(crate) async fn commit_scope(
     scope: &DeliveryScope,
     delivery: &crate::pipeline::deliveries::Delivery<'_>,
@@ -268,7 +293,7 @@ pub(crate) async fn commit_scope(
             "the delivery's transaction is still held (a DeliveryTransaction outlived the handler)",
         ));
     };
-    if delivery.replay {
+    if delivery.replay || delivery.policy.dead_letter {
         sqlx::query("DELETE FROM rasura.dead_letter WHERE id = $1")
             .bind(&delivery.id)
             .execute(&mut *tx.0)

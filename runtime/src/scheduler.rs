@@ -27,9 +27,10 @@
 //! ```
 //!
 //! The Metadata API writes to Hasura's own database, so an event cannot be created in the same
-//! transaction as the handler's writes. When both must happen or neither, write an outbox row in
-//! the transaction and create the event from the outbox's event trigger with `ctx.once` (see the
-//! README, "Scheduled events").
+//! transaction as the handler's writes, and the call is at-least-once. When both must happen or
+//! neither, write an outbox row in the transaction, create the event from the outbox's event
+//! trigger, and deduplicate on the outbox id in the scheduled handler (see the README,
+//! "Scheduled events").
 
 use std::fmt;
 
@@ -99,6 +100,9 @@ pub enum SchedulerError {
     /// The payload could not be serialised.
     #[error("the scheduled event's payload cannot be serialised: {0}")]
     Payload(String),
+    /// The event's retry configuration disagrees with its handler's.
+    #[error("{0}")]
+    Retry(String),
 }
 
 impl SchedulerError {
@@ -161,13 +165,11 @@ pub(crate) fn classify(any: &dyn std::any::Any) -> Option<crate::error::Delivery
         })
 }
 
-/// Where Hasura finds this service and its webhook secret, as in the exported metadata.
-const BASE_URL_ENV: &str = "RASURA_BASE_URL";
-
 /// Creates, cancels and lists one-off scheduled events ([`Ctx::scheduler`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Scheduler<'a> {
     client: &'a MetadataClient,
+    base_url_env: &'a str,
 }
 
 impl Ctx {
@@ -178,14 +180,28 @@ impl Ctx {
             resource: "ctx.scheduler()",
             hint: "set HASURA_GRAPHQL_ENDPOINT (and HASURA_GRAPHQL_ADMIN_SECRET)".into(),
         })?;
-        Ok(Scheduler { client })
+        Ok(Scheduler {
+            client,
+            base_url_env: &self.shared.base_url_env,
+        })
     }
 }
 
 impl<'a> Scheduler<'a> {
-    /// A scheduler over `client` (outside a handler, e.g. in a job runner).
+    /// A scheduler over `client` (outside a handler, e.g. in a job runner), with webhooks
+    /// under `{{RASURA_BASE_URL}}`.
     pub fn new(client: &'a MetadataClient) -> Self {
-        Self { client }
+        Self {
+            client,
+            base_url_env: crate::config::DEFAULT_BASE_URL_ENV,
+        }
+    }
+
+    /// Webhooks under `{{<name>}}` instead (the `RASURA_BASE_URL_ENV` of the service, so two
+    /// services on one Hasura do not collide).
+    pub fn base_url_env(mut self, name: &'a str) -> Self {
+        self.base_url_env = name;
+        self
     }
 
     /// Prepares a one-off event for handler `H` at `at`, with `payload` (typed as the
@@ -197,10 +213,12 @@ impl<'a> Scheduler<'a> {
     ) -> ScheduleRequest<'a> {
         ScheduleRequest {
             client: self.client,
+            base_url_env: self.base_url_env,
             handler: H::NAME,
             at,
             payload: serde_json::to_value(payload).map_err(|e| e.to_string()),
             comment: None,
+            handler_retry: H::RETRY,
             retry: H::RETRY,
         }
     }
@@ -240,10 +258,12 @@ impl<'a> Scheduler<'a> {
 #[must_use = "nothing is scheduled until `send` is awaited"]
 pub struct ScheduleRequest<'a> {
     client: &'a MetadataClient,
+    base_url_env: &'a str,
     handler: &'static str,
     at: DateTime<Utc>,
     payload: Result<Value, String>,
     comment: Option<String>,
+    handler_retry: CronRetry,
     retry: CronRetry,
 }
 
@@ -254,7 +274,11 @@ impl ScheduleRequest<'_> {
         self
     }
 
-    /// Sets the retry configuration (Hasura's `RetryConfST`).
+    /// Sets the retry configuration (Hasura's `RetryConfST`; default: the handler's
+    /// `retry(…)`). The handler's deliveries are answered by its own configuration, so `send`
+    /// refuses one that disagrees with it: `num_retries` must be the handler's, and
+    /// `timeout_seconds` and `tolerance_seconds` at least the handler's; only
+    /// `retry_interval_seconds` is free.
     pub fn retry(mut self, retry: CronRetry) -> Self {
         self.retry = retry;
         self
@@ -263,8 +287,20 @@ impl ScheduleRequest<'_> {
     /// The `create_scheduled_event` request this sends.
     pub fn body(&self) -> Result<Value, SchedulerError> {
         let payload = self.payload.clone().map_err(SchedulerError::Payload)?;
+        let (own, event) = (self.handler_retry, self.retry);
+        if event.num_retries != own.num_retries
+            || event.timeout_seconds < own.timeout_seconds
+            || event.tolerance_seconds < own.tolerance_seconds
+        {
+            return Err(SchedulerError::Retry(format!(
+                "`{}` answers with num_retries = {}, timeout_seconds = {} and tolerance_seconds = {}: \
+                 an event's retry configuration needs the same num_retries and at least those \
+                 timeout_seconds and tolerance_seconds (change the handler's `retry(…)` instead)",
+                self.handler, own.num_retries, own.timeout_seconds, own.tolerance_seconds
+            )));
+        }
         let mut args = json!({
-            "webhook": format!("{{{{{BASE_URL_ENV}}}}}/scheduled/{}", self.handler),
+            "webhook": format!("{{{{{}}}}}/scheduled/{}", self.base_url_env, self.handler),
             "schedule_at": self.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             "payload": payload,
             "headers": [{

@@ -458,6 +458,7 @@ pub(crate) fn build_shared_with(
         deliveries_pruned_at: std::sync::atomic::AtomicU64::new(0),
         delivery_retention: config.delivery_retention,
         metadata,
+        base_url_env: config.base_url_env.clone(),
     })
 }
 

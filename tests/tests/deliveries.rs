@@ -4,7 +4,7 @@
 //! database down at the last retry (nothing acknowledged). Crons and one-off scheduled events
 //! count their attempts in Postgres.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use rasura::db::sqlx;
@@ -83,7 +83,8 @@ async fn job_once(ctx: Ctx, event: Event<Job>) -> Result<(), EventError> {
     Ok(())
 }
 
-static DEAD_LETTER_FIXED: AtomicBool = AtomicBool::new(false);
+/// Jobs whose cause of failure is fixed (per id: tests run in parallel).
+static FIXED_JOBS: Mutex<Vec<i64>> = Mutex::new(Vec::new());
 
 /// Fails until the test "fixes" it; dead-letters the last failure.
 #[event(
@@ -94,14 +95,23 @@ static DEAD_LETTER_FIXED: AtomicBool = AtomicBool::new(false);
     retry(num_retries = 2, backoff = "exponential", base_sec = 5, max_sec = 60)
 )]
 async fn job_dead_letter(ctx: Ctx, event: Event<Job>) -> Result<(), EventError> {
-    if !DEAD_LETTER_FIXED.load(Ordering::SeqCst) {
+    let job = event.operation.new_row().expect("an insert");
+    if !FIXED_JOBS.lock().unwrap().contains(&job.id) {
         return Err(EventError::new("the mail server refused"));
     }
-    let job = event.operation.new_row().expect("an insert");
     let mut tx = ctx.delivery_transaction().await?;
     sqlx::query("INSERT INTO effect (job_id) VALUES ($1)")
         .bind(job.id)
         .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// `ctx.once` on the delivery's own id inside a `once` handler: a clear error, not a wait on
+/// its own record.
+#[event(table = "public.job", insert, once, timeout = 5)]
+async fn job_nested_once(ctx: Ctx, event: Event<Job>) -> Result<(), EventError> {
+    ctx.once(&event.id, async |_tx| Ok::<_, EventError>(()))
         .await?;
     Ok(())
 }
@@ -163,6 +173,7 @@ async fn setup() -> (TestDatabase, TestService) {
             handler!(job_once),
             handler!(job_dead_letter),
             handler!(job_no_once),
+            handler!(job_nested_once),
             handler!(hourly_failing),
             handler!(remind),
         ])
@@ -304,7 +315,6 @@ async fn the_delivery_transaction_needs_once() {
 #[tokio::test]
 async fn the_last_failure_is_dead_lettered_then_replayed() {
     let (db, s) = setup().await;
-    DEAD_LETTER_FIXED.store(false, Ordering::SeqCst);
     let delivery = |retry| job(&s, "job_dead_letter", 42).id("dl-1").delivery(retry, 2);
     for retry in 0..2 {
         let r = delivery(retry).send().await;
@@ -348,7 +358,7 @@ async fn the_last_failure_is_dead_lettered_then_replayed() {
         .unwrap();
     assert_eq!(kept.attempts, 4);
     // Fixed: the replay runs the handler, records the delivery and deletes the letter.
-    DEAD_LETTER_FIXED.store(true, Ordering::SeqCst);
+    FIXED_JOBS.lock().unwrap().push(42);
     rasura::dead_letters::replay(&s.router(), &handlers, &kept)
         .await
         .unwrap();
@@ -370,7 +380,6 @@ async fn the_last_failure_is_dead_lettered_then_replayed() {
     // Hasura redelivering it now is acknowledged without running it again.
     delivery(0).send().await.assert_status(200);
     assert_eq!(count(&db, "SELECT count(*) FROM effect").await, 1);
-    DEAD_LETTER_FIXED.store(false, Ordering::SeqCst);
 }
 
 #[tokio::test]
@@ -411,7 +420,6 @@ async fn the_database_down_at_the_last_retry_acknowledges_nothing() {
             TestService::config().with_database_url("postgres://postgres@127.0.0.1:9/none"),
         ),
     );
-    DEAD_LETTER_FIXED.store(false, Ordering::SeqCst);
     let early = job(&s, "job_dead_letter", 1).delivery(0, 2).send().await;
     early.assert_error(503, "postgres-error");
     assert!(retry_after(&early).is_some());
@@ -559,4 +567,45 @@ async fn old_records_are_pruned_after_the_retention() {
         .await
         .assert_status(200);
     assert_eq!(count(&db, "SELECT count(*) FROM effect").await, 3);
+}
+
+#[tokio::test]
+async fn once_inside_a_once_handler_is_an_error_not_a_deadlock() {
+    let (_db, s) = setup().await;
+    let started = std::time::Instant::now();
+    let r = job(&s, "job_nested_once", 1).delivery(0, 3).send().await;
+    r.assert_error(500, "not-configured");
+    assert!(
+        r.json::<Value>()["message"]
+            .as_str()
+            .unwrap()
+            .contains("ctx.delivery_transaction()")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "no wait on its own record"
+    );
+}
+
+#[tokio::test]
+async fn a_later_success_deletes_a_stale_dead_letter() {
+    let (db, s) = setup().await;
+    let delivery = |retry| job(&s, "job_dead_letter", 43).id("dl-2").delivery(retry, 1);
+    delivery(0).send().await.assert_status(500);
+    delivery(1).send().await.assert_status(200);
+    assert!(
+        rasura::dead_letters::get(db.pool(), "dl-2")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Fixed, and redelivered from Hasura's console: the letter must not be replayed again.
+    FIXED_JOBS.lock().unwrap().push(43);
+    delivery(0).send().await.assert_status(200);
+    assert!(
+        rasura::dead_letters::get(db.pool(), "dl-2")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

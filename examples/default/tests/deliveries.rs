@@ -439,10 +439,10 @@ async fn the_scheduler_cancels_and_lists_with_hasuras_bodies() {
             },
         )
         .retry(rasura::registry::CronRetry {
-            num_retries: 1,
+            num_retries: 2,
             retry_interval_seconds: 30,
-            timeout_seconds: 20,
-            tolerance_seconds: 600,
+            timeout_seconds: 60,
+            tolerance_seconds: 43200,
         })
         .send()
         .await
@@ -452,9 +452,31 @@ async fn the_scheduler_cancels_and_lists_with_hasuras_bodies() {
     assert_eq!(created["args"]["schedule_at"], "2030-05-01T22:00:00.250Z");
     assert_eq!(
         created["args"]["retry_conf"],
-        json!({"num_retries": 1, "retry_interval_seconds": 30, "timeout_seconds": 20, "tolerance_seconds": 600})
+        json!({"num_retries": 2, "retry_interval_seconds": 30, "timeout_seconds": 60, "tolerance_seconds": 43200})
     );
     assert!(created["args"].get("comment").is_none());
+    // A retry configuration the handler would not answer by is refused before any call.
+    let refused = scheduler
+        .schedule::<example_default::SendReminder>(
+            at,
+            &example_default::Reminder {
+                message: "m".into(),
+            },
+        )
+        .retry(rasura::registry::CronRetry {
+            num_retries: 1,
+            retry_interval_seconds: 30,
+            timeout_seconds: 20,
+            tolerance_seconds: 600,
+        })
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, SchedulerError::Retry(m) if m.contains("needs the same num_retries")),
+        "{refused}"
+    );
+    assert_eq!(hasura.lock().unwrap().requests.len(), 1);
 
     let page = scheduler
         .list(&ListScheduled {

@@ -179,6 +179,18 @@ pub fn tolerance_problem(retry: &Retry) -> Option<String> {
     })
 }
 
+/// Crons and scheduled events carry no retry counter: an exponential backoff needs Rasura to
+/// count attempts (`once` or `dead_letter`), else it could not tell the last retry and its
+/// `Retry-After` would keep the delivery alive until the tolerance.
+pub fn uncounted_backoff_problem(retry: &Retry, once: bool, dead_letter: bool) -> Option<String> {
+    (matches!(retry.backoff, Backoff::Exponential { .. }) && !once && !dead_letter).then(|| {
+        "an exponential backoff here needs the attempts counted: add `once` or `dead_letter` \
+         (crons and scheduled events carry no retry counter, so without them Rasura could not \
+         tell the last retry)"
+            .to_owned()
+    })
+}
+
 /// The `DeliveryPolicy` expression for the registry.
 pub fn policy_tokens(retry: &Retry, once: bool, dead_letter: bool) -> TokenStream {
     let backoff = match retry.backoff {
@@ -292,5 +304,9 @@ mod tests {
             ..long
         };
         assert!(tolerance_problem(&fixed).is_none(), "Hasura's own interval");
+        assert!(uncounted_backoff_problem(&retry, false, false).is_some());
+        assert!(uncounted_backoff_problem(&retry, true, false).is_none());
+        assert!(uncounted_backoff_problem(&retry, false, true).is_none());
+        assert!(uncounted_backoff_problem(&fixed, false, false).is_none());
     }
 }

@@ -966,6 +966,12 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
         errors.push(o.span, problem);
     }
     let (once, dead_letter) = delivery::flags(&opts, errors);
+    if let (Some(problem), Some(o)) = (
+        delivery::uncounted_backoff_problem(&retry, once, dead_letter),
+        find(&opts, "retry"),
+    ) {
+        errors.push(o.span, problem);
+    }
     let timeout = timeout(&opts, errors);
     if let Some(o) = find(&opts, "rate") {
         errors.push(
@@ -1045,6 +1051,12 @@ fn expand_scheduled(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> Token
         errors.push(o.span, problem);
     }
     let (once, dead_letter) = delivery::flags(&opts, errors);
+    if let (Some(problem), Some(o)) = (
+        delivery::uncounted_backoff_problem(&retry, once, dead_letter),
+        find(&opts, "retry"),
+    ) {
+        errors.push(o.span, problem);
+    }
     let timeout = timeout(&opts, errors);
     if let Some(o) = find(&opts, "rate") {
         errors.push(

@@ -107,6 +107,7 @@ impl Webhook for Cron {
             ),
             body: parts.body,
             replay: parts.replay,
+            wait_for_slot: parts.wait_for_slot,
         };
         deliveries::deliver(app, delivery, ctx, move |ctx| (spec.call)(ctx, request)).await
     }

@@ -8,7 +8,9 @@
 //! - With `dead_letter`, the last failure (or a permanent one, 4xx) is stored in
 //!   `rasura.dead_letter` and acknowledged; if that write fails, nothing is acknowledged.
 //! - Crons and scheduled events carry no retry counter: with `once` or `dead_letter` the
-//!   attempts are counted in `rasura.delivery_attempt`, else the base interval is used.
+//!   attempts are counted in `rasura.delivery_attempt`; without them (only Hasura's fixed
+//!   interval is allowed then) a failure's own `Retry-After` is kept, and Hasura's
+//!   `tolerance_seconds` ends the retries.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +28,7 @@ use crate::protocol::DeliveryInfo;
 use crate::registry::{BoxFuture, DeliveryPolicy, Handler, InputError};
 
 /// Marks a request made by `dead-letters replay` (a request extension, so it cannot come from
-/// the network): it runs past `once` and, on success, deletes the dead letter.
+/// the network): it needs no webhook secret and, on success, deletes the dead letter.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Replay;
 
@@ -46,13 +48,30 @@ pub(crate) struct Delivery<'a> {
     pub policy: &'static DeliveryPolicy,
     pub id: String,
     pub counter: Counter,
+    /// The whole attempt's time limit (waiting for a duplicate or a concurrency slot, then the
+    /// handler), kept below Hasura's own.
     pub timeout: Duration,
     /// Hasura's request body: what a dead letter keeps, to replay it.
     pub body: &'a Bytes,
     pub replay: bool,
+    /// On the last try of a handler at its concurrency limit: the slot to wait for (a `busy`
+    /// with `Retry-After` would keep the delivery alive forever).
+    pub wait_for_slot: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 type Start = Result<BoxFuture<Result<(), EventError>>, InputError>;
+
+fn timed_out(delivery: &Delivery<'_>, after: Duration) -> EventError {
+    EventError::new(format!(
+        "`{}` timed out after {}s",
+        delivery.handler.name,
+        after.as_secs_f32()
+    ))
+    .with_status(StatusCode::SERVICE_UNAVAILABLE)
+    .with_code("timeout")
+    // Hasura's own interval (or the backoff's, which replaces it in `failed`).
+    .retry_after(Duration::from_secs(delivery.policy.backoff.delay_secs(0)))
+}
 
 /// Runs the handler `start` makes and answers Hasura.
 pub(crate) async fn deliver(
@@ -61,46 +80,68 @@ pub(crate) async fn deliver(
     ctx: Ctx,
     start: impl FnOnce(Ctx) -> Start,
 ) -> Result<Response, Rejection> {
+    // One deadline for the whole attempt, so Rasura answers before Hasura gives up.
+    let deadline = tokio::time::Instant::now() + delivery.timeout;
     let mut ctx = ctx;
     let uncounted = matches!(delivery.counter, Counter::Unknown { .. });
-    let scope = if delivery.policy.once {
-        // A concurrent duplicate waits here for the first delivery's outcome: bounded by the
-        // same timeout as the handler, so Rasura still answers before Hasura gives up.
-        let begun =
-            tokio::time::timeout(delivery.timeout, delivery::begin_scope(&ctx, &delivery.id))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(crate::db::TransactionError::Database(
-                        sqlx::Error::PoolTimedOut,
-                    ))
-                });
-        match begun {
-            Ok(Some(scope)) => Some(Arc::new(scope)),
-            Ok(None) => {
-                tracing::info!(
-                    delivery_id = delivery.id.as_str(),
-                    "delivery already processed; acknowledged without running the handler"
-                );
-                if delivery.replay {
-                    // Processed since it was dead-lettered (a redelivery from Hasura's console).
-                    if let Err(e) = delivery::delete_dead_letter(&ctx, &delivery.id).await {
-                        return Ok(failed(app, &delivery, &ctx, EventError::from(e)).await);
-                    }
-                }
-                if uncounted && delivery.policy.counts_attempts() {
-                    delivery::forget_attempts(&ctx, &delivery.id).await;
-                }
-                return Ok(acknowledged("already processed"));
+    let _slot = match &delivery.wait_for_slot {
+        Some(slot) => match tokio::time::timeout_at(deadline, slot.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Some(permit),
+            _ => {
+                let busy = EventError::new(format!(
+                    "`{}` is at its concurrency limit",
+                    delivery.handler.name
+                ))
+                .with_status(StatusCode::SERVICE_UNAVAILABLE)
+                .with_code("busy");
+                return Ok(failed(app, &delivery, &ctx, busy).await);
             }
-            Err(e) => return Ok(failed(app, &delivery, &ctx, EventError::from(e)).await),
-        }
-    } else {
-        None
+        },
+        None => None,
     };
+    let scope =
+        if delivery.policy.once {
+            // A concurrent duplicate waits here for the first delivery's outcome.
+            let begun =
+                match tokio::time::timeout_at(deadline, delivery::begin_scope(&ctx, &delivery.id))
+                    .await
+                {
+                    Ok(begun) => begun,
+                    Err(_) => {
+                        let error = timed_out(&delivery, delivery.timeout);
+                        return Ok(failed(app, &delivery, &ctx, error).await);
+                    }
+                };
+            match begun {
+                Ok(Some(scope)) => Some(Arc::new(scope)),
+                Ok(None) => {
+                    tracing::info!(
+                        delivery_id = delivery.id.as_str(),
+                        "delivery already processed; acknowledged without running the handler"
+                    );
+                    if delivery.replay || delivery.policy.dead_letter {
+                        // Processed since it was dead-lettered (a redelivery from Hasura's console).
+                        if let Err(e) = delivery::delete_dead_letter(&ctx, &delivery.id).await {
+                            return Ok(failed(app, &delivery, &ctx, EventError::from(e)).await);
+                        }
+                    }
+                    if uncounted && delivery.policy.counts_attempts() {
+                        delivery::forget_attempts(&ctx, &delivery.id).await;
+                    }
+                    return Ok(acknowledged("already processed"));
+                }
+                Err(e) => return Ok(failed(app, &delivery, &ctx, EventError::from(e)).await),
+            }
+        } else {
+            None
+        };
     ctx.delivery = scope.clone();
     let handler_future = match start(ctx.clone()) {
         Ok(future) => future,
         Err(e) => {
+            if let Some(scope) = &scope {
+                scope.roll_back();
+            }
             let rejection = input_rejection(e);
             if !delivery.policy.dead_letter || delivery.replay {
                 return Err(rejection);
@@ -111,16 +152,23 @@ pub(crate) async fn deliver(
             return Ok(failed(app, &delivery, &ctx, error).await);
         }
     };
-    let outcome = invoke::guarded(delivery.timeout, handler_future).await;
+    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let outcome = invoke::guarded(remaining, handler_future).await;
     let error = match outcome {
         Outcome::Done(Ok(())) => {
             if let Some(scope) = scope {
                 if let Err(e) = delivery::commit_scope(&scope, &delivery).await {
+                    scope.roll_back();
                     return Ok(failed(app, &delivery, &ctx, e).await);
                 }
-            } else if delivery.replay {
+            } else if delivery.replay || delivery.policy.dead_letter {
+                // The delivery succeeded: a letter of the same id (a replay's own, or one left
+                // from an earlier failure) must not be replayed again.
                 if let Err(e) = delivery::delete_dead_letter(&ctx, &delivery.id).await {
-                    return Ok(failed(app, &delivery, &ctx, EventError::from(e)).await);
+                    if delivery.replay {
+                        return Ok(failed(app, &delivery, &ctx, EventError::from(e)).await);
+                    }
+                    tracing::warn!(error = %e, "deleting a stale dead letter failed");
                 }
             }
             if uncounted && delivery.policy.counts_attempts() {
@@ -136,18 +184,13 @@ pub(crate) async fn deliver(
             );
             EventError::new("internal error").with_code("unexpected")
         }
-        Outcome::TimedOut(after) => EventError::new(format!(
-            "`{}` timed out after {}s",
-            delivery.handler.name,
-            after.as_secs_f32()
-        ))
-        .with_status(StatusCode::SERVICE_UNAVAILABLE)
-        .with_code("timeout")
-        // Hasura's own interval (or the backoff's, which replaces it below).
-        .retry_after(Duration::from_secs(delivery.policy.backoff.delay_secs(0))),
+        Outcome::TimedOut(_) => timed_out(&delivery, delivery.timeout),
     };
-    // The handler's transaction (if any) rolls back here: nothing of this attempt commits.
-    drop(scope);
+    // Nothing of this attempt commits: the transaction (if any) rolls back now, releasing the
+    // record for the retry.
+    if let Some(scope) = scope {
+        scope.roll_back();
+    }
     ctx.delivery = None;
     Ok(failed(app, &delivery, &ctx, error).await)
 }

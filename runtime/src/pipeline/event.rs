@@ -121,6 +121,7 @@ impl Webhook for Event {
             timeout: handler_timeout(&app.config, spec.timeout_secs, Some(spec.retry.timeout_sec)),
             body: parts.body,
             replay: parts.replay,
+            wait_for_slot: parts.wait_for_slot,
         };
         deliveries::deliver(app, delivery, ctx, move |ctx| (spec.call)(ctx, request)).await
     }

@@ -158,12 +158,13 @@ pub(crate) trait Webhook: 'static {
 }
 
 /// What the last steps may need of the request itself.
-#[derive(Clone, Copy)]
 pub(crate) struct RequestParts<'a> {
     /// The body as Hasura sent it (a dead letter keeps it).
     pub body: &'a Bytes,
     /// A `dead-letters replay` run.
     pub replay: bool,
+    /// The concurrency slot a delivery's last try waits for (`deliveries::deliver`).
+    pub wait_for_slot: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// Entry point of every webhook route: runs the pipeline, then sets `x-request-id` and tells
@@ -274,25 +275,27 @@ async fn run<W: Webhook>(
         } else {
             app.concurrency.get(&(W::KIND, handler.name))
         };
+        let mut wait_for_slot = None;
         let _permit = match limit {
+            // No retry left: the delivery waits for a slot (within its time limit) rather than
+            // answer `busy` with a `Retry-After` that would keep it alive forever.
             Some(limit) if W::last_attempt(&envelope) => {
-                // No retry left: wait for a permit rather than answer `busy` with a
-                // `Retry-After` that would keep the delivery alive forever.
-                let wait = handler_timeout(&app.config, None, None);
-                match tokio::time::timeout(wait, limit.clone().acquire_owned()).await {
-                    Ok(Ok(permit)) => Some(permit),
-                    _ => return Err(busy(handler, None)),
-                }
+                wait_for_slot = Some(limit.clone());
+                None
             }
             Some(limit) => Some(
                 limit
                     .clone()
                     .try_acquire_owned()
-                    .map_err(|_| busy(handler, Some(W::busy_retry_after(spec))))?,
+                    .map_err(|_| busy(handler, W::busy_retry_after(spec)))?,
             ),
             None => None,
         };
-        let parts = RequestParts { body, replay };
+        let parts = RequestParts {
+            body,
+            replay,
+            wait_for_slot,
+        };
         W::invoke(app, handler, spec, ctx, envelope, parts).await
     }
     .instrument(span)
@@ -319,23 +322,20 @@ fn audit_caller_refusal(
 
 /// 503 `busy`: the handler is at its concurrency limit; Hasura delivers it again after
 /// `Retry-After`.
-fn busy(handler: &'static Handler, retry_after: Option<u64>) -> Rejection {
+fn busy(handler: &'static Handler, retry_after: u64) -> Rejection {
     tracing::info!(
         handler = handler.name,
         "handler at its concurrency limit; answered 503"
     );
-    let rejection = Rejection::new(
+    Rejection::new(
         http::StatusCode::SERVICE_UNAVAILABLE,
         "busy",
         format!(
             "`{}` is at its concurrency limit; retry later",
             handler.name
         ),
-    );
-    match retry_after {
-        Some(secs) => rejection.with_retry_after(secs),
-        None => rejection,
-    }
+    )
+    .with_retry_after(retry_after)
 }
 
 pub(crate) fn input_rejection(e: InputError) -> Rejection {

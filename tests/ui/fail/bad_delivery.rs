@@ -22,9 +22,15 @@ async fn flag_mistakes(_ctx: Ctx, _event: Event<serde_json::Value>) -> Result<()
 
 #[cron(
     schedule = "0 * * * *",
+    dead_letter,
     retry(num_retries = 20, backoff = "exponential", base_sec = 60, max_sec = 3600)
 )]
 async fn beyond_tolerance(_ctx: Ctx, _tick: Cron<()>) -> Result<(), EventError> {
+    Ok(())
+}
+
+#[cron(schedule = "0 * * * *", retry(num_retries = 2, backoff = "exponential"))]
+async fn uncounted(_ctx: Ctx, _tick: Cron<()>) -> Result<(), EventError> {
     Ok(())
 }
 
