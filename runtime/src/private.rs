@@ -290,6 +290,15 @@ where
     Ok(Box::pin(async move { fut.await.into_result() }))
 }
 
+/// A cron's or scheduled event's payload, typed as the handler's.
+fn payload<P: DeserializeOwned>(raw: &RawValue) -> Result<P, InputError> {
+    serde_json::from_str(raw.get()).map_err(|e| {
+        InputError::Validation(format!(
+            "the payload does not match the handler's payload type: {e}"
+        ))
+    })
+}
+
 /// Runs a cron handler.
 pub fn call_cron<P, R, F, Fut>(
     ctx: Ctx,
@@ -302,11 +311,7 @@ where
     F: FnOnce(Ctx, CronRequest<P>) -> Fut,
     Fut: Future<Output = R> + Send + 'static,
 {
-    let payload: P = serde_json::from_str(request.payload.get()).map_err(|e| {
-        InputError::Validation(format!(
-            "the payload does not match the handler's payload type: {e}"
-        ))
-    })?;
+    let payload: P = payload(&request.payload)?;
     let typed = CronRequest {
         id: request.id,
         name: request.name,
@@ -330,11 +335,7 @@ where
     F: FnOnce(Ctx, ScheduledRequest<P>) -> Fut,
     Fut: Future<Output = R> + Send + 'static,
 {
-    let payload: P = serde_json::from_str(request.payload.get()).map_err(|e| {
-        InputError::Validation(format!(
-            "the payload does not match the handler's payload type: {e}"
-        ))
-    })?;
+    let payload: P = payload(&request.payload)?;
     let typed = ScheduledRequest {
         id: request.id,
         scheduled_time: request.scheduled_time,

@@ -211,6 +211,27 @@ pub fn policy_tokens(retry: &Retry, once: bool, dead_letter: bool) -> TokenStrea
     }
 }
 
+/// The delivery options of a cron or one-off scheduled handler: `retry(…)` with Hasura's
+/// scheduled keys (checked against `tolerance_seconds`, and an exponential backoff only with
+/// counted attempts), `once` and `dead_letter`.
+pub fn scheduled_options(opts: &[Opt], errors: &mut Errors) -> (Retry, bool, bool) {
+    let retry_opt = opts.iter().find(|o| o.name == "retry");
+    let retry = retry(retry_opt, Keys::Scheduled, errors);
+    let (once, dead_letter) = flags(opts, errors);
+    if let Some(o) = retry_opt {
+        for problem in [
+            tolerance_problem(&retry),
+            uncounted_backoff_problem(&retry, once, dead_letter),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            errors.push(o.span, problem);
+        }
+    }
+    (retry, once, dead_letter)
+}
+
 /// `once` and `dead_letter` flags.
 pub fn flags(opts: &[Opt], errors: &mut Errors) -> (bool, bool) {
     let mut flag = |name: &str| {

@@ -307,6 +307,26 @@ fn handler_name(opt: Option<LitStr>, f: &ItemFn) -> (String, Span) {
     }
 }
 
+/// The `name = "…"` of a cron or scheduled handler (default: the function's name), which must
+/// fit in a route segment.
+fn route_name(opts: &[Opt], f: &ItemFn, what: &str, errors: &mut Errors) -> String {
+    let (name, name_span) = handler_name(
+        find(opts, "name").and_then(|o| options::string(o, errors)),
+        f,
+    );
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        errors.push(
+            name_span,
+            format!("invalid {what} name `{name}`: expected letters, digits, `_` or `-` (it is part of the route)"),
+        );
+    }
+    name
+}
+
 fn find<'a>(opts: &'a [Opt], name: &str) -> Option<&'a Opt> {
     opts.iter().find(|o| o.name == name)
 }
@@ -911,17 +931,7 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
     let attr_span = args.span();
     let opts = options::parse(args, CRON_OPTIONS, "#[cron]", errors);
     let sig = check_signature(f, "cron", ("tick: Cron<P>", true), errors);
-    let (name, name_span) = handler_name(
-        find(&opts, "name").and_then(|o| options::string(o, errors)),
-        f,
-    );
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        errors.push(name_span, format!("invalid cron trigger name `{name}`: expected letters, digits, `_` or `-` (it is part of the route)"));
-    }
+    let name = route_name(&opts, f, "cron trigger", errors);
     let schedule = match find(&opts, "schedule") {
         None => {
             errors.push(
@@ -961,17 +971,7 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
         Some(c) => quote!(::core::option::Option::Some(#c)),
         None => quote!(::core::option::Option::None),
     };
-    let retry = delivery::retry(find(&opts, "retry"), delivery::Keys::Scheduled, errors);
-    if let (Some(problem), Some(o)) = (delivery::tolerance_problem(&retry), find(&opts, "retry")) {
-        errors.push(o.span, problem);
-    }
-    let (once, dead_letter) = delivery::flags(&opts, errors);
-    if let (Some(problem), Some(o)) = (
-        delivery::uncounted_backoff_problem(&retry, once, dead_letter),
-        find(&opts, "retry"),
-    ) {
-        errors.push(o.span, problem);
-    }
+    let (retry, once, dead_letter) = delivery::scheduled_options(&opts, errors);
     let timeout = timeout(&opts, errors);
     if let Some(o) = find(&opts, "rate") {
         errors.push(
@@ -1035,28 +1035,8 @@ fn expand_cron(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStrea
 fn expand_scheduled(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStream {
     let opts = options::parse(args, SCHEDULED_OPTIONS, "#[scheduled]", errors);
     let sig = check_signature(f, "scheduled", ("event: Scheduled<P>", true), errors);
-    let (name, name_span) = handler_name(
-        find(&opts, "name").and_then(|o| options::string(o, errors)),
-        f,
-    );
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        errors.push(name_span, format!("invalid scheduled-event handler name `{name}`: expected letters, digits, `_` or `-` (it is part of the route)"));
-    }
-    let retry = delivery::retry(find(&opts, "retry"), delivery::Keys::Scheduled, errors);
-    if let (Some(problem), Some(o)) = (delivery::tolerance_problem(&retry), find(&opts, "retry")) {
-        errors.push(o.span, problem);
-    }
-    let (once, dead_letter) = delivery::flags(&opts, errors);
-    if let (Some(problem), Some(o)) = (
-        delivery::uncounted_backoff_problem(&retry, once, dead_letter),
-        find(&opts, "retry"),
-    ) {
-        errors.push(o.span, problem);
-    }
+    let name = route_name(&opts, f, "scheduled-event handler", errors);
+    let (retry, once, dead_letter) = delivery::scheduled_options(&opts, errors);
     let timeout = timeout(&opts, errors);
     if let Some(o) = find(&opts, "rate") {
         errors.push(

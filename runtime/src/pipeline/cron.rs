@@ -10,7 +10,7 @@ use super::{App, Caller, RequestParts, Route, Webhook, handler_timeout, trace_id
 use crate::context::{Ctx, Identity, RequestId};
 use crate::error::Rejection;
 use crate::protocol::{CronRequest, SessionVariables};
-use crate::registry::{CronSpec, Handler, HandlerKind, SpanFields};
+use crate::registry::{CronRetry, CronSpec, DeliveryPolicy, Handler, HandlerKind, SpanFields};
 
 /// The `#[cron]` kind.
 pub(crate) struct Cron;
@@ -51,14 +51,7 @@ impl Webhook for Cron {
         request: &CronRequest<Box<RawValue>>,
         request_id: &RequestId,
     ) -> tracing::Span {
-        let (trace_id, span_id) = trace_ids(headers);
-        let span = (handler.span)(&SpanFields {
-            request_id: request_id.as_str(),
-            trace_id,
-            span_id,
-        });
-        span.record("event_id", request.id.as_str());
-        span
+        span_of(handler, headers, &request.id, request_id)
     }
 
     fn session(_request: &mut CronRequest<Box<RawValue>>) -> SessionVariables {
@@ -71,10 +64,7 @@ impl Webhook for Cron {
         _headers: &HeaderMap,
         _session: SessionVariables,
     ) -> Result<Caller, Rejection> {
-        Ok(Caller {
-            identity: Identity::default(),
-            claims: None,
-        })
+        Ok(no_caller())
     }
 
     fn authorize(
@@ -93,22 +83,61 @@ impl Webhook for Cron {
         request: CronRequest<Box<RawValue>>,
         parts: RequestParts<'a>,
     ) -> Result<Response, Rejection> {
-        let delivery = Delivery {
+        let delivery = scheduled_delivery(
+            app,
             handler,
-            policy: &spec.policy,
-            id: request.id.clone(),
-            counter: Counter::Unknown {
-                max_retries: spec.retry.num_retries,
-            },
-            timeout: handler_timeout(
-                &app.config,
-                spec.timeout_secs,
-                Some(spec.retry.timeout_seconds),
-            ),
-            body: parts.body,
-            replay: parts.replay,
-            wait_for_slot: parts.wait_for_slot,
-        };
+            (&spec.policy, &spec.retry, spec.timeout_secs),
+            request.id.clone(),
+            parts,
+        );
         deliveries::deliver(app, delivery, ctx, move |ctx| (spec.call)(ctx, request)).await
+    }
+}
+
+/// The span of a scheduled delivery (cron or one-off): trace ids from the headers, the event id.
+pub(super) fn span_of(
+    handler: &'static Handler,
+    headers: &HeaderMap,
+    id: &str,
+    request_id: &RequestId,
+) -> tracing::Span {
+    let (trace_id, span_id) = trace_ids(headers);
+    let span = (handler.span)(&SpanFields {
+        request_id: request_id.as_str(),
+        trace_id,
+        span_id,
+    });
+    span.record("event_id", id);
+    span
+}
+
+/// Scheduled deliveries have no caller session: Hasura calls on a schedule.
+pub(super) fn no_caller() -> Caller {
+    Caller {
+        identity: Identity::default(),
+        claims: None,
+    }
+}
+
+/// A scheduled delivery (cron or one-off): no retry counter in the body, so attempts are
+/// counted against the handler's `num_retries`; the time limit stays below `timeout_seconds`.
+pub(super) fn scheduled_delivery<'a>(
+    app: &App,
+    handler: &'static Handler,
+    (policy, retry, timeout_secs): (&'static DeliveryPolicy, &'static CronRetry, Option<u64>),
+    id: String,
+    parts: RequestParts<'a>,
+) -> Delivery<'a> {
+    Delivery {
+        handler,
+        policy,
+        id,
+        counter: Counter::Unknown {
+            max_retries: retry.num_retries,
+        },
+        timeout: handler_timeout(&app.config, timeout_secs, Some(retry.timeout_seconds)),
+        body: parts.body,
+        replay: parts.replay,
+        wait_for_slot: parts.wait_for_slot,
     }
 }

@@ -6,12 +6,13 @@ use axum::response::Response;
 use http::HeaderMap;
 use serde_json::value::RawValue;
 
-use super::deliveries::{self, Counter, Delivery};
-use super::{App, Caller, RequestParts, Route, Webhook, handler_timeout, trace_ids};
-use crate::context::{Ctx, Identity, RequestId};
+use super::cron::{no_caller, scheduled_delivery, span_of};
+use super::deliveries;
+use super::{App, Caller, RequestParts, Route, Webhook};
+use crate::context::{Ctx, RequestId};
 use crate::error::Rejection;
 use crate::protocol::{ScheduledRequest, SessionVariables};
-use crate::registry::{Handler, HandlerKind, ScheduledSpec, SpanFields};
+use crate::registry::{Handler, HandlerKind, ScheduledSpec};
 
 /// The `#[scheduled]` kind.
 pub(crate) struct Scheduled;
@@ -48,14 +49,7 @@ impl Webhook for Scheduled {
         request: &ScheduledRequest<Box<RawValue>>,
         request_id: &RequestId,
     ) -> tracing::Span {
-        let (trace_id, span_id) = trace_ids(headers);
-        let span = (handler.span)(&SpanFields {
-            request_id: request_id.as_str(),
-            trace_id,
-            span_id,
-        });
-        span.record("event_id", request.id.as_str());
-        span
+        span_of(handler, headers, &request.id, request_id)
     }
 
     fn session(_request: &mut ScheduledRequest<Box<RawValue>>) -> SessionVariables {
@@ -68,10 +62,7 @@ impl Webhook for Scheduled {
         _headers: &HeaderMap,
         _session: SessionVariables,
     ) -> Result<Caller, Rejection> {
-        Ok(Caller {
-            identity: Identity::default(),
-            claims: None,
-        })
+        Ok(no_caller())
     }
 
     fn authorize(
@@ -90,22 +81,13 @@ impl Webhook for Scheduled {
         request: ScheduledRequest<Box<RawValue>>,
         parts: RequestParts<'a>,
     ) -> Result<Response, Rejection> {
-        let delivery = Delivery {
+        let delivery = scheduled_delivery(
+            app,
             handler,
-            policy: &spec.policy,
-            id: request.id.clone(),
-            counter: Counter::Unknown {
-                max_retries: spec.retry.num_retries,
-            },
-            timeout: handler_timeout(
-                &app.config,
-                spec.timeout_secs,
-                Some(spec.retry.timeout_seconds),
-            ),
-            body: parts.body,
-            replay: parts.replay,
-            wait_for_slot: parts.wait_for_slot,
-        };
+            (&spec.policy, &spec.retry, spec.timeout_secs),
+            request.id.clone(),
+            parts,
+        );
         deliveries::deliver(app, delivery, ctx, move |ctx| (spec.call)(ctx, request)).await
     }
 }
