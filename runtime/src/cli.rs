@@ -281,10 +281,11 @@ async fn dead_letters(service: &Service, command: DeadLettersCommand) -> Result<
                 None => return Err("give a delivery id or --all".into()),
             };
             crate::telemetry::init(&config);
-            let (router, audit) = service
+            let serving = service
                 .start_serving(config)
                 .await
                 .map_err(|e| e.to_string())?;
+            let (router, audit) = (serving.router, serving.audit);
             let handlers = service.handlers();
             let mut failed = 0usize;
             for letter in &letters {
@@ -317,17 +318,21 @@ async fn serve(service: Service) -> Result<(), StartupError> {
         .map_err(StartupError::Io)?;
     let local = listener.local_addr().map_err(StartupError::Io)?;
     config.listen = local;
-    let (router, audit) = service.start_serving(config).await?;
+    let serving = service.start_serving(config).await?;
+    serving.spawn_metrics_listener().await?;
     let shutdown = crate::service::shutdown_signal();
     if count == 0 {
         tracing::warn!("{NO_HANDLERS}");
     }
     tracing::info!(address = %local, handlers = count, "rasura listening");
-    let served = crate::server::serve(listener, router, limits, grace, shutdown)
+    let served = crate::server::serve(listener, serving.router, limits, grace, shutdown)
         .await
         .map_err(StartupError::Io);
     // Queued audit events are written before the process exits.
-    audit.flush(crate::service::AUDIT_FLUSH_TIMEOUT).await;
+    serving
+        .audit
+        .flush(crate::service::AUDIT_FLUSH_TIMEOUT)
+        .await;
     served?;
     tracing::info!("stopped");
     Ok(())

@@ -178,6 +178,9 @@ pub struct Config {
     /// (`RASURA_BASE_URL_ENV`, default `RASURA_BASE_URL`): the webhooks of scheduled events the
     /// service creates are `{{<it>}}/scheduled/<name>`, as `metadata export` writes them.
     pub base_url_env: String,
+    /// Serve `GET /metrics` on this address instead of the main listener
+    /// (`RASURA_METRICS_LISTEN`).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// `RASURA_BASE_URL_ENV`: the name of the variable holding the service's base URL in Hasura's
@@ -223,6 +226,7 @@ impl Config {
             audit_database: false,
             delivery_retention: DEFAULT_DELIVERY_RETENTION,
             base_url_env: DEFAULT_BASE_URL_ENV.into(),
+            metrics_listen: None,
         }
     }
 
@@ -324,7 +328,13 @@ impl Config {
         self
     }
 
-    /// Sets the listen address.
+    /// Serves `GET /metrics` on `listen` instead of the main listener.
+    pub fn with_metrics_listen(mut self, listen: SocketAddr) -> Self {
+        self.metrics_listen = Some(listen);
+        self
+    }
+
+    /// Sets the address to listen on.
     pub fn with_listen(mut self, listen: SocketAddr) -> Self {
         self.listen = listen;
         self
@@ -487,6 +497,15 @@ impl Config {
                 crate::audit::AUDIT_DATABASE,
                 "expected `true` or `false`",
             )),
+        }
+        if let Some(text) = get(crate::metrics::METRICS_LISTEN) {
+            match text.trim().parse::<SocketAddr>() {
+                Ok(address) => config.metrics_listen = Some(address),
+                Err(_) => problems.push(Problem::new(
+                    crate::metrics::METRICS_LISTEN,
+                    "expected an address such as 127.0.0.1:9090",
+                )),
+            }
         }
         if let Some(name) = get(BASE_URL_ENV) {
             let name = name.trim();

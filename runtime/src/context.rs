@@ -137,6 +137,8 @@ pub(crate) struct Shared {
     pub(crate) metadata: Option<crate::metadata::sync::MetadataClient>,
     /// `RASURA_BASE_URL_ENV`, for the webhooks of scheduled events.
     pub(crate) base_url_env: String,
+    /// This service's Prometheus metrics.
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl fmt::Debug for Shared {

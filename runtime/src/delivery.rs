@@ -95,6 +95,7 @@ impl Ctx {
         }
         let Some(mut tx) = begin_recorded(self, id).await? else {
             tracing::info!(delivery_id = id, "delivery already processed; work skipped");
+            self.shared.metrics.duplicate_skipped(self.handler_name());
             return Ok(Once::AlreadyProcessed);
         };
         let value = work(&mut tx).await?;

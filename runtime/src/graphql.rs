@@ -30,6 +30,7 @@ pub struct GraphqlClient {
     health_url: url::Url,
     admin_secret: Option<Secret>,
     timeout: Duration,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl fmt::Debug for GraphqlClient {
@@ -66,6 +67,19 @@ impl GraphqlClient {
             health_url: endpoint_url(endpoint, "healthz"),
             admin_secret,
             timeout,
+            metrics: None,
+        }
+    }
+
+    /// Counts calls in `rasura_graphql_calls_total{status}`.
+    pub(crate) fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, status: u16) {
+        if let Some(metrics) = &self.metrics {
+            metrics.graphql_call(status);
         }
     }
 
@@ -271,6 +285,7 @@ impl GraphqlCall<'_> {
                     tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
                 }
                 Err(e) => {
+                    self.client.count(0);
                     return Err(GraphqlError::Transport {
                         message: transport_message(e),
                         attempts: attempt,
@@ -279,6 +294,7 @@ impl GraphqlCall<'_> {
             }
         };
         let status = response.status();
+        self.client.count(status.as_u16());
         let bytes = response
             .bytes()
             .await

@@ -50,6 +50,7 @@ pub mod error;
 pub mod generated;
 pub mod graphql;
 pub mod metadata;
+pub mod metrics;
 pub mod migrations;
 pub mod pipeline;
 pub mod policy;

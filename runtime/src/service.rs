@@ -226,14 +226,11 @@ impl Service {
     }
 
     pub(crate) async fn start_with(&self, config: Config) -> Result<Router, StartupError> {
-        Ok(self.start_serving(config).await?.0)
+        Ok(self.start_serving(config).await?.router)
     }
 
     /// [`Service::start_with`], also returning the audit trail to flush once serving stops.
-    pub(crate) async fn start_serving(
-        &self,
-        config: Config,
-    ) -> Result<(Router, crate::audit::Audit), StartupError> {
+    pub(crate) async fn start_serving(&self, config: Config) -> Result<Serving, StartupError> {
         let pool = match &config.database_url {
             Some(url) => Some(
                 crate::db::connect(url, config.database_max_connections)
@@ -258,8 +255,15 @@ impl Service {
         }
         let shared = self.build_shared(&config, pool)?;
         let audit = shared.audit.clone();
+        let metrics = shared.metrics.clone();
+        let metrics_listen = config.metrics_listen;
         let router = build_router(self.handlers(), config, shared, self.observers.clone())?;
-        Ok((router, audit))
+        Ok(Serving {
+            router,
+            audit,
+            metrics,
+            metrics_listen,
+        })
     }
 
     fn build_shared(
@@ -290,11 +294,13 @@ impl Service {
         config.listen = listener.local_addr().map_err(StartupError::Io)?;
         let grace = config.shutdown_timeout;
         let limits = crate::server::Limits::of(&config);
-        let (router, audit) = self.start_serving(config).await?;
-        let served = crate::server::serve(listener, router, limits, grace, shutdown_signal())
-            .await
-            .map_err(StartupError::Io);
-        audit.flush(AUDIT_FLUSH_TIMEOUT).await;
+        let serving = self.start_serving(config).await?;
+        serving.spawn_metrics_listener().await?;
+        let served =
+            crate::server::serve(listener, serving.router, limits, grace, shutdown_signal())
+                .await
+                .map_err(StartupError::Io);
+        serving.audit.flush(AUDIT_FLUSH_TIMEOUT).await;
         served
     }
 
@@ -303,6 +309,35 @@ impl Service {
     /// message, without a panic trace.
     pub async fn run(self) -> std::process::ExitCode {
         crate::cli::run(self).await
+    }
+}
+
+/// A service ready to serve: its router, and what outlives the requests.
+pub(crate) struct Serving {
+    pub(crate) router: Router,
+    pub(crate) audit: crate::audit::Audit,
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
+    pub(crate) metrics_listen: Option<std::net::SocketAddr>,
+}
+
+impl Serving {
+    /// With `RASURA_METRICS_LISTEN`, serves `GET /metrics` on that address (in the background,
+    /// for the life of the process); the main router then has no `/metrics`.
+    pub(crate) async fn spawn_metrics_listener(&self) -> Result<(), StartupError> {
+        let Some(address) = self.metrics_listen else {
+            return Ok(());
+        };
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(StartupError::Io)?;
+        let router = metrics_router(self.metrics.clone());
+        tracing::info!(address = %address, "metrics listening");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+        Ok(())
     }
 }
 
@@ -385,6 +420,7 @@ pub(crate) fn build_shared_with(
         .user_agent(concat!("rasura/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| StartupError::Io(std::io::Error::other(e)))?;
+    let metrics = Arc::new(crate::metrics::Metrics::new());
     let graphql = config.hasura_endpoint.as_ref().map(|endpoint| {
         crate::graphql::GraphqlClient::new(
             http.clone(),
@@ -392,6 +428,7 @@ pub(crate) fn build_shared_with(
             config.admin_secret.clone(),
             config.graphql_timeout,
         )
+        .with_metrics(metrics.clone())
     });
     let metadata = config.hasura_endpoint.as_ref().map(|endpoint| {
         crate::metadata::sync::MetadataClient::new(
@@ -455,11 +492,32 @@ pub(crate) fn build_shared_with(
         rate: Arc::new(rate),
         audit,
         deliveries_ready: tokio::sync::OnceCell::new(),
+        metrics,
         deliveries_pruned_at: std::sync::atomic::AtomicU64::new(0),
         delivery_retention: config.delivery_retention,
         metadata,
         base_url_env: config.base_url_env.clone(),
     })
+}
+
+/// `GET /metrics`: every metric of this service, OpenMetrics text, without the webhook secret
+/// (keep it off the public network, or on its own listener with `RASURA_METRICS_LISTEN`).
+pub(crate) fn metrics_router(metrics: Arc<crate::metrics::Metrics>) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    StatusCode::OK,
+                    [(http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+                    metrics.encode(),
+                )
+                    .into_response()
+            }
+        })
+        .fallback(method_not_allowed),
+    )
 }
 
 /// Validates the handler set and builds the router.
@@ -522,15 +580,30 @@ pub(crate) fn build_router(
             _ => None,
         })
         .collect();
+    let handler_metrics = handlers
+        .iter()
+        .map(|h| {
+            (
+                crate::pipeline::handler_key(h),
+                shared.metrics.handler(h.kind_name(), h.name),
+            )
+        })
+        .collect();
+    let metrics_here = config.metrics_listen.is_none();
     let app = Arc::new(App {
         config,
         shared: Arc::new(shared),
         actions,
         observers,
         concurrency,
+        handler_metrics,
     });
 
-    let mut router = Router::new()
+    let mut router = Router::new();
+    if metrics_here {
+        router = router.merge(metrics_router(app.shared.metrics.clone()));
+    }
+    let mut router = router
         .route(
             "/healthz",
             get(|headers: HeaderMap| async move {

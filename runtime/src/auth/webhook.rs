@@ -247,6 +247,12 @@ pub(crate) async fn serve(
         Ok(body) => answer(&app.shared, &method, &headers, body, &request_id).await,
         Err(rejection) => Err(rejection.core),
     };
+    app.shared.metrics.auth_webhook(match &result {
+        Ok(_) => "allowed",
+        Err(e) if e.status() == StatusCode::UNAUTHORIZED => "denied",
+        Err(e) if e.status().is_server_error() => "error",
+        Err(_) => "bad_request",
+    });
     let answer = match result {
         Ok(body) => json_response(StatusCode::OK, &body, None),
         Err(e) => {
@@ -335,7 +341,9 @@ async fn answer(
             }
         }
     };
-    if let Some(cached) = state.answers.get(&key) {
+    let cached = state.answers.get(&key);
+    shared.metrics.auth_cache(cached.is_some());
+    if let Some(cached) = cached {
         revoked(cached.token_id.as_deref()).await?;
         return Ok(render(
             &cached.session,

@@ -128,6 +128,7 @@ pub(crate) async fn deliver(
                     if uncounted && delivery.policy.counts_attempts() {
                         delivery::forget_attempts(&ctx, &delivery.id).await;
                     }
+                    ctx.shared.metrics.duplicate_skipped(delivery.handler.name);
                     return Ok(acknowledged("already processed"));
                 }
                 Err(e) => return Ok(failed(app, &delivery, &ctx, EventError::from(e)).await),
@@ -243,6 +244,7 @@ async fn failed(_app: &App, delivery: &Delivery<'_>, ctx: &Ctx, error: EventErro
                     attempts,
                     "delivery dead-lettered (rasura.dead_letter) and acknowledged"
                 );
+                ctx.shared.metrics.dead_lettered(delivery.handler.name);
                 acknowledged("dead-lettered")
             }
             Err(e) => {

@@ -69,6 +69,14 @@ pub(crate) struct App {
     pub(crate) observers: Vec<Arc<dyn Observer>>,
     /// Per-handler concurrency limits (`#[event(concurrency = N)]`), by kind and name.
     pub(crate) concurrency: HashMap<(&'static str, &'static str), Arc<tokio::sync::Semaphore>>,
+    /// Each handler's pre-registered metrics, by [`handler_key`].
+    pub(crate) handler_metrics: HashMap<usize, crate::metrics::HandlerMetrics>,
+}
+
+/// A registered handler's identity for lookups on the request path (its address: handlers are
+/// statics).
+pub(crate) fn handler_key(handler: &'static Handler) -> usize {
+    std::ptr::from_ref(handler) as usize
 }
 
 /// The handler a route names: a registered one, or (for `POST /actions`) the one the payload
@@ -173,11 +181,13 @@ pub(crate) async fn handle<W: Webhook>(app: Arc<App>, route: Route, req: Request
     let (parts, body) = req.into_parts();
     let replay = parts.extensions.get::<deliveries::Replay>().is_some();
     let request_id = RequestId::from_headers(&parts.headers);
-    let started = (!app.observers.is_empty()).then(Instant::now);
+    let started = Instant::now();
     let mut resolved = match route {
         Route::Handler(h) => Some(h),
         Route::ByName => None,
     };
+    let routed = resolved.and_then(|h| app.handler_metrics.get(&handler_key(h)));
+    let in_flight = routed.map(crate::metrics::HandlerMetrics::start);
     let mut response = match run::<W>(
         &app,
         route,
@@ -201,15 +211,18 @@ pub(crate) async fn handle<W: Webhook>(app: Arc<App>, route: Route, req: Request
             rejection.into_response()
         }
     };
+    drop(in_flight);
     response
         .headers_mut()
         .insert(REQUEST_ID_HEADER.clone(), request_id.header_value());
-    if let Some(started) = started {
+    let elapsed = started.elapsed();
+    record_metrics(&app, resolved, W::KIND, &response, elapsed);
+    if !app.observers.is_empty() {
         let record = RequestRecord {
             kind: W::KIND,
             handler: resolved,
             status: response.status(),
-            elapsed: started.elapsed(),
+            elapsed,
             request_id: request_id.as_str(),
         };
         for observer in &app.observers {
@@ -223,6 +236,38 @@ pub(crate) async fn handle<W: Webhook>(app: Arc<App>, route: Route, req: Request
         }
     }
     response
+}
+
+/// Counts the answer: status and duration per handler, and the refusals and retries that have
+/// counters of their own.
+fn record_metrics(
+    app: &App,
+    handler: Option<&'static Handler>,
+    kind: &'static str,
+    response: &Response,
+    elapsed: Duration,
+) {
+    let metrics = &app.shared.metrics;
+    let status = response.status().as_u16();
+    let Some(handler) = handler else {
+        metrics.record_unrouted(kind, status);
+        return;
+    };
+    match app.handler_metrics.get(&handler_key(handler)) {
+        Some(handler_metrics) => handler_metrics.record(metrics, status, elapsed),
+        None => metrics.record_unrouted(kind, status),
+    }
+    if status == 200 {
+        return;
+    }
+    match status {
+        403 => metrics.access_denied(handler.name),
+        429 => metrics.rate_limited(handler.name),
+        _ => {}
+    }
+    if response.headers().contains_key(http::header::RETRY_AFTER) {
+        metrics.retry_after(handler.name);
+    }
 }
 
 /// The steps, in order (see the module documentation).
