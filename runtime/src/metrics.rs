@@ -95,9 +95,9 @@ impl Default for Metrics {
     }
 }
 
-/// One handler's pre-registered metrics.
+/// One handler's pre-registered metrics (built once, when the router is).
 #[derive(Clone, Debug)]
-pub(crate) struct HandlerMetrics {
+pub struct HandlerMetrics {
     kind: &'static str,
     handler: &'static str,
     duration: Histogram,
@@ -106,7 +106,8 @@ pub(crate) struct HandlerMetrics {
 }
 
 /// Counts a request as in flight until dropped.
-pub(crate) struct InFlight<'a>(&'a Gauge);
+#[derive(Debug)]
+pub struct InFlight<'a>(&'a Gauge);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
@@ -116,13 +117,13 @@ impl Drop for InFlight<'_> {
 
 impl HandlerMetrics {
     /// Marks a request in flight.
-    pub(crate) fn start(&self) -> InFlight<'_> {
+    pub fn start(&self) -> InFlight<'_> {
         self.in_flight.inc();
         InFlight(&self.in_flight)
     }
 
     /// Records an answered request.
-    pub(crate) fn record(&self, metrics: &Metrics, status: u16, elapsed: Duration) {
+    pub fn record(&self, metrics: &Metrics, status: u16, elapsed: Duration) {
         self.duration.observe(elapsed.as_secs_f64());
         if status == 200 {
             self.ok.inc();
@@ -229,7 +230,7 @@ impl Metrics {
 
     /// Registers a handler's metrics (at start-up), so its first request costs no more than
     /// the next.
-    pub(crate) fn handler(&self, kind: &'static str, handler: &'static str) -> HandlerMetrics {
+    pub fn handler(&self, kind: &'static str, handler: &'static str) -> HandlerMetrics {
         let labels = KindHandler { kind, handler };
         HandlerMetrics {
             kind,
