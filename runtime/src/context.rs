@@ -193,6 +193,8 @@ pub struct Ctx {
     pub(crate) handler: &'static str,
     /// The transaction of a `once` handler's delivery.
     pub(crate) delivery: Option<Arc<crate::delivery::DeliveryScope>>,
+    /// The trace an event recorded, when the request's headers carry none.
+    pub(crate) payload_trace: Option<Arc<crate::trace::TraceContext>>,
 }
 
 /// Headers whose values are credentials.
@@ -251,7 +253,23 @@ impl Ctx {
             claims,
             handler,
             delivery: None,
+            payload_trace: None,
         }
+    }
+
+    /// The request's trace: W3C `traceparent`, else B3 headers, else the event's
+    /// `trace_context`.
+    pub fn trace_context(&self) -> Option<crate::trace::TraceContext> {
+        crate::trace::TraceContext::from_headers(&self.headers)
+            .or_else(|| self.payload_trace.as_deref().cloned())
+    }
+
+    /// Trace headers for an outgoing call: a child of the request's trace (empty when the
+    /// request carried none).
+    pub fn trace_headers(&self) -> HeaderMap {
+        self.trace_context()
+            .map(|trace| trace.child_headers())
+            .unwrap_or_default()
     }
 
     /// The caller's identity.
@@ -280,9 +298,13 @@ impl Ctx {
         self.handler
     }
 
-    /// The shared HTTP client (pooled, with timeouts) for third-party APIs.
-    pub fn http(&self) -> &reqwest::Client {
-        &self.shared.http
+    /// The shared HTTP client (pooled, with timeouts) for third-party APIs; each request it
+    /// starts carries the request's trace context ([`HttpClient`]).
+    pub fn http(&self) -> HttpClient<'_> {
+        HttpClient {
+            client: &self.shared.http,
+            ctx: self,
+        }
     }
 
     /// Hasura's GraphQL API, called as admin, as the caller's role, or as the caller
@@ -450,6 +472,57 @@ impl Ctx {
     }
 }
 
+/// The shared `reqwest` client, as a handler sees it: requests start with the trace headers
+/// of the handler's request (a child span), so a trace crosses into third-party APIs.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpClient<'a> {
+    client: &'a reqwest::Client,
+    ctx: &'a Ctx,
+}
+
+impl HttpClient<'_> {
+    /// A request with `method` to `url`.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        url: impl reqwest::IntoUrl,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, url)
+            .headers(self.ctx.trace_headers())
+    }
+
+    /// A `GET`.
+    pub fn get(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::GET, url)
+    }
+
+    /// A `POST`.
+    pub fn post(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::POST, url)
+    }
+
+    /// A `PUT`.
+    pub fn put(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::PUT, url)
+    }
+
+    /// A `PATCH`.
+    pub fn patch(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::PATCH, url)
+    }
+
+    /// A `DELETE`.
+    pub fn delete(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::DELETE, url)
+    }
+
+    /// The client itself (requests it starts carry no trace headers).
+    pub fn client(&self) -> &reqwest::Client {
+        self.client
+    }
+}
+
 /// Hasura's GraphQL API for one handler call: pick how to authenticate.
 #[derive(Debug, Clone, Copy)]
 pub struct Graphql<'a> {
@@ -460,7 +533,10 @@ pub struct Graphql<'a> {
 impl<'a> Graphql<'a> {
     /// As admin (the admin secret; no permission applies).
     pub fn as_admin(self) -> crate::graphql::GraphqlCall<'a> {
-        self.client.as_admin().request_id(self.ctx.request_id())
+        self.client
+            .as_admin()
+            .request_id(self.ctx.request_id())
+            .with_headers(self.ctx.trace_headers())
     }
 
     /// As the caller's role: the admin secret plus the caller's `x-hasura-role` and session
@@ -469,7 +545,8 @@ impl<'a> Graphql<'a> {
         Ok(self
             .client
             .as_role(self.ctx.identity.session_variables())?
-            .request_id(self.ctx.request_id()))
+            .request_id(self.ctx.request_id())
+            .with_headers(self.ctx.trace_headers()))
     }
 
     /// As the caller: forwards the `Authorization` header a `jwt` action verified (and the
@@ -488,7 +565,8 @@ impl<'a> Graphql<'a> {
         Ok(self
             .client
             .with_authorization(authorization, self.ctx.identity.role())
-            .request_id(self.ctx.request_id()))
+            .request_id(self.ctx.request_id())
+            .with_headers(self.ctx.trace_headers()))
     }
 
     /// The underlying client.

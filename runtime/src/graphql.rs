@@ -193,6 +193,12 @@ impl GraphqlCall<'_> {
         self
     }
 
+    /// Adds `headers` (trace context) to the call.
+    pub(crate) fn with_headers(mut self, headers: HeaderMap) -> Self {
+        self.headers.extend(headers);
+        self
+    }
+
     /// The headers this call sends (the secret ones are marked sensitive).
     pub fn headers(&self) -> &HeaderMap {
         &self.headers

@@ -67,6 +67,7 @@ pub mod storage;
 mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod trace;
 pub mod types;
 
 #[doc(hidden)]

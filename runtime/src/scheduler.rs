@@ -170,6 +170,8 @@ pub(crate) fn classify(any: &dyn std::any::Any) -> Option<crate::error::Delivery
 pub struct Scheduler<'a> {
     client: &'a MetadataClient,
     base_url_env: &'a str,
+    /// The handler whose request's trace the calls carry.
+    ctx: Option<&'a Ctx>,
 }
 
 impl Ctx {
@@ -183,6 +185,7 @@ impl Ctx {
         Ok(Scheduler {
             client,
             base_url_env: &self.shared.base_url_env,
+            ctx: Some(self),
         })
     }
 }
@@ -194,7 +197,12 @@ impl<'a> Scheduler<'a> {
         Self {
             client,
             base_url_env: crate::config::DEFAULT_BASE_URL_ENV,
+            ctx: None,
         }
+    }
+
+    fn trace_headers(&self) -> http::HeaderMap {
+        self.ctx.map(Ctx::trace_headers).unwrap_or_default()
     }
 
     /// Webhooks under `{{<name>}}` instead (the `RASURA_BASE_URL_ENV` of the service, so two
@@ -213,6 +221,7 @@ impl<'a> Scheduler<'a> {
     ) -> ScheduleRequest<'a> {
         ScheduleRequest {
             client: self.client,
+            trace: self.trace_headers(),
             base_url_env: self.base_url_env,
             handler: H::NAME,
             at,
@@ -226,10 +235,13 @@ impl<'a> Scheduler<'a> {
     /// Cancels (deletes) a one-off event that has not been delivered yet.
     pub async fn cancel(&self, id: &ScheduledEventId) -> Result<(), SchedulerError> {
         self.client
-            .call(&json!({
-                "type": "delete_scheduled_event",
-                "args": {"type": "one_off", "event_id": id.as_str()},
-            }))
+            .call_with(
+                &json!({
+                    "type": "delete_scheduled_event",
+                    "args": {"type": "one_off", "event_id": id.as_str()},
+                }),
+                self.trace_headers(),
+            )
             .await?;
         Ok(())
     }
@@ -247,7 +259,10 @@ impl<'a> Scheduler<'a> {
         }
         let answer = self
             .client
-            .call(&json!({"type": "get_scheduled_events", "args": args}))
+            .call_with(
+                &json!({"type": "get_scheduled_events", "args": args}),
+                self.trace_headers(),
+            )
             .await?;
         ScheduledEventPage::from_answer(answer)
     }
@@ -258,6 +273,7 @@ impl<'a> Scheduler<'a> {
 #[must_use = "nothing is scheduled until `send` is awaited"]
 pub struct ScheduleRequest<'a> {
     client: &'a MetadataClient,
+    trace: http::HeaderMap,
     base_url_env: &'a str,
     handler: &'static str,
     at: DateTime<Utc>,
@@ -323,7 +339,7 @@ impl ScheduleRequest<'_> {
     /// Creates the event; returns its id.
     pub async fn send(self) -> Result<ScheduledEventId, SchedulerError> {
         let body = self.body()?;
-        let answer = self.client.call(&body).await?;
+        let answer = self.client.call_with(&body, self.trace).await?;
         answer["event_id"]
             .as_str()
             .map(|id| ScheduledEventId(id.to_owned()))

@@ -83,10 +83,20 @@ impl MetadataClient {
     }
 
     pub(crate) async fn call(&self, body: &Value) -> Result<Value, SyncError> {
+        self.call_with(body, http::HeaderMap::new()).await
+    }
+
+    /// [`MetadataClient::call`] with extra headers (a handler's trace context).
+    pub(crate) async fn call_with(
+        &self,
+        body: &Value,
+        headers: http::HeaderMap,
+    ) -> Result<Value, SyncError> {
         let mut request = self
             .http
             .post(self.url.clone())
             .timeout(Duration::from_secs(60))
+            .headers(headers)
             .json(body);
         if let Some(secret) = &self.admin_secret {
             request = request.header("x-hasura-admin-secret", secret.expose());

@@ -101,6 +101,14 @@ impl Webhook for Event {
         Ok(())
     }
 
+    fn payload_trace(request: &EventRequest<Box<RawValue>>) -> Option<crate::trace::TraceContext> {
+        let recorded = request.event.trace_context.as_ref()?;
+        crate::trace::TraceContext::from_payload(
+            recorded.trace_id.as_deref()?,
+            recorded.span_id.as_deref()?,
+        )
+    }
+
     fn last_attempt(request: &EventRequest<Box<RawValue>>) -> bool {
         !crate::delivery::retries_left(&request.delivery_info)
     }

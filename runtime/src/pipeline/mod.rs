@@ -146,6 +146,13 @@ pub(crate) trait Webhook: 'static {
         1
     }
 
+    /// Step 6: the trace the payload recorded (events' `trace_context`), used when the headers
+    /// carry none.
+    fn payload_trace(envelope: &Self::Envelope<'_>) -> Option<crate::trace::TraceContext> {
+        let _ = envelope;
+        None
+    }
+
     /// Step 8: whether this is a delivery's last attempt (then a busy handler is waited for,
     /// since a `Retry-After` would keep the delivery alive forever).
     fn last_attempt(envelope: &Self::Envelope<'_>) -> bool {
@@ -305,7 +312,12 @@ async fn run<W: Webhook>(
                     .request_id(request_id.as_str()),
             );
         })?;
-        let ctx = Ctx::new(
+        let payload_trace = if trace_ids(&headers).0.is_none() {
+            W::payload_trace(&envelope)
+        } else {
+            None
+        };
+        let mut ctx = Ctx::new(
             app.shared.clone(),
             caller.identity,
             request_id,
@@ -313,6 +325,7 @@ async fn run<W: Webhook>(
             caller.claims,
             handler.name,
         );
+        ctx.payload_trace = payload_trace.map(Arc::new);
         guard::run_guards(handler, &ctx).await?;
         // Held until the handler's outcome: bounds concurrent runs of this handler.
         let limit = if app.concurrency.is_empty() {
@@ -405,22 +418,7 @@ pub(crate) fn handler_timeout(
     timeout
 }
 
-/// Trace ids Hasura propagates: B3 headers, or W3C `traceparent`.
+/// Trace ids Hasura propagates, for the log span: W3C `traceparent`, else B3 headers.
 pub(crate) fn trace_ids(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
-    static X_B3_TRACEID: http::HeaderName = http::HeaderName::from_static("x-b3-traceid");
-    static X_B3_SPANID: http::HeaderName = http::HeaderName::from_static("x-b3-spanid");
-    static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
-    let get = |name: &http::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(trace) = get(&X_B3_TRACEID) {
-        return (Some(trace), get(&X_B3_SPANID));
-    }
-    if let Some(parent) = get(&TRACEPARENT) {
-        let mut parts = parent.split('-');
-        if let (Some(_version), Some(trace), Some(span)) =
-            (parts.next(), parts.next(), parts.next())
-        {
-            return (Some(trace), Some(span));
-        }
-    }
-    (None, None)
+    crate::trace::header_ids(headers)
 }
