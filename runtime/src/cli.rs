@@ -333,6 +333,10 @@ async fn serve(service: Service) -> Result<(), StartupError> {
         .audit
         .flush(crate::service::AUDIT_FLUSH_TIMEOUT)
         .await;
+    // Queued spans are exported too (`otel`; the exporter blocks).
+    tokio::task::spawn_blocking(crate::telemetry::flush)
+        .await
+        .ok();
     served?;
     tracing::info!("stopped");
     Ok(())

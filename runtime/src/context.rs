@@ -267,7 +267,14 @@ impl Ctx {
     /// Trace headers for an outgoing call: a child of the request's trace (empty when the
     /// request carried none).
     pub fn trace_headers(&self) -> HeaderMap {
-        self.trace_context()
+        let incoming = self.trace_context();
+        // With OTLP export, outgoing calls are children of the exported handler span.
+        #[cfg(feature = "otel")]
+        if let Some((trace_id, span_id)) = crate::telemetry::otel::current() {
+            return crate::trace::TraceContext::exported(trace_id, span_id, incoming.as_ref())
+                .headers();
+        }
+        incoming
             .map(|trace| trace.child_headers())
             .unwrap_or_default()
     }

@@ -18,7 +18,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{Config, LogFormat};
 
-/// Installs the global subscriber for `config` (a no-op when one is already installed).
+/// Installs the global subscriber for `config` (a no-op when one is already installed). With
+/// the `otel` feature and `OTEL_EXPORTER_OTLP_ENDPOINT` set, handler spans are also exported
+/// over OTLP/HTTP.
 pub(crate) fn init(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
@@ -26,14 +28,21 @@ pub(crate) fn init(config: &Config) {
     // which escapes them, so a request value can neither forge a log line nor send terminal
     // escape codes, whether or not stdout is a terminal.
     let _ = match config.log_format {
-        LogFormat::Json => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stdout)
-            .json()
+        // One global filter (`RASURA_LOG`): what it disables is never built, and is not exported
+        // either.
+        LogFormat::Json => tracing_subscriber::registry()
+            .with(filter)
+            .with(export_layer())
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stdout),
+            )
             .try_init()
             .is_ok(),
         LogFormat::Text => tracing_subscriber::registry()
             .with(filter)
+            .with(export_layer())
             .with(PresizedSpanFields)
             .with(
                 tracing_subscriber::fmt::layer()
@@ -44,6 +53,121 @@ pub(crate) fn init(config: &Config) {
             .try_init()
             .is_ok(),
     };
+}
+
+type BoxedLayer = Box<
+    dyn Layer<tracing_subscriber::layer::Layered<EnvFilter, tracing_subscriber::Registry>>
+        + Send
+        + Sync,
+>;
+
+/// The OTLP export layer, when the `otel` feature is on and an endpoint is configured.
+fn export_layer() -> Option<BoxedLayer> {
+    #[cfg(feature = "otel")]
+    {
+        otel::layer()
+    }
+    #[cfg(not(feature = "otel"))]
+    {
+        None
+    }
+}
+
+/// Exports what is queued (on shutdown).
+pub(crate) fn flush() {
+    #[cfg(feature = "otel")]
+    otel::shutdown();
+}
+
+/// OpenTelemetry export (feature `otel`): handler spans (target `rasura::handler`, named after
+/// the handler, with its fields as attributes) go to `OTEL_EXPORTER_OTLP_ENDPOINT` over
+/// OTLP/HTTP, as children of the trace Hasura sent.
+#[cfg(feature = "otel")]
+pub(crate) mod otel {
+    use std::sync::OnceLock;
+
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, TracerProvider as _,
+    };
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::Targets;
+
+    use super::BoxedLayer;
+    use crate::trace::TraceContext;
+
+    static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+    pub(super) fn layer() -> Option<BoxedLayer> {
+        std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .ok()
+            .filter(|v| !v.trim().is_empty())?;
+        let exporter = match opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .build()
+        {
+            Ok(exporter) => exporter,
+            Err(e) => {
+                eprintln!("error: OTEL_EXPORTER_OTLP_ENDPOINT: {e}; spans are not exported");
+                return None;
+            }
+        };
+        let mut resource = opentelemetry_sdk::Resource::builder();
+        if std::env::var("OTEL_SERVICE_NAME").map_or(true, |v| v.trim().is_empty()) {
+            resource = resource.with_service_name("rasura");
+        }
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(resource.build())
+            .build();
+        let tracer = provider.tracer("rasura");
+        let _ = PROVIDER.set(provider);
+        Some(Box::new(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_filter(Targets::new().with_target("rasura::handler", tracing::Level::INFO)),
+        ))
+    }
+
+    pub(super) fn shutdown() {
+        if let Some(provider) = PROVIDER.get() {
+            if let Err(e) = provider.shutdown() {
+                eprintln!("error: exporting the last spans failed: {e}");
+            }
+        }
+    }
+
+    /// Makes the incoming trace the parent of the handler's span.
+    pub(crate) fn set_parent(span: &tracing::Span, trace: &TraceContext) {
+        let (Ok(trace_id), Ok(span_id)) = (
+            TraceId::from_hex(trace.trace_id()),
+            SpanId::from_hex(trace.span_id()),
+        ) else {
+            return;
+        };
+        let context = SpanContext::new(
+            trace_id,
+            span_id,
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        );
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(context));
+    }
+
+    /// The exported span of the running handler: (trace id, span id), as hex.
+    pub(crate) fn current() -> Option<(String, String)> {
+        let context = tracing::Span::current().context();
+        let span = context.span();
+        let span_context = span.span_context();
+        span_context.is_valid().then(|| {
+            (
+                span_context.trace_id().to_string(),
+                span_context.span_id().to_string(),
+            )
+        })
+    }
 }
 
 /// Writes through, escaping control characters (newlines, carriage returns, terminal escape

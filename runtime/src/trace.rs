@@ -132,10 +132,31 @@ impl TraceContext {
         self.format
     }
 
+    /// The exported span of a handler (`otel`), in the format the request's trace came in.
+    #[cfg(feature = "otel")]
+    pub(crate) fn exported(trace_id: String, span_id: String, incoming: Option<&Self>) -> Self {
+        Self {
+            trace_id,
+            span_id,
+            sampled: incoming.is_none_or(|t| t.sampled),
+            format: incoming.map_or(TraceFormat::W3c, |t| t.format),
+        }
+    }
+
+    /// Headers naming this span as the parent of an outgoing call (the exported handler span).
+    #[cfg(feature = "otel")]
+    pub(crate) fn headers(&self) -> HeaderMap {
+        self.headers_for(self.span_id.clone(), None)
+    }
+
     /// Headers for an outgoing call: a new child span of the caller's, as `traceparent`, and as
     /// B3 when the trace came in as B3.
     pub fn child_headers(&self) -> HeaderMap {
         let child = format!("{:016x}", rand::random::<u64>().max(1));
+        self.headers_for(child, Some(&self.span_id))
+    }
+
+    fn headers_for(&self, child: String, parent: Option<&String>) -> HeaderMap {
         let flags = if self.sampled { "01" } else { "00" };
         let mut headers = HeaderMap::new();
         let mut insert = |name: &HeaderName, value: String| {
@@ -150,7 +171,9 @@ impl TraceContext {
         if self.format == TraceFormat::B3 {
             insert(&B3_TRACE_ID, self.trace_id.clone());
             insert(&B3_SPAN_ID, child);
-            insert(&B3_PARENT_SPAN_ID, self.span_id.clone());
+            if let Some(parent) = parent {
+                insert(&B3_PARENT_SPAN_ID, parent.clone());
+            }
             insert(&B3_SAMPLED, if self.sampled { "1" } else { "0" }.into());
         }
         headers

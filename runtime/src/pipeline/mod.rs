@@ -298,6 +298,12 @@ async fn run<W: Webhook>(
     let (handler, spec) = W::resolve(app, route, &envelope)?;
     *resolved = Some(handler);
     let span = W::span(handler, &headers, &envelope, request_id);
+    #[cfg(feature = "otel")]
+    if let Some(trace) =
+        crate::trace::TraceContext::from_headers(&headers).or_else(|| W::payload_trace(&envelope))
+    {
+        crate::telemetry::otel::set_parent(&span, &trace);
+    }
     async move {
         let session = W::session(&mut envelope);
         let caller = W::caller(app, spec, &headers, session)
