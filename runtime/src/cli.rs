@@ -356,11 +356,10 @@ fn metadata_client() -> Result<Option<MetadataClient>, String> {
         .ok()
         .filter(|v| !v.trim().is_empty())
         .map(|s| Secret::new(s.trim()));
-    Ok(Some(MetadataClient::new(
-        reqwest::Client::new(),
-        &endpoint,
-        secret,
-    )))
+    Ok(Some(
+        MetadataClient::new(reqwest::Client::new(), &endpoint, secret)
+            .with_trace(crate::trace::TraceContext::new_root()),
+    ))
 }
 
 fn need_client() -> Result<MetadataClient, String> {
@@ -448,7 +447,11 @@ async fn metadata(service: &Service, command: MetadataCommand) -> Result<ExitCod
                 .apply(&plan, version)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("applied {} operation(s) in one bulk", plan.operations.len());
+            println!(
+                "applied {} operation(s) in one bulk (trace {})",
+                plan.operations.len(),
+                client.trace().map_or("-", |t| t.trace_id())
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

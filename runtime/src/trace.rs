@@ -117,6 +117,16 @@ impl TraceContext {
         })
     }
 
+    /// A new trace, for work that no request started (`metadata apply`): random ids, sampled.
+    pub fn new_root() -> Self {
+        Self {
+            trace_id: format!("{:032x}", rand::random::<u128>().max(1)),
+            span_id: format!("{:016x}", rand::random::<u64>().max(1)),
+            sampled: true,
+            format: TraceFormat::W3c,
+        }
+    }
+
     /// The trace id (32 lowercase hex digits).
     pub fn trace_id(&self) -> &str {
         &self.trace_id

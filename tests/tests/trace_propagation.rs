@@ -209,3 +209,25 @@ async fn no_trace_in_means_no_trace_out_and_forged_ones_are_ignored() {
         assert!(header(&headers, "traceparent").is_none(), "{path}");
     }
 }
+
+#[tokio::test]
+async fn metadata_calls_carry_their_own_trace() {
+    let (recorded, base) = upstream().await;
+    let trace = rasura::trace::TraceContext::new_root();
+    let client = rasura::metadata::sync::MetadataClient::new(
+        reqwest::Client::new(),
+        &url::Url::parse(&base).unwrap(),
+        None,
+    )
+    .with_trace(trace.clone());
+    // The recorder's answer is not metadata: the call fails, but it was sent.
+    assert!(client.export().await.is_err());
+    let calls = calls(&recorded);
+    assert_eq!(calls.len(), 1);
+    let parent = header(&calls[0].1, "traceparent").unwrap();
+    assert!(
+        parent.starts_with(&format!("00-{}-", trace.trace_id())),
+        "{parent}"
+    );
+    assert_eq!(trace.trace_id().len(), 32);
+}

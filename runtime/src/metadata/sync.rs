@@ -20,6 +20,8 @@ pub struct MetadataClient {
     http: reqwest::Client,
     url: url::Url,
     admin_secret: Option<Secret>,
+    /// Sent with every call (as a child span) when set.
+    trace: Option<crate::trace::TraceContext>,
 }
 
 impl fmt::Debug for MetadataClient {
@@ -74,7 +76,20 @@ impl MetadataClient {
             http,
             url: crate::graphql::endpoint_url(endpoint, "v1/metadata"),
             admin_secret,
+            trace: None,
         }
+    }
+
+    /// Every call carries `trace` (as a child span), so Hasura's traces of the calls can be
+    /// found (`metadata apply` starts a new trace and prints its id).
+    pub fn with_trace(mut self, trace: crate::trace::TraceContext) -> Self {
+        self.trace = Some(trace);
+        self
+    }
+
+    /// The trace the calls carry.
+    pub fn trace(&self) -> Option<&crate::trace::TraceContext> {
+        self.trace.as_ref()
     }
 
     /// The `/v1/metadata` URL.
@@ -83,7 +98,12 @@ impl MetadataClient {
     }
 
     pub(crate) async fn call(&self, body: &Value) -> Result<Value, SyncError> {
-        self.call_with(body, http::HeaderMap::new()).await
+        let headers = self
+            .trace
+            .as_ref()
+            .map(crate::trace::TraceContext::child_headers)
+            .unwrap_or_default();
+        self.call_with(body, headers).await
     }
 
     /// [`MetadataClient::call`] with extra headers (a handler's trace context).

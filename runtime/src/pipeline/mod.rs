@@ -223,7 +223,13 @@ pub(crate) async fn handle<W: Webhook>(app: Arc<App>, route: Route, req: Request
         .headers_mut()
         .insert(REQUEST_ID_HEADER.clone(), request_id.header_value());
     let elapsed = started.elapsed();
-    record_metrics(&app, resolved, W::KIND, &response, elapsed);
+    // The route's handler metrics were looked up once, on the way in; `POST /actions` finds
+    // its handler only in the payload.
+    let handler_metrics = match (route, routed) {
+        (Route::Handler(_), Some(metrics)) => Some(metrics),
+        _ => resolved.and_then(|h| app.handler_metrics.get(&handler_key(h))),
+    };
+    record_metrics(&app, resolved, handler_metrics, W::KIND, &response, elapsed);
     if !app.observers.is_empty() {
         let record = RequestRecord {
             kind: W::KIND,
@@ -250,20 +256,18 @@ pub(crate) async fn handle<W: Webhook>(app: Arc<App>, route: Route, req: Request
 fn record_metrics(
     app: &App,
     handler: Option<&'static Handler>,
+    handler_metrics: Option<&crate::metrics::HandlerMetrics>,
     kind: &'static str,
     response: &Response,
     elapsed: Duration,
 ) {
     let metrics = &app.shared.metrics;
     let status = response.status().as_u16();
-    let Some(handler) = handler else {
+    let (Some(handler), Some(handler_metrics)) = (handler, handler_metrics) else {
         metrics.record_unrouted(kind, status);
         return;
     };
-    match app.handler_metrics.get(&handler_key(handler)) {
-        Some(handler_metrics) => handler_metrics.record(metrics, status, elapsed),
-        None => metrics.record_unrouted(kind, status),
-    }
+    handler_metrics.record(metrics, status, elapsed);
     if status == 200 {
         return;
     }
