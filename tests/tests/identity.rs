@@ -236,6 +236,17 @@ async fn the_webhook_answers_hasura_sessions_from_the_role_mapping_in_get_and_po
             .await;
         assert_eq!(r.json::<Value>()["X-Hasura-Role"], "user");
     }
+    // Every answer is counted by result, and the cache's hits and misses too.
+    let text = String::from_utf8(s.get("/metrics").await.body).unwrap();
+    let count = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing from:\n{text}"))
+    };
+    assert_eq!(count(r#"rasura_auth_webhook_total{result="denied"}"#), 10.0);
+    assert!(count(r#"rasura_auth_webhook_total{result="allowed"}"#) >= 10.0);
+    assert!(count("rasura_auth_cache_hits_total") > 0.0);
+    assert!(count("rasura_auth_cache_misses_total") > 0.0);
 }
 
 #[tokio::test]
