@@ -14,7 +14,7 @@ use rasura::testing::TestService;
 use rasura::{ActionError, Ctx, Service, action, handler};
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(Serialize, rasura::CustomType)]
 struct Out {
     ok: bool,
 }

@@ -282,6 +282,114 @@ impl<'a> Emitter<'a> {
     }
 
     fn type_item(&self, name: &str) -> TokenStream {
+        let item = self.type_item_only(name);
+        let custom = self.custom_type_impl(name);
+        quote!(#item #custom)
+    }
+
+    /// `rasura::custom_types::CustomType` for a generated type, with its exact GraphQL
+    /// definition, so a generated type can also be used by a code-first action.
+    fn custom_type_impl(&self, name: &str) -> TokenStream {
+        let ident = self.ident(name);
+        let rt = quote!(::rasura::custom_types);
+        let description = |d: Option<&str>| match d {
+            Some(d) => quote!(::core::option::Option::Some(::std::string::String::from(#d))),
+            None => quote!(::core::option::Option::None),
+        };
+        let def = self.schema.get(name);
+        let type_description = description(def.and_then(|d| d.description.as_deref()));
+        let kind = match def.map(|d| d.kind) {
+            None | Some(Kind::Scalar) => quote!(#rt::TypeKind::Scalar),
+            Some(Kind::Enum) => {
+                let values = def.into_iter().flat_map(|d| &d.values).map(|v| {
+                    let value = &v.name;
+                    let d = description(v.description.as_deref());
+                    quote!(#rt::EnumValue { name: ::std::string::String::from(#value), description: #d })
+                });
+                quote!(#rt::TypeKind::Enum(::std::vec![#(#values),*]))
+            }
+            Some(Kind::InputObject) => {
+                let fields = def.into_iter().flat_map(|d| &d.input_fields).map(|f| {
+                    let (field, ty) = (&f.name, f.ty.to_string());
+                    let d = description(f.description.as_deref());
+                    quote!(#rt::FieldDefinition { name: ::std::string::String::from(#field), ty: ::std::string::String::from(#ty), description: #d })
+                });
+                quote!(#rt::TypeKind::Object(#rt::Position::Input, ::std::vec![#(#fields),*]))
+            }
+            Some(Kind::Object | Kind::Interface) => {
+                let fields = def.into_iter().flat_map(|d| &d.fields).map(|f| {
+                    let (field, ty) = (&f.name, f.ty.to_string());
+                    let d = description(f.description.as_deref());
+                    quote!(#rt::FieldDefinition { name: ::std::string::String::from(#field), ty: ::std::string::String::from(#ty), description: #d })
+                });
+                quote!(#rt::TypeKind::Object(#rt::Position::Output, ::std::vec![#(#fields),*]))
+            }
+            Some(Kind::Union) => return TokenStream::new(),
+        };
+        // Hasura's own scalars come from the database: they need no definition.
+        let builtin = matches!(def.map(|d| d.kind), None | Some(Kind::Scalar))
+            && (known_scalar(name).is_some()
+                || ["String", "Int", "Float", "Boolean", "ID"].contains(&name));
+        let collect = if builtin {
+            quote!(let _ = (position, types);)
+        } else {
+            quote!(types.add::<Self>(position);)
+        };
+        let non_null = format!("{name}!");
+        let nested = self.nested_types(name);
+        quote! {
+            impl #rt::GraphqlType for #ident {
+                fn type_ref(_: #rt::Position) -> ::std::string::String {
+                    ::std::string::String::from(#non_null)
+                }
+                fn collect(position: #rt::Position, types: &mut #rt::TypeSet) {
+                    #collect
+                }
+            }
+            impl #rt::CustomType for #ident {
+                const NAME: &'static str = #name;
+                fn definition(position: #rt::Position, types: &mut #rt::TypeSet) -> #rt::TypeDefinition {
+                    let _ = (position, &types);
+                    #nested
+                    #rt::TypeDefinition {
+                        name: ::std::string::String::from(#name),
+                        description: #type_description,
+                        kind: #kind,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the generated types a type's fields use (`types.add`), in field order.
+    fn nested_types(&self, name: &str) -> TokenStream {
+        let Some(def) = self.schema.get(name) else {
+            return TokenStream::new();
+        };
+        let (refs, position): (Vec<&TypeRef>, TokenStream) = match def.kind {
+            Kind::InputObject => (
+                def.input_fields.iter().map(|f| &f.ty).collect(),
+                quote!(::rasura::custom_types::Position::Input),
+            ),
+            Kind::Object | Kind::Interface => (
+                def.fields.iter().map(|f| &f.ty).collect(),
+                quote!(::rasura::custom_types::Position::Output),
+            ),
+            _ => return TokenStream::new(),
+        };
+        let mut seen = BTreeSet::new();
+        let adds = refs
+            .into_iter()
+            .map(TypeRef::base)
+            .filter(|base| self.needs_code(base) && seen.insert(base.to_owned()))
+            .map(|base| {
+                let id = self.ident(base);
+                quote!(<#id as ::rasura::custom_types::GraphqlType>::collect(#position, types);)
+            });
+        quote!(#(#adds)*)
+    }
+
+    fn type_item_only(&self, name: &str) -> TokenStream {
         let ident = self.ident(name);
         let Some(def) = self.schema.get(name) else {
             // An undeclared scalar (an `actions.graphql` may use Hasura's without declaring).
@@ -425,6 +533,50 @@ impl<'a> Emitter<'a> {
                 quote!()
             };
             let args_doc = format!(" The arguments of action `{name}`.");
+            let args_custom_type = {
+                let rt = quote!(::rasura::custom_types);
+                let arguments = action.field.args.iter().map(|a| {
+                    let (field, ty) = (&a.name, a.ty.to_string());
+                    let d = match a.description.as_deref() {
+                        Some(d) => quote!(::core::option::Option::Some(::std::string::String::from(#d))),
+                        None => quote!(::core::option::Option::None),
+                    };
+                    quote!(#rt::FieldDefinition { name: ::std::string::String::from(#field), ty: ::std::string::String::from(#ty), description: #d })
+                });
+                let mut seen = BTreeSet::new();
+                let adds = action
+                    .field
+                    .args
+                    .iter()
+                    .map(|a| a.ty.base())
+                    .filter(|base| self.needs_code(base) && seen.insert(base.to_owned()))
+                    .map(|base| {
+                        let id = self.named(base, &prefix);
+                        quote!(<#id as #rt::GraphqlType>::collect(#rt::Position::Input, types);)
+                    });
+                let args_name = &args_text;
+                let non_null = format!("{args_text}!");
+                quote! {
+                    impl #rt::GraphqlType for #args {
+                        fn type_ref(_: #rt::Position) -> ::std::string::String {
+                            ::std::string::String::from(#non_null)
+                        }
+                    }
+                    impl #rt::CustomType for #args {
+                        const NAME: &'static str = #args_name;
+                        fn definition(_: #rt::Position, types: &mut #rt::TypeSet) -> #rt::TypeDefinition {
+                            let _ = &types;
+                            #(#adds)*
+                            #rt::TypeDefinition {
+                                name: ::std::string::String::from(#args_name),
+                                description: ::core::option::Option::None,
+                                kind: #rt::TypeKind::Object(#rt::Position::Input, ::std::vec![#(#arguments),*]),
+                            }
+                        }
+                    }
+                    impl #rt::ActionArguments for #args {}
+                }
+            };
             // The handler returns the output type itself; for a nullable output `Option` of it is
             // accepted too (see `__check`).
             let bare = TypeRef::NonNull(Box::new(action.field.ty.nullable().clone()));
@@ -450,6 +602,8 @@ impl<'a> Emitter<'a> {
                     ::rasura::__private::serde::Serialize, ::rasura::__private::serde::Deserialize)]
                 #[serde(crate = "::rasura::__private::serde")]
                 pub struct #args { #(#fields)* }
+
+                #args_custom_type
 
                 #[doc = #marker_doc]
                 #[derive(Debug, Clone, Copy)]

@@ -69,3 +69,16 @@ pub fn scheduled(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn handler(input: TokenStream) -> TokenStream {
     rasura_macros_core::handler_ref(input.into()).into()
 }
+
+/// Derives a Hasura custom type ([`CustomType`]): on a struct with named fields, an object type
+/// (an input object where it is an action's argument), on an enum of unit variants a GraphQL
+/// enum. Put it beside serde's derives: `#[serde(rename = "…")]`, `#[serde(rename_all = "…")]`
+/// and `#[serde(skip)]` are read, so the GraphQL names are the JSON names; doc comments become
+/// descriptions. An `#[action]` whose input and output types derive it needs no
+/// `actions.graphql`.
+///
+/// [`CustomType`]: https://docs.rs/rasura/latest/rasura/custom_types/trait.CustomType.html
+#[proc_macro_derive(CustomType, attributes(serde))]
+pub fn derive_custom_type(input: TokenStream) -> TokenStream {
+    rasura_macros_core::custom_type::derive(input.into()).into()
+}

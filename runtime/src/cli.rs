@@ -165,7 +165,12 @@ pub(crate) async fn run(service: Service) -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Routes => {
-            print!("{}", routes_table(&service.handlers()));
+            let handlers = service.handlers();
+            if let Some(duplicate) = crate::metadata::duplicate_handler(&handlers) {
+                eprintln!("error: {duplicate}");
+                return ExitCode::from(1);
+            }
+            print!("{}", routes_table(&handlers));
             ExitCode::SUCCESS
         }
         Command::Metadata(command) => match metadata(&service, command).await {
@@ -421,7 +426,7 @@ async fn metadata(service: &Service, command: MetadataCommand) -> Result<ExitCod
                     serde_json::to_string_pretty(&declared.to_json()).unwrap_or_default()
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(report_skipped(&declared))
         }
         MetadataCommand::Diff {
             check,
@@ -457,6 +462,19 @@ async fn metadata(service: &Service, command: MetadataCommand) -> Result<ExitCod
     }
 }
 
+/// Says on stderr what could not be exported, and why; exit status 1 if anything was
+/// skipped (the rest was exported), so a CI notices.
+fn report_skipped(declared: &Declared) -> ExitCode {
+    for skipped in &declared.skipped {
+        eprintln!("warning: {skipped}");
+    }
+    if declared.skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 /// The plan from the live metadata to the declared one, the client, and the live version.
 async fn plan_against_live(
     handlers: &[&'static Handler],
@@ -464,6 +482,14 @@ async fn plan_against_live(
     prune: bool,
 ) -> Result<(sync::Plan, MetadataClient, u64), String> {
     let declared = Declared::from_handlers(handlers, options).map_err(|e| e.to_string())?;
+    // A partial plan with `--prune` could drop what was only left out: refuse instead.
+    if !declared.skipped.is_empty() {
+        report_skipped(&declared);
+        return Err(format!(
+            "{} object(s) cannot be exported (above): fix them before diffing or applying",
+            declared.skipped.len()
+        ));
+    }
     let client = need_client()?;
     let live = client.export().await.map_err(|e| e.to_string())?;
     let plan = sync::plan(&declared, &live.metadata, options, prune);
@@ -560,11 +586,7 @@ pub(crate) fn routes_table(handlers: &[&'static Handler]) -> String {
                         "{kind}; input {}; output {}; {}{rate}{guards}",
                         a.input_type,
                         a.output_type,
-                        if a.definition.is_some() {
-                            "checked against actions.graphql"
-                        } else {
-                            "unchecked (no codegen)"
-                        }
+                        a.definition.source()
                     ),
                 )
             }

@@ -37,11 +37,15 @@
 //! [`Ctx::delivery_transaction`] (exactly-once effects), and [`Ctx::scheduler`] creates one-off
 //! scheduled events.
 
+// `#[derive(CustomType)]` inside this crate emits `::rasura::` paths, as it does for users.
+extern crate self as rasura;
+
 pub mod audit;
 pub mod auth;
 mod cli;
 pub mod config;
 pub mod context;
+pub mod custom_types;
 pub mod db;
 pub mod dead_letters;
 pub mod delivery;
@@ -77,9 +81,10 @@ pub mod __private;
 // The crate root holds what a handler author needs (also in [`prelude`]); everything else is
 // reached through its module (`rasura::config::Config`, `rasura::protocol::SessionVariables`, …).
 pub use context::Ctx;
+pub use custom_types::CustomType;
 pub use error::{ActionError, EventError};
 pub use protocol::{Cron, Event, Operation, Scheduled};
-pub use rasura_macros::{action, cron, event, handler, scheduled};
+pub use rasura_macros::{CustomType, action, cron, event, handler, scheduled};
 pub use service::Service;
 
 /// The `http` crate, for the status codes of [`ActionError::new`].

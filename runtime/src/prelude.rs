@@ -10,7 +10,8 @@
 //! ```
 
 pub use crate::context::Ctx;
+pub use crate::custom_types::CustomType;
 pub use crate::error::{ActionError, EventError};
 pub use crate::protocol::{Cron, Event, Operation, Scheduled};
 pub use crate::service::Service;
-pub use rasura_macros::{action, cron, event, handler, scheduled};
+pub use rasura_macros::{CustomType, action, cron, event, handler, scheduled};

@@ -7,9 +7,9 @@ use serde_json::value::RawValue;
 pub use crate::delivery::Backoff;
 pub use crate::protocol::{CronRequest, EventRequest, ScheduledRequest};
 pub use crate::registry::{
-    ActionSpec, ActionType, BoxFuture, Columns, CronRetry, CronSpec, DeliveryPolicy, EventRetry,
-    EventSpec, Handler, HandlerKind, InputError, OperationSpec, Registration, ScheduledSpec,
-    SourceLocation, SpanFields,
+    ActionSchema, ActionSpec, ActionType, BoxFuture, Columns, CronRetry, CronSpec, DeliveryPolicy,
+    EventRetry, EventSpec, Handler, HandlerKind, InputError, OperationSpec, Registration,
+    ScheduledSpec, SourceLocation, SpanFields,
 };
 pub use crate::response_fields::ResponseFields;
 pub use crate::scheduler::ScheduledHandler;

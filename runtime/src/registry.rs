@@ -210,9 +210,9 @@ pub struct ActionSpec {
     pub input_type: &'static str,
     /// Rust type of the output.
     pub output_type: &'static str,
-    /// The definition from `actions.graphql` the handler was checked against at compile time
-    /// (`None`: the crate does not use codegen, the handler is unchecked).
-    pub definition: Option<crate::generated::ActionDefinition>,
+    /// Its GraphQL definition, checked at compile time: from `actions.graphql` (schema-first)
+    /// or from its types' `#[derive(CustomType)]` (code-first).
+    pub definition: ActionSchema,
     /// Runs it.
     pub call: ActionCall,
 }
@@ -230,6 +230,48 @@ impl fmt::Debug for ActionSpec {
             .field("output_type", &self.output_type)
             .field("definition", &self.definition)
             .finish_non_exhaustive()
+    }
+}
+
+/// Where an action's GraphQL definition comes from.
+#[derive(Clone, Copy)]
+pub enum ActionSchema {
+    /// `actions.graphql`, through rasura-codegen: the handler's types are the generated ones.
+    Generated(crate::generated::ActionDefinition),
+    /// The handler's input and output types, through `#[derive(CustomType)]` (built when
+    /// asked: `metadata export`, `routes`).
+    Derived(fn() -> crate::custom_types::DerivedDefinition),
+}
+
+impl ActionSchema {
+    /// The definition: the field's SDL inside its root type, the custom types' SDL, and what
+    /// could not be expressed (derived only).
+    pub fn resolve(&self) -> crate::custom_types::DerivedDefinition {
+        match self {
+            ActionSchema::Generated(d) => crate::custom_types::DerivedDefinition {
+                sdl: d.sdl.to_owned(),
+                types_sdl: d.types_sdl.to_owned(),
+                problems: Vec::new(),
+            },
+            ActionSchema::Derived(build) => build(),
+        }
+    }
+
+    /// `schema-first` or `code-first`.
+    pub fn source(&self) -> &'static str {
+        match self {
+            ActionSchema::Generated(_) => "schema-first (actions.graphql)",
+            ActionSchema::Derived(_) => "code-first (derived types)",
+        }
+    }
+}
+
+impl fmt::Debug for ActionSchema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActionSchema::Generated(d) => f.debug_tuple("Generated").field(d).finish(),
+            ActionSchema::Derived(_) => f.write_str("Derived"),
+        }
     }
 }
 

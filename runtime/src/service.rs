@@ -1,7 +1,6 @@
 //! The service: registered handlers become axum routes behind Rasura's request pipeline
 //! (webhook secret, body limit, parsing, JWT, roles, timeout, panic guard, span, request id).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -527,21 +526,17 @@ pub(crate) fn build_router(
     shared: Shared,
     observers: Vec<Arc<dyn Observer>>,
 ) -> Result<Router, StartupError> {
-    let mut seen: HashMap<(&'static str, &'static str), &'static Handler> = HashMap::new();
-    for h in &handlers {
-        if let Some(other) = seen.insert((h.kind_name(), h.name), h) {
-            let at = |h: &Handler| {
-                format!(
-                    "{}::{} at {}:{}",
-                    h.location.module_path, h.function, h.location.file, h.location.line
-                )
-            };
-            return Err(StartupError::DuplicateHandler {
-                kind: h.kind_name(),
-                name: h.name,
-                locations: [at(other), at(h)],
-            });
-        }
+    if let Some(crate::metadata::ExportError::DuplicateHandler {
+        kind,
+        name,
+        locations,
+    }) = crate::metadata::duplicate_handler(&handlers)
+    {
+        return Err(StartupError::DuplicateHandler {
+            kind,
+            name,
+            locations,
+        });
     }
     let jwt_actions: Vec<_> = handlers
         .iter()

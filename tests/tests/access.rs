@@ -12,12 +12,12 @@ use rasura::{ActionError, Ctx, Event, EventError, Service, action, event, handle
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, rasura::CustomType)]
 struct Text {
     text: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, rasura::CustomType)]
 struct Echo {
     text: String,
 }
@@ -40,7 +40,7 @@ async fn limited(_ctx: Ctx) -> Result<Echo, ActionError> {
     Ok(Echo { text: "ok".into() })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, rasura::CustomType)]
 struct Login {
     username: String,
 }

@@ -9,7 +9,7 @@ use rasura::{ActionError, Ctx, Service, action, handler};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-#[derive(Serialize)]
+#[derive(Serialize, rasura::CustomType)]
 struct Empty {}
 
 /// Sleeps past its one-second timeout.
@@ -25,7 +25,7 @@ async fn boom(_ctx: Ctx) -> Result<Empty, ActionError> {
     panic!("boom")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, rasura::CustomType)]
 struct FailInput {
     field: String,
 }

@@ -109,13 +109,13 @@ fn service_with_hasura(endpoint: &url::Url) -> TestService {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, rasura::CustomType)]
 struct QueryInput {
     mode: String,
     query: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, rasura::CustomType)]
 struct QueryOutput {
     data: Value,
 }

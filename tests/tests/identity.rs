@@ -522,22 +522,22 @@ mod hmac_sign {
 
 // ---- token issuing ----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, rasura::CustomType)]
 struct SubjectArgs {
     subject: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, rasura::CustomType)]
 struct RefreshArgs {
     refresh_token: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, rasura::CustomType)]
 struct Done {
     ok: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, rasura::CustomType)]
 struct Nothing {}
 
 /// Issues a pair for a subject (what `login` does after checking the password).

@@ -743,10 +743,10 @@ fn client_endpoint(client: &MetadataClient) -> url::Url {
     url
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, rasura::CustomType)]
 struct Nothing {}
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, rasura::CustomType)]
 struct Done {
     ok: bool,
 }

@@ -133,12 +133,12 @@ async fn events_fail_permanently_without_a_database_and_transiently_when_it_is_d
 }
 
 /// A note written in a transaction that carries the caller's session.
-#[derive(Deserialize)]
+#[derive(Deserialize, rasura::CustomType)]
 struct NoteInput {
     text: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, rasura::CustomType)]
 struct NoteOutput {
     id: i64,
 }

@@ -171,7 +171,7 @@ async fn signed_urls_refuse_expired_tampered_and_unsigned_requests() {
     missing.assert_error(404, "not-exists");
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, rasura::CustomType)]
 struct Links {
     expired: String,
     missing: String,
@@ -310,7 +310,7 @@ async fn the_storage_api_round_trips_on_both_backends() {
 /// Shared user state.
 struct Greeting(String);
 
-#[derive(Serialize)]
+#[derive(Serialize, rasura::CustomType)]
 struct Said {
     said: String,
 }

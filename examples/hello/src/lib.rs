@@ -1,11 +1,11 @@
 use rasura::prelude::*;
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, CustomType)]
 pub struct GreetInput {
     name: String,
 }
-#[derive(Serialize)]
+#[derive(Serialize, CustomType)]
 pub struct GreetOutput {
     greeting: String,
 }

@@ -12,6 +12,7 @@
 //! are the ones generated from its SDL definition.
 
 pub use rasura_manifest as manifest;
+pub mod custom_type;
 pub mod delivery;
 pub mod options;
 pub mod rate;
@@ -388,6 +389,21 @@ fn type_text(ty: &Type) -> String {
 }
 
 /// The success type of `Result<T, E>` (or the whole type when it is not spelled that way).
+/// The span of `T` in `Result<T, E>` (where a wrong output type is reported), else of the
+/// whole type.
+fn ok_type_span(ty: &Type) -> Span {
+    if let Type::Path(p) = ty {
+        if let Some(syn::PathArguments::AngleBracketed(args)) =
+            p.path.segments.last().map(|s| &s.arguments)
+        {
+            if let Some(syn::GenericArgument::Type(ok)) = args.args.first() {
+                return ok.span();
+            }
+        }
+    }
+    ty.span()
+}
+
 fn ok_type_text(ty: &Type) -> String {
     if let Type::Path(p) = ty {
         if let Some(syn::PathArguments::AngleBracketed(args)) =
@@ -486,7 +502,17 @@ fn expand_action(
             );
         }
     }
-    let definition = manifest.and_then(|m| check_definition(m, &name, name_span, &opts, errors));
+    // Schema-first when actions.graphql defines the action (generated definitions win);
+    // code-first otherwise, from the types' `#[derive(CustomType)]`.
+    let definition = match manifest {
+        Some(m) if m.action(&name).is_some() => {
+            check_definition(m, &name, name_span, &opts, errors)
+        }
+        Some(m) if uses_generated_types(&sig) => {
+            check_definition(m, &name, name_span, &opts, errors)
+        }
+        _ => None,
+    };
     if !errors.is_empty() {
         return TokenStream::new();
     }
@@ -584,9 +610,34 @@ fn expand_action(
                     #output_check
                 });
             }
-            quote!(::core::option::Option::Some(::rasura::generated::ActionDefinition::of::<#marker>()))
+            quote!(::rasura::__private::ActionSchema::Generated(::rasura::generated::ActionDefinition::of::<#marker>()))
         }
-        None => quote!(::core::option::Option::None),
+        None => {
+            let query = query.is_some();
+            // One generic call per type, spanned on it: a type that does not derive
+            // `CustomType` is reported once, where it is written.
+            let arguments = sig
+                .second
+                .map(|input| quote_spanned!(input.span()=> .arguments::<#input>()));
+            let build = match sig.output {
+                Some(ty) => {
+                    let output = quote_spanned!(ok_type_span(ty)=>
+                        .output::<<#ty as ::rasura::__private::ActionResult>::Output>()
+                    );
+                    quote!(::rasura::custom_types::DefinitionBuilder::new(#name, #query) #arguments #output)
+                }
+                // The signature check has already reported a missing output.
+                None => quote!(::core::unreachable!()),
+            };
+            quote! {
+                ::rasura::__private::ActionSchema::Derived({
+                    fn derived() -> ::rasura::custom_types::DerivedDefinition {
+                        #build
+                    }
+                    derived
+                })
+            }
+        }
     };
     let rate_value = match &limit {
         Some(limit) => quote!(::core::option::Option::Some(#limit)),
@@ -618,6 +669,17 @@ fn expand_action(
         })
     };
     registration(f, &name, "action", spec, guards, assertions)
+}
+
+/// Whether the handler's input or output type is one rasura-codegen generated (a path through
+/// the generated `hasura` module): the action is then meant to be schema-first, and an unknown
+/// name is a typo to report with "did you mean", not a code-first action.
+fn uses_generated_types(sig: &Signature<'_>) -> bool {
+    let generated = |ty: &Type| {
+        let text = type_text(ty);
+        text.starts_with("hasura::") || text.contains("::hasura::")
+    };
+    sig.second.is_some_and(generated) || sig.output.is_some_and(generated)
 }
 
 /// `require = path` or `require = [path, …]`: functions `fn(&Caller<'_>) -> bool`.

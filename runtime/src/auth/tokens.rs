@@ -62,7 +62,7 @@ impl Grant {
 }
 
 /// An access token and a refresh token, as the example's `TokenOutput` answers them.
-#[derive(Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, crate::CustomType)]
 pub struct TokenPair {
     /// The signed JWT.
     pub access_token: String,

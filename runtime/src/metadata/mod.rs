@@ -133,34 +133,63 @@ pub struct Declared {
     pub event_triggers: Vec<DeclaredEventTrigger>,
     /// Cron triggers (`create_cron_trigger` args without `replace`), by name.
     pub cron_triggers: Vec<Value>,
+    /// What could not be exported, and why.
+    pub skipped: Vec<Skipped>,
 }
 
-/// Why handlers cannot be exported.
+/// Why handlers cannot be exported at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExportError {
-    /// Actions without a definition from the codegen: their GraphQL types are unknown.
+    /// Two handlers of one kind share a name (the message `serve` gives).
     #[error(
-        "the actions {} have no definition from actions.graphql: generate the crate's types with \
-         rasura-codegen (build.rs) so the export knows their GraphQL arguments and output",
-        list(.0)
+        "two {kind} handlers are named `{name}` ({} and {}); rename one (the name is its route)",
+        locations[0], locations[1]
     )]
-    Unchecked(Vec<String>),
-    /// A definition the codegen embedded does not parse.
-    #[error("action `{action}`: {error}")]
-    Definition {
-        /// The action.
-        action: String,
-        /// The problem.
-        error: sdl::SdlError,
+    DuplicateHandler {
+        /// `action`, `event`, `cron` or `scheduled`.
+        kind: &'static str,
+        /// The shared name.
+        name: &'static str,
+        /// Where each is defined.
+        locations: [String; 2],
     },
 }
 
-fn list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// An object that could not be exported, and why (the rest of the metadata still is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The object, e.g. ``action `pong` ``.
+    pub object: String,
+    /// Why.
+    pub why: String,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} not exported: {}", self.object, self.why)
+    }
+}
+
+/// The first pair of handlers of one kind sharing a name, as `serve` reports it.
+pub fn duplicate_handler(handlers: &[&'static Handler]) -> Option<ExportError> {
+    let mut seen: std::collections::HashMap<(&str, &str), &Handler> =
+        std::collections::HashMap::new();
+    for h in handlers {
+        if let Some(other) = seen.insert((h.kind_name(), h.name), h) {
+            let at = |h: &Handler| {
+                format!(
+                    "{}::{} at {}:{}",
+                    h.location.module_path, h.function, h.location.file, h.location.line
+                )
+            };
+            return Some(ExportError::DuplicateHandler {
+                kind: h.kind_name(),
+                name: h.name,
+                locations: [at(other), at(h)],
+            });
+        }
+    }
+    None
 }
 
 fn columns(c: &Columns) -> Value {
@@ -270,37 +299,74 @@ impl Declared {
         handlers: &[&'static Handler],
         options: &ExportOptions,
     ) -> Result<Self, ExportError> {
+        if let Some(duplicate) = duplicate_handler(handlers) {
+            return Err(duplicate);
+        }
         let mut declared = Declared::default();
-        let mut unchecked = Vec::new();
         for h in handlers {
             match &h.kind {
                 HandlerKind::Action(spec) => {
-                    let Some(definition) = &spec.definition else {
-                        unchecked.push(h.name.to_owned());
+                    let skip = |declared: &mut Declared, why: String| {
+                        declared.skipped.push(Skipped {
+                            object: format!("action `{}`", h.name),
+                            why,
+                        });
+                    };
+                    let definition = spec.definition.resolve();
+                    if !definition.problems.is_empty() {
+                        skip(&mut declared, definition.problems.join("; "));
                         continue;
+                    }
+                    let roots = match sdl::parse(&definition.sdl) {
+                        Ok(roots) => roots,
+                        Err(e) => {
+                            skip(&mut declared, format!("its definition does not parse: {e}"));
+                            continue;
+                        }
                     };
-                    let fail = |error| ExportError::Definition {
-                        action: h.name.to_owned(),
-                        error,
-                    };
-                    let roots = sdl::parse(definition.sdl).map_err(fail)?;
                     let Some((root, field)) = roots.iter().find_map(|d| {
                         d.fields
                             .iter()
                             .find(|f| f.name == h.name)
                             .map(|f| (d.name.as_str(), f))
                     }) else {
-                        return Err(fail(sdl::SdlError {
-                            message: format!("no field `{}` in the embedded SDL", h.name),
-                            offset: 0,
-                        }));
+                        skip(
+                            &mut declared,
+                            format!("no field `{}` in its definition", h.name),
+                        );
+                        continue;
                     };
                     let root = if root == "Query" { "Query" } else { "Mutation" };
-                    let types = sdl::parse(definition.types_sdl).map_err(fail)?;
+                    let types = match sdl::parse(&definition.types_sdl) {
+                        Ok(types) => types,
+                        Err(e) => {
+                            skip(&mut declared, format!("its custom types do not parse: {e}"));
+                            continue;
+                        }
+                    };
                     let types: Vec<CustomType> = types
                         .iter()
-                        .filter_map(|d| custom_type(d, definition.types_sdl))
+                        .filter_map(|d| custom_type(d, &definition.types_sdl))
                         .collect();
+                    // One name, one definition: a type two actions define differently (a
+                    // derived type and actions.graphql, or two Rust types) cannot be exported.
+                    let clash = types.iter().find_map(|t| {
+                        declared
+                            .actions
+                            .iter()
+                            .flat_map(|a| a.types.iter().map(move |u| (a, u)))
+                            .find(|(_, u)| u.name == t.name && u.metadata != t.metadata)
+                            .map(|(a, _)| (t.name.clone(), a.name.clone()))
+                    });
+                    if let Some((ty, other)) = clash {
+                        skip(
+                            &mut declared,
+                            format!(
+                                "its custom type `{ty}` differs from the `{ty}` of action `{other}`: one name, one definition"
+                            ),
+                        );
+                        continue;
+                    }
                     let mut def = Map::new();
                     def.insert("handler".into(), json!(options.url(&h.route())));
                     def.insert("output_type".into(), json!(field.ty));
@@ -407,9 +473,6 @@ impl Declared {
                     declared.cron_triggers.push(Value::Object(cron));
                 }
             }
-        }
-        if !unchecked.is_empty() {
-            return Err(ExportError::Unchecked(unchecked));
         }
         // Stable output whatever the handlers' order.
         declared.actions.sort_by(|a, b| a.name.cmp(&b.name));
