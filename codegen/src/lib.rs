@@ -375,7 +375,11 @@ impl Config {
             .unwrap_or_else(|| "crate::hasura".into());
         Ok(Generated {
             code,
-            manifest: manifest(&module_path, &actions),
+            manifest: manifest(
+                &module_path,
+                &actions,
+                events::tracked_tables(&schema, &tables, &rows),
+            ),
             inputs,
             types,
         })
@@ -480,8 +484,50 @@ fn format_code(tokens: TokenStream) -> Result<String, Error> {
 
 /// The action manifest (format owned by `rasura-manifest`): each action's name, kind and
 /// marker, under the generated module's path.
-fn manifest(module_path: &str, actions: &actions::Actions) -> String {
-    use rasura_manifest::{Manifest, ManifestAction, ManifestKind};
+fn manifest(
+    module_path: &str,
+    actions: &actions::Actions,
+    tables: Vec<rasura_manifest::ManifestTable>,
+) -> String {
+    use rasura_manifest::{Manifest, ManifestAction, ManifestKind, ManifestType};
+    let types = actions
+        .types
+        .types
+        .values()
+        .filter(|t| !t.name.starts_with("__"))
+        .filter_map(|t| {
+            let (kind, fields): (&str, Vec<(String, String)>) = match t.kind {
+                schema::Kind::Object => (
+                    "object",
+                    t.fields
+                        .iter()
+                        .map(|f| (f.name.clone(), f.ty.to_string()))
+                        .collect(),
+                ),
+                schema::Kind::InputObject => (
+                    "input",
+                    t.input_fields
+                        .iter()
+                        .map(|f| (f.name.clone(), f.ty.to_string()))
+                        .collect(),
+                ),
+                schema::Kind::Enum => (
+                    "enum",
+                    t.values
+                        .iter()
+                        .map(|v| (v.name.clone(), String::new()))
+                        .collect(),
+                ),
+                schema::Kind::Scalar => ("scalar", Vec::new()),
+                _ => return None,
+            };
+            Some(ManifestType {
+                name: t.name.clone(),
+                kind: kind.to_owned(),
+                fields,
+            })
+        })
+        .collect();
     let markers = actions.markers();
     Manifest {
         module: module_path.to_owned(),
@@ -499,6 +545,8 @@ fn manifest(module_path: &str, actions: &actions::Actions) -> String {
                 marker: markers[&a.name].to_string(),
             })
             .collect(),
+        tables,
+        types,
     }
     .render()
 }

@@ -15,6 +15,20 @@
 //! ```
 //!
 //! `mutation?` is a mutation no `actions.yaml` said was synchronous or asynchronous.
+//!
+//! With a schema and a metadata directory, the manifest also lists the tracked tables (so
+//! `#[event]` checks its table and columns) and the custom types of `actions.graphql` (so
+//! `#[derive(CustomType)]` refuses a type that contradicts them):
+//!
+//! ```text
+//! table default public user UserRow id,name,email
+//! table default public note - id,body
+//! type PongOutput object message:String!,number:Int!
+//! type Mood enum HAPPY,SAD
+//! ```
+//!
+//! A table's row type is `-` when none is generated; names are percent-encoded where they hold
+//! a space, `,`, `:` or `%`.
 
 use std::fmt::Write as _;
 
@@ -70,6 +84,32 @@ pub struct ManifestAction {
     pub marker: String,
 }
 
+/// A tracked table of the schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestTable {
+    /// The source (`default`).
+    pub source: String,
+    /// The Postgres schema.
+    pub schema: String,
+    /// The table.
+    pub table: String,
+    /// The generated row struct (`UserRow`), if any.
+    pub row: Option<String>,
+    /// The Postgres column names.
+    pub columns: Vec<String>,
+}
+
+/// A custom type of `actions.graphql`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestType {
+    /// The GraphQL name.
+    pub name: String,
+    /// `object`, `input`, `enum` or `scalar`.
+    pub kind: String,
+    /// Fields as `(name, type)` (enum values with an empty type).
+    pub fields: Vec<(String, String)>,
+}
+
 /// A manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
@@ -77,6 +117,58 @@ pub struct Manifest {
     pub module: String,
     /// The actions.
     pub actions: Vec<ManifestAction>,
+    /// The tracked tables (empty: unknown, nothing is checked).
+    pub tables: Vec<ManifestTable>,
+    /// The custom types of `actions.graphql`.
+    pub types: Vec<ManifestType>,
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            ' ' | ',' | ':' | '%' | '\t' | '\n' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn decode(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '%' {
+            let hex: String = chars.by_ref().take(2).collect();
+            match u8::from_str_radix(&hex, 16) {
+                Ok(b) => out.push(b as char),
+                Err(_) => {
+                    out.push('%');
+                    out.push_str(&hex);
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn list(s: &str) -> Vec<String> {
+    if s == "-" {
+        Vec::new()
+    } else {
+        s.split(',').map(decode).collect()
+    }
+}
+
+fn render_list(items: impl IntoIterator<Item = String>) -> String {
+    let items: Vec<String> = items.into_iter().collect();
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join(",")
+    }
 }
 
 impl Manifest {
@@ -99,6 +191,8 @@ impl Manifest {
         let mut manifest = Manifest {
             module: "crate::hasura".into(),
             actions: Vec::new(),
+            tables: Vec::new(),
+            types: Vec::new(),
         };
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let parts: Vec<&str> = line.split_whitespace().collect();
@@ -113,6 +207,28 @@ impl Manifest {
                         marker: (*marker).to_owned(),
                     });
                 }
+                ["table", source, schema, table, row, columns] => {
+                    manifest.tables.push(ManifestTable {
+                        source: decode(source),
+                        schema: decode(schema),
+                        table: decode(table),
+                        row: (*row != "-").then(|| (*row).to_owned()),
+                        columns: list(columns),
+                    });
+                }
+                ["type", name, kind, fields] => {
+                    manifest.types.push(ManifestType {
+                        name: (*name).to_owned(),
+                        kind: (*kind).to_owned(),
+                        fields: list(fields)
+                            .into_iter()
+                            .map(|f| match f.split_once(':') {
+                                Some((n, t)) => (n.to_owned(), t.to_owned()),
+                                None => (f, String::new()),
+                            })
+                            .collect(),
+                    });
+                }
                 _ => return Err(format!("action manifest: unexpected line `{line}`")),
             }
         }
@@ -125,12 +241,45 @@ impl Manifest {
         for a in &self.actions {
             let _ = writeln!(out, "action {} {} {}", a.name, a.kind.as_str(), a.marker);
         }
+        for t in &self.tables {
+            let _ = writeln!(
+                out,
+                "table {} {} {} {} {}",
+                encode(&t.source),
+                encode(&t.schema),
+                encode(&t.table),
+                t.row.as_deref().unwrap_or("-"),
+                render_list(t.columns.iter().map(|c| encode(c)))
+            );
+        }
+        for t in &self.types {
+            let fields = t.fields.iter().map(|(n, ty)| {
+                if ty.is_empty() {
+                    encode(n)
+                } else {
+                    format!("{}:{ty}", encode(n))
+                }
+            });
+            let _ = writeln!(out, "type {} {} {}", t.name, t.kind, render_list(fields));
+        }
         out
     }
 
     /// An action by name.
     pub fn action(&self, name: &str) -> Option<&ManifestAction> {
         self.actions.iter().find(|a| a.name == name)
+    }
+
+    /// A tracked table.
+    pub fn table(&self, source: &str, schema: &str, table: &str) -> Option<&ManifestTable> {
+        self.tables
+            .iter()
+            .find(|t| t.source == source && t.schema == schema && t.table == table)
+    }
+
+    /// A custom type of `actions.graphql`.
+    pub fn custom_type(&self, name: &str) -> Option<&ManifestType> {
+        self.types.iter().find(|t| t.name == name)
     }
 
     /// The action name closest to a misspelt `name`, if one is close enough.
@@ -171,6 +320,22 @@ mod tests {
         assert_eq!(Manifest::parse(&m.render()).unwrap(), m);
         assert!(Manifest::parse("action a b").is_err());
         assert!(Manifest::parse("action a weird A").is_err());
+    }
+
+    #[test]
+    fn tables_and_types_round_trip_with_odd_names() {
+        let text = "module crate::hasura\ntable default public user UserRow id,first%20name,a%2Cb\ntable other app note - -\ntype PongOutput object message:String!,tags:[String!]!\ntype Mood enum HAPPY,SAD\n";
+        let m = Manifest::parse(text).unwrap();
+        let user = m.table("default", "public", "user").unwrap();
+        assert_eq!(user.row.as_deref(), Some("UserRow"));
+        assert_eq!(user.columns, ["id", "first name", "a,b"]);
+        assert!(m.table("other", "app", "note").unwrap().columns.is_empty());
+        assert_eq!(
+            m.custom_type("PongOutput").unwrap().fields[1],
+            ("tags".to_owned(), "[String!]!".to_owned())
+        );
+        assert_eq!(m.custom_type("Mood").unwrap().fields[0].1, "");
+        assert_eq!(m.render(), text);
     }
 
     #[test]

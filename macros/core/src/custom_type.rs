@@ -265,7 +265,197 @@ fn option_string(s: Option<String>) -> TokenStream {
     }
 }
 
+/// What the derive sees of a type, for the check against `actions.graphql`.
+struct Shape<'a> {
+    enum_values: Option<Vec<String>>,
+    fields: Vec<(String, &'a syn::Type, Span)>,
+}
+
 fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
+    let mut shape = Shape {
+        enum_values: None,
+        fields: Vec::new(),
+    };
+    let tokens = expand_shape(input, errors, &mut shape);
+    if errors.is_empty() {
+        match crate::manifest::Manifest::from_env() {
+            Ok(Some(manifest)) => check_against_manifest(&manifest, input, &shape, errors),
+            Ok(None) => {}
+            Err(message) => errors.push(Span::call_site(), message),
+        }
+    }
+    tokens
+}
+
+/// The GraphQL type a Rust field type maps to, as text, where the derive can tell from the
+/// tokens (`None` for a path it does not know: another custom type, perhaps renamed).
+pub fn graphql_text(ty: &syn::Type) -> Option<String> {
+    let syn::Type::Path(p) = ty else {
+        return match ty {
+            syn::Type::Reference(r) => graphql_text(&r.elem),
+            syn::Type::Slice(s) => Some(format!("[{}]!", graphql_text(&s.elem)?)),
+            _ => None,
+        };
+    };
+    let last = p.path.segments.last()?;
+    let inner = || match &last.arguments {
+        syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        }),
+        _ => None,
+    };
+    let scalar = |name: &str| Some(format!("{name}!"));
+    match last.ident.to_string().as_str() {
+        "Option" | "Nullable" => {
+            let t = graphql_text(inner()?)?;
+            Some(t.strip_suffix('!').map(str::to_owned).unwrap_or(t))
+        }
+        "Vec" => Some(format!("[{}]!", graphql_text(inner()?)?)),
+        "Box" | "Arc" => graphql_text(inner()?),
+        "String" | "str" | "Cow" => scalar("String"),
+        "bool" => scalar("Boolean"),
+        "i8" | "i16" | "i32" | "u8" | "u16" => scalar("Int"),
+        "i64" | "u32" | "u64" | "BigInt" => scalar("bigint"),
+        "f32" | "f64" => scalar("Float"),
+        "Float8" => scalar("float8"),
+        "Uuid" => scalar("uuid"),
+        "Timestamptz" => scalar("timestamptz"),
+        "Numeric" | "Decimal" => scalar("numeric"),
+        "Json" | "Value" => scalar("jsonb"),
+        _ => None,
+    }
+}
+
+/// Only the wrappers of a type reference: `[X!]!` for `[String!]!`.
+fn wrappers(reference: &str) -> String {
+    let mut out = String::new();
+    let mut in_name = false;
+    for c in reference.chars() {
+        if c == '[' || c == ']' || c == '!' {
+            out.push(c);
+            in_name = false;
+        } else if !in_name {
+            out.push('X');
+            in_name = true;
+        }
+    }
+    out
+}
+
+fn check_against_manifest(
+    manifest: &crate::manifest::Manifest,
+    input: &DeriveInput,
+    shape: &Shape<'_>,
+    errors: &mut Errors,
+) {
+    let container = serde_attributes(&input.attrs, &mut Errors::default());
+    let name = container
+        .rename
+        .map(|l| l.value())
+        .unwrap_or_else(|| input.ident.to_string());
+    let Some(defined) = manifest.custom_type(&name) else {
+        return;
+    };
+    let fix = format!(
+        "use the type rasura-codegen generates for it, make the two agree, or give this one another name with `#[serde(rename = \"…\")]`"
+    );
+    let span = input.ident.span();
+    match (&shape.enum_values, defined.kind.as_str()) {
+        (Some(values), "enum") => {
+            let theirs: Vec<&str> = defined.fields.iter().map(|(n, _)| n.as_str()).collect();
+            let ours: Vec<&str> = values.iter().map(String::as_str).collect();
+            if theirs != ours {
+                errors.push(
+                    span,
+                    format!(
+                        "`{name}` is also defined in actions.graphql, differently: its values are {} there, {} here; {fix}",
+                        theirs.join(", "),
+                        ours.join(", ")
+                    ),
+                );
+            }
+        }
+        (None, "object" | "input") => {
+            for (field, ty, field_span) in &shape.fields {
+                match defined.fields.iter().find(|(n, _)| n == field) {
+                    None => errors.push(
+                        *field_span,
+                        format!("`{name}` is also defined in actions.graphql, without a field `{field}`; {fix}"),
+                    ),
+                    Some((_, theirs)) => {
+                        let differs = match graphql_text(ty) {
+                            Some(ours) if crate::custom_type::known_base(&ours) => ours != *theirs,
+                            Some(ours) => wrappers(&ours) != wrappers(theirs),
+                            None => false,
+                        };
+                        if differs {
+                            errors.push(
+                                ty.span(),
+                                format!(
+                                    "`{name}.{field}` is `{theirs}` in actions.graphql, `{}` here; {fix}",
+                                    graphql_text(ty).unwrap_or_default()
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            for (theirs, _) in &defined.fields {
+                if !shape.fields.iter().any(|(f, _, _)| f == theirs) {
+                    errors.push(
+                        span,
+                        format!("`{name}` is also defined in actions.graphql, with a field `{theirs}` this type lacks; {fix}"),
+                    );
+                }
+            }
+        }
+        (values, kind) => errors.push(
+            span,
+            format!(
+                "`{name}` is {} in actions.graphql, {} here; {fix}",
+                match kind {
+                    "enum" => "an enum",
+                    "scalar" => "a scalar",
+                    _ => "an object type",
+                },
+                if values.is_some() {
+                    "an enum"
+                } else {
+                    "a struct"
+                }
+            ),
+        ),
+    }
+}
+
+/// Whether a reference's named type is one the derive maps itself (a scalar), so the names
+/// can be compared, not only the wrappers.
+pub fn known_base(reference: &str) -> bool {
+    let base: String = reference
+        .chars()
+        .filter(|c| !matches!(c, '[' | ']' | '!'))
+        .collect();
+    [
+        "String",
+        "Boolean",
+        "Int",
+        "bigint",
+        "Float",
+        "float8",
+        "uuid",
+        "timestamptz",
+        "numeric",
+        "jsonb",
+    ]
+    .contains(&base.as_str())
+}
+
+fn expand_shape<'a>(
+    input: &'a DeriveInput,
+    errors: &mut Errors,
+    shape: &mut Shape<'a>,
+) -> TokenStream {
     let ident = &input.ident;
     if !input.generics.params.is_empty() {
         errors.push(
@@ -328,6 +518,9 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
                 }
                 seen.push(field_name.clone());
                 let ty = &field.ty;
+                if !(attrs.skip_serializing || attrs.skip_deserializing) {
+                    shape.fields.push((field_name.clone(), ty, span));
+                }
                 let field_description = option_string(doc(&field.attrs));
                 let condition = match (attrs.skip_serializing, attrs.skip_deserializing) {
                     (true, true) => return None,
@@ -361,10 +554,11 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
                         kind: #rt::TypeKind::Object(position, fields),
                     }
                 },
-                quote!(#[automatically_derived] impl #rt::ActionArguments for #ident {}),
+                quote!(#[automatically_derived] #[diagnostic::do_not_recommend] impl #rt::ActionArguments for #ident {}),
             )
         }
         Data::Enum(data) => {
+            shape.enum_values = Some(Vec::new());
             let mut seen: Vec<String> = Vec::new();
             let values: Vec<TokenStream> = data
                 .variants
@@ -393,6 +587,7 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
                         errors.push(span, format!("two variants are the GraphQL value `{value}`"));
                     }
                     seen.push(value.clone());
+                    shape.enum_values.get_or_insert_with(Vec::new).push(value.clone());
                     let value_description = option_string(doc(&variant.attrs));
                     Some(quote! {
                         #rt::EnumValue {

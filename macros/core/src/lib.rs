@@ -14,6 +14,7 @@
 pub use rasura_manifest as manifest;
 pub mod custom_type;
 pub mod delivery;
+pub mod event_table;
 pub mod options;
 pub mod rate;
 pub mod schedule;
@@ -348,7 +349,9 @@ fn registration(
     let doc = doc_comment(f);
     let name_lit = LitStr::new(name, Span::call_site());
     let kind_lit = LitStr::new(kind, Span::call_site());
+    let unique = unique_name_check(kind, name, function.span());
     quote! {
+        #unique
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
         #vis static #static_name: ::rasura::__private::Handler = {
@@ -373,6 +376,32 @@ fn registration(
             ::rasura::__private::Registration(&#static_name)
         }
         const _: fn() = || { #assertions };
+    }
+}
+
+/// The identifier that makes two handlers of one kind and name in one crate a build error:
+/// `#[macro_export]` puts a macro at the crate root, where two of one name collide (E0428,
+/// "the name `__rasura_unique_action_name_pong` is defined multiple times"), pointing at both.
+/// Across crates nothing collides: `serve`, `routes` and `metadata export` refuse those.
+pub fn unique_name_ident(kind: &str, name: &str) -> String {
+    let mut ident = format!("__rasura_unique_{kind}_name_");
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            ident.push(c);
+        } else {
+            ident.push_str(&format!("_x{:x}_", c as u32));
+        }
+    }
+    ident
+}
+
+fn unique_name_check(kind: &str, name: &str, span: Span) -> TokenStream {
+    let ident = syn::Ident::new(&unique_name_ident(kind, name), span);
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_local_definitions)]
+        #[macro_export]
+        macro_rules! #ident { () => {} }
     }
 }
 
@@ -879,6 +908,7 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
     if let Some(problem) = trigger_name_problem(&name) {
         errors.push(name_span, problem);
     }
+    let mut table_span = attr_span;
     let (schema, table) = match find(&opts, "table") {
         None => {
             errors.push(
@@ -890,6 +920,7 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
         Some(o) => match options::string(o, errors) {
             Some(lit) => {
                 let value = lit.value();
+                table_span = lit.span();
                 let (schema, table) = value.split_once('.').unwrap_or(("public", value.as_str()));
                 if schema.is_empty() || table.is_empty() || table.contains('.') {
                     errors.push(
@@ -934,6 +965,26 @@ fn expand_event(args: TokenStream, f: &ItemFn, errors: &mut Errors) -> TokenStre
         Some(n) => quote!(::core::option::Option::Some(#n)),
         None => quote!(::core::option::Option::None),
     };
+    if errors.is_empty() {
+        // With codegen, the table, its columns and the row type are checked now rather than
+        // when Hasura applies the metadata.
+        match Manifest::from_env() {
+            Ok(Some(manifest)) => event_table::check(
+                &manifest,
+                &event_table::TableRef {
+                    source: &source,
+                    schema: &schema,
+                    table: &table,
+                    span: table_span,
+                },
+                &opts,
+                sig.second,
+                errors,
+            ),
+            Ok(None) => {}
+            Err(message) => errors.push(Span::call_site(), message),
+        }
+    }
     if let Some(o) = find(&opts, "rate") {
         errors.push(
             o.span,
