@@ -1,5 +1,6 @@
 //! Compile errors of `#[action]` against generated action definitions: each case `include!`s
-//! the committed `ui/codegen/generated.rs` (generated from `ui/codegen/hasura/`) while
+//! the committed `ui/codegen/generated.rs` (generated from `ui/codegen/hasura/`: actions, a
+//! schema and a metadata directory tracking two tables) while
 //! `RASURA_ACTIONS_MANIFEST` points at the committed manifest, as `build.rs` would arrange.
 
 use std::path::Path;
@@ -13,6 +14,8 @@ fn ui_codegen() {
     let dir = Path::new(DIR);
     let generated = rasura_codegen::Config::new()
         .actions(dir.join("hasura/actions.graphql"))
+        .schema(dir.join("hasura/schema.graphql"))
+        .metadata(dir.join("hasura/metadata"))
         .generate_to_string()
         .expect("generate the ui fixture");
     if std::env::var_os("RASURA_UPDATE_UI").is_some() {

@@ -88,7 +88,7 @@ pub fn check(
                 let fix = match &known.row {
                     Some(right) => format!("use `Event<{right}>`"),
                     None => format!(
-                        "no row type is generated for `{qualified}`: add `.event_table(\"{qualified}\")` to the codegen in build.rs, or give the trigger an event trigger in the metadata"
+                        "no row type is generated for `{qualified}`: add `.event_table(\"{qualified}\")` to the codegen in build.rs, or declare an event trigger on it in the metadata"
                     ),
                 };
                 errors.push(

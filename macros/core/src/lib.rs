@@ -537,7 +537,7 @@ fn expand_action(
         Some(m) if m.action(&name).is_some() => {
             check_definition(m, &name, name_span, &opts, errors)
         }
-        Some(m) if uses_generated_types(&sig) => {
+        Some(m) if uses_generated_types(&sig) && m.closest(&name).is_some() => {
             check_definition(m, &name, name_span, &opts, errors)
         }
         _ => None,
@@ -701,12 +701,18 @@ fn expand_action(
 }
 
 /// Whether the handler's input or output type is one rasura-codegen generated (a path through
-/// the generated `hasura` module): the action is then meant to be schema-first, and an unknown
-/// name is a typo to report with "did you mean", not a code-first action.
+/// the generated `hasura` module): with a name close to one of actions.graphql, the action is
+/// then meant to be schema-first and the name is a typo to report with "did you mean"; with no
+/// close name it is a code-first action reusing generated types.
 fn uses_generated_types(sig: &Signature<'_>) -> bool {
     let generated = |ty: &Type| {
         let text = type_text(ty);
-        text.starts_with("hasura::") || text.contains("::hasura::")
+        text.match_indices("hasura::").any(|(i, _)| {
+            text[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+        })
     };
     sig.second.is_some_and(generated) || sig.output.is_some_and(generated)
 }

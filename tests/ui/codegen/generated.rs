@@ -14,6 +14,39 @@ pub mod types {
     pub struct LaterOutput {
         pub accepted: bool,
     }
+    impl ::rasura::custom_types::GraphqlType for LaterOutput {
+        fn type_ref(_: ::rasura::custom_types::Position) -> ::std::string::String {
+            ::std::string::String::from("LaterOutput!")
+        }
+        fn collect(
+            position: ::rasura::custom_types::Position,
+            types: &mut ::rasura::custom_types::TypeSet,
+        ) {
+            types.add::<Self>(position);
+        }
+    }
+    impl ::rasura::custom_types::CustomType for LaterOutput {
+        const NAME: &'static str = "LaterOutput";
+        fn definition(
+            position: ::rasura::custom_types::Position,
+            types: &mut ::rasura::custom_types::TypeSet,
+        ) -> ::rasura::custom_types::TypeDefinition {
+            let _ = (position, &types);
+            ::rasura::custom_types::TypeDefinition {
+                name: ::std::string::String::from("LaterOutput"),
+                description: ::core::option::Option::None,
+                kind: ::rasura::custom_types::TypeKind::Object(
+                    ::rasura::custom_types::Position::Output,
+                    ::std::vec![
+                        ::rasura::custom_types::FieldDefinition { name :
+                        ::std::string::String::from("accepted"), ty :
+                        ::std::string::String::from("Boolean!"), description :
+                        ::core::option::Option::None }
+                    ],
+                ),
+            }
+        }
+    }
     #[derive(
         Debug,
         Clone,
@@ -24,6 +57,39 @@ pub mod types {
     #[serde(crate = "::rasura::__private::serde")]
     pub struct PingOutput {
         pub message: ::std::string::String,
+    }
+    impl ::rasura::custom_types::GraphqlType for PingOutput {
+        fn type_ref(_: ::rasura::custom_types::Position) -> ::std::string::String {
+            ::std::string::String::from("PingOutput!")
+        }
+        fn collect(
+            position: ::rasura::custom_types::Position,
+            types: &mut ::rasura::custom_types::TypeSet,
+        ) {
+            types.add::<Self>(position);
+        }
+    }
+    impl ::rasura::custom_types::CustomType for PingOutput {
+        const NAME: &'static str = "PingOutput";
+        fn definition(
+            position: ::rasura::custom_types::Position,
+            types: &mut ::rasura::custom_types::TypeSet,
+        ) -> ::rasura::custom_types::TypeDefinition {
+            let _ = (position, &types);
+            ::rasura::custom_types::TypeDefinition {
+                name: ::std::string::String::from("PingOutput"),
+                description: ::core::option::Option::None,
+                kind: ::rasura::custom_types::TypeKind::Object(
+                    ::rasura::custom_types::Position::Output,
+                    ::std::vec![
+                        ::rasura::custom_types::FieldDefinition { name :
+                        ::std::string::String::from("message"), ty :
+                        ::std::string::String::from("String!"), description :
+                        ::core::option::Option::None }
+                    ],
+                ),
+            }
+        }
     }
     #[derive(
         Debug,
@@ -36,6 +102,43 @@ pub mod types {
     pub struct PongOutput {
         pub message: ::std::string::String,
         pub number: i32,
+    }
+    impl ::rasura::custom_types::GraphqlType for PongOutput {
+        fn type_ref(_: ::rasura::custom_types::Position) -> ::std::string::String {
+            ::std::string::String::from("PongOutput!")
+        }
+        fn collect(
+            position: ::rasura::custom_types::Position,
+            types: &mut ::rasura::custom_types::TypeSet,
+        ) {
+            types.add::<Self>(position);
+        }
+    }
+    impl ::rasura::custom_types::CustomType for PongOutput {
+        const NAME: &'static str = "PongOutput";
+        fn definition(
+            position: ::rasura::custom_types::Position,
+            types: &mut ::rasura::custom_types::TypeSet,
+        ) -> ::rasura::custom_types::TypeDefinition {
+            let _ = (position, &types);
+            ::rasura::custom_types::TypeDefinition {
+                name: ::std::string::String::from("PongOutput"),
+                description: ::core::option::Option::None,
+                kind: ::rasura::custom_types::TypeKind::Object(
+                    ::rasura::custom_types::Position::Output,
+                    ::std::vec![
+                        ::rasura::custom_types::FieldDefinition { name :
+                        ::std::string::String::from("message"), ty :
+                        ::std::string::String::from("String!"), description :
+                        ::core::option::Option::None },
+                        ::rasura::custom_types::FieldDefinition { name :
+                        ::std::string::String::from("number"), ty :
+                        ::std::string::String::from("Int!"), description :
+                        ::core::option::Option::None }
+                    ],
+                ),
+            }
+        }
     }
 }
 /// The actions of `actions.graphql`: argument structs and `ActionDef` markers.
@@ -52,6 +155,29 @@ pub mod actions {
     )]
     #[serde(crate = "::rasura::__private::serde")]
     pub struct PingArgs {}
+    impl ::rasura::custom_types::GraphqlType for PingArgs {
+        fn type_ref(_: ::rasura::custom_types::Position) -> ::std::string::String {
+            ::std::string::String::from("PingArgs!")
+        }
+    }
+    impl ::rasura::custom_types::CustomType for PingArgs {
+        const NAME: &'static str = "PingArgs";
+        fn definition(
+            _: ::rasura::custom_types::Position,
+            types: &mut ::rasura::custom_types::TypeSet,
+        ) -> ::rasura::custom_types::TypeDefinition {
+            let _ = &types;
+            ::rasura::custom_types::TypeDefinition {
+                name: ::std::string::String::from("PingArgs"),
+                description: ::core::option::Option::None,
+                kind: ::rasura::custom_types::TypeKind::Object(
+                    ::rasura::custom_types::Position::Input,
+                    ::std::vec![],
+                ),
+            }
+        }
+    }
+    impl ::rasura::custom_types::ActionArguments for PingArgs {}
     /// Action `ping` (query).
     #[derive(Debug, Clone, Copy)]
     pub struct Ping;
@@ -76,6 +202,38 @@ pub mod actions {
         pub message: ::std::string::String,
         pub number: i32,
     }
+    impl ::rasura::custom_types::GraphqlType for PongArgs {
+        fn type_ref(_: ::rasura::custom_types::Position) -> ::std::string::String {
+            ::std::string::String::from("PongArgs!")
+        }
+    }
+    impl ::rasura::custom_types::CustomType for PongArgs {
+        const NAME: &'static str = "PongArgs";
+        fn definition(
+            _: ::rasura::custom_types::Position,
+            types: &mut ::rasura::custom_types::TypeSet,
+        ) -> ::rasura::custom_types::TypeDefinition {
+            let _ = &types;
+            ::rasura::custom_types::TypeDefinition {
+                name: ::std::string::String::from("PongArgs"),
+                description: ::core::option::Option::None,
+                kind: ::rasura::custom_types::TypeKind::Object(
+                    ::rasura::custom_types::Position::Input,
+                    ::std::vec![
+                        ::rasura::custom_types::FieldDefinition { name :
+                        ::std::string::String::from("message"), ty :
+                        ::std::string::String::from("String!"), description :
+                        ::core::option::Option::None },
+                        ::rasura::custom_types::FieldDefinition { name :
+                        ::std::string::String::from("number"), ty :
+                        ::std::string::String::from("Int!"), description :
+                        ::core::option::Option::None }
+                    ],
+                ),
+            }
+        }
+    }
+    impl ::rasura::custom_types::ActionArguments for PongArgs {}
     /// Action `pong` (mutation).
     #[derive(Debug, Clone, Copy)]
     pub struct Pong;
@@ -99,6 +257,34 @@ pub mod actions {
     pub struct LaterArgs {
         pub job: ::std::string::String,
     }
+    impl ::rasura::custom_types::GraphqlType for LaterArgs {
+        fn type_ref(_: ::rasura::custom_types::Position) -> ::std::string::String {
+            ::std::string::String::from("LaterArgs!")
+        }
+    }
+    impl ::rasura::custom_types::CustomType for LaterArgs {
+        const NAME: &'static str = "LaterArgs";
+        fn definition(
+            _: ::rasura::custom_types::Position,
+            types: &mut ::rasura::custom_types::TypeSet,
+        ) -> ::rasura::custom_types::TypeDefinition {
+            let _ = &types;
+            ::rasura::custom_types::TypeDefinition {
+                name: ::std::string::String::from("LaterArgs"),
+                description: ::core::option::Option::None,
+                kind: ::rasura::custom_types::TypeKind::Object(
+                    ::rasura::custom_types::Position::Input,
+                    ::std::vec![
+                        ::rasura::custom_types::FieldDefinition { name :
+                        ::std::string::String::from("job"), ty :
+                        ::std::string::String::from("String!"), description :
+                        ::core::option::Option::None }
+                    ],
+                ),
+            }
+        }
+    }
+    impl ::rasura::custom_types::ActionArguments for LaterArgs {}
     /// Action `later` (asynchronous mutation).
     #[derive(Debug, Clone, Copy)]
     pub struct Later;
@@ -163,7 +349,28 @@ pub mod actions {
 }
 /// Rows of the event tables, as event payloads carry them.
 #[allow(missing_docs, non_camel_case_types, non_snake_case, clippy::all)]
-pub mod events {}
+pub mod events {
+    /// A row of `public.users` (source `default`) as Postgres encodes it in event payloads: Postgres column names, numbers never stringified. Columns outside some trigger's `payload` are optional.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rasura::__private::serde::Serialize,
+        ::rasura::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rasura::__private::serde")]
+    pub struct UsersRow {
+        pub id: i32,
+        pub email: ::std::string::String,
+        #[serde(default)]
+        pub display_name: ::core::option::Option<::std::string::String>,
+    }
+    impl ::rasura::generated::EventTable for UsersRow {
+        const SOURCE: &'static str = "default";
+        const SCHEMA: &'static str = "public";
+        const TABLE: &'static str = "users";
+    }
+}
 /// The operations of the `.graphql` documents, checked against the schema.
 #[allow(missing_docs, non_camel_case_types, non_snake_case, clippy::all)]
 pub mod operations {}

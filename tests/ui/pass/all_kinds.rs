@@ -4,12 +4,12 @@ use rasura::{
 };
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, rasura::CustomType)]
 struct In {
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, rasura::CustomType)]
 struct Out {
     greeting: String,
 }

@@ -24,7 +24,7 @@ async fn later(_ctx: Ctx, _input: hasura::actions::LaterArgs) -> Result<hasura::
 fn main() {
     assert_eq!(<hasura::actions::Pong as ActionDef>::NAME, "pong");
     let checked = rasura::Service::new().handlers().iter().filter(|h| match &h.kind {
-        rasura::registry::HandlerKind::Action(a) => a.definition.is_some(),
+        rasura::registry::HandlerKind::Action(a) => matches!(a.definition, rasura::registry::ActionSchema::Generated(_)),
         _ => false,
     }).count();
     assert_eq!(checked, 3);
