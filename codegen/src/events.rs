@@ -209,6 +209,47 @@ fn row(schema: &Schema, m: &TableMetadata, rust_name: String) -> Result<EventRow
     })
 }
 
+/// Every tracked table with its Postgres columns, and its row struct where one is generated:
+/// what `#[event]` checks its table and columns against (through the action manifest). Tables
+/// the schema has no object type for are left out; with no schema, nothing is listed.
+pub fn tracked_tables(
+    schema: &Schema,
+    metadata: &[TableMetadata],
+    rows: &[EventRow],
+) -> Vec<rasura_manifest::ManifestTable> {
+    if schema.types.is_empty() {
+        return Vec::new();
+    }
+    let mut tables: Vec<rasura_manifest::ManifestTable> = rows
+        .iter()
+        .map(|r| rasura_manifest::ManifestTable {
+            source: r.source.clone(),
+            schema: r.schema.clone(),
+            table: r.table.clone(),
+            row: Some(r.rust_name.clone()),
+            columns: r.columns.iter().map(|c| c.column.clone()).collect(),
+        })
+        .collect();
+    for m in metadata {
+        let known = tables
+            .iter()
+            .any(|t| t.source == m.source && t.schema == m.schema && t.table == m.table);
+        if known {
+            continue;
+        }
+        if let Ok(r) = row(schema, m, String::new()) {
+            tables.push(rasura_manifest::ManifestTable {
+                source: m.source.clone(),
+                schema: m.schema.clone(),
+                table: m.table.clone(),
+                row: None,
+                columns: r.columns.iter().map(|c| c.column.clone()).collect(),
+            });
+        }
+    }
+    tables
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,45 +312,4 @@ mod tests {
             (Some("db".into()), "s".into(), "t".into())
         );
     }
-}
-
-/// Every tracked table with its Postgres columns, and its row struct where one is generated:
-/// what `#[event]` checks its table and columns against (through the action manifest). Tables
-/// the schema has no object type for are left out; with no schema, nothing is listed.
-pub fn tracked_tables(
-    schema: &Schema,
-    metadata: &[TableMetadata],
-    rows: &[EventRow],
-) -> Vec<rasura_manifest::ManifestTable> {
-    if schema.types.is_empty() {
-        return Vec::new();
-    }
-    let mut tables: Vec<rasura_manifest::ManifestTable> = rows
-        .iter()
-        .map(|r| rasura_manifest::ManifestTable {
-            source: r.source.clone(),
-            schema: r.schema.clone(),
-            table: r.table.clone(),
-            row: Some(r.rust_name.clone()),
-            columns: r.columns.iter().map(|c| c.column.clone()).collect(),
-        })
-        .collect();
-    for m in metadata {
-        let known = tables
-            .iter()
-            .any(|t| t.source == m.source && t.schema == m.schema && t.table == m.table);
-        if known {
-            continue;
-        }
-        if let Ok(r) = row(schema, m, String::new()) {
-            tables.push(rasura_manifest::ManifestTable {
-                source: m.source.clone(),
-                schema: m.schema.clone(),
-                table: m.table.clone(),
-                row: None,
-                columns: r.columns.iter().map(|c| c.column.clone()).collect(),
-            });
-        }
-    }
-    tables
 }

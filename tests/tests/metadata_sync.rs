@@ -751,21 +751,60 @@ struct Done {
     ok: bool,
 }
 
-/// An action of a crate without codegen: its GraphQL types are unknown.
+/// A code-first action (no codegen): its definition comes from the derived types.
 #[rasura::action(mutation)]
-async fn unchecked(_ctx: rasura::Ctx, _input: Nothing) -> Result<Done, rasura::ActionError> {
+async fn code_first(_ctx: rasura::Ctx, _input: Nothing) -> Result<Done, rasura::ActionError> {
     Ok(Done { ok: true })
 }
 
 #[test]
-fn actions_without_codegen_cannot_be_exported() {
-    let err = Declared::from_handlers(
-        &[handler!(unchecked), handler!(example_default::ping)],
+fn code_first_and_generated_actions_export_together() {
+    let declared = Declared::from_handlers(
+        &[handler!(code_first), handler!(example_default::ping)],
         &options(),
     )
-    .unwrap_err();
-    let text = err.to_string();
-    assert!(text.contains("`unchecked`"), "{text}");
-    assert!(text.contains("rasura-codegen"), "{text}");
-    assert!(!text.contains("`ping`"), "{text}");
+    .unwrap();
+    assert!(declared.skipped.is_empty(), "{:?}", declared.skipped);
+    let first = declared
+        .actions
+        .iter()
+        .find(|a| a.name == "code_first")
+        .unwrap();
+    assert_eq!(first.field_sdl, "code_first: Done");
+    assert_eq!(first.metadata["definition"]["output_type"], "Done");
+    assert_eq!(
+        first.metadata["definition"]["arguments"],
+        serde_json::json!([])
+    );
+    assert!(
+        declared
+            .custom_types()
+            .iter()
+            .any(|t| t.name == "Done" && t.kind == "objects")
+    );
+    assert!(declared.actions.iter().any(|a| a.name == "ping"));
+}
+
+#[test]
+fn duplicate_names_are_refused_with_the_message_serve_gives() {
+    mod other {
+        #[rasura::action(name = "ping", query)]
+        pub async fn ping_twice(_ctx: rasura::Ctx) -> Result<super::Done, rasura::ActionError> {
+            Ok(super::Done { ok: true })
+        }
+    }
+    let handlers = [handler!(example_default::ping), handler!(other::ping_twice)];
+    let export = Declared::from_handlers(&handlers, &options())
+        .unwrap_err()
+        .to_string();
+    let serve = rasura::Service::with_handlers(handlers)
+        .with_config(rasura::testing::TestService::config())
+        .router()
+        .unwrap_err()
+        .to_string();
+    assert_eq!(export, serve);
+    assert!(
+        export.starts_with("two action handlers are named `ping`"),
+        "{export}"
+    );
 }

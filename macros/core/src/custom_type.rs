@@ -357,9 +357,7 @@ fn check_against_manifest(
     let Some(defined) = manifest.custom_type(&name) else {
         return;
     };
-    let fix = format!(
-        "use the type rasura-codegen generates for it, make the two agree, or give this one another name with `#[serde(rename = \"…\")]`"
-    );
+    let fix = "use the type rasura-codegen generates for it, make the two agree, or give this one another name with `#[serde(rename = \"…\")]`";
     let span = input.ident.span();
     match (&shape.enum_values, defined.kind.as_str()) {
         (Some(values), "enum") => {

@@ -103,23 +103,157 @@ impl Files {
         self.pending.insert(path, text);
     }
 
+    /// Writes the changed files, each through a temporary file renamed over the old one, after
+    /// every one of them parsed again as the Hasura CLI would read it: a bad edit is an error
+    /// and leaves the directory untouched.
     fn commit(self) -> Result<DirReport, DirError> {
-        let mut report = DirReport::default();
-        for (path, text) in self.pending {
-            let old = std::fs::read_to_string(&path).ok();
+        let mut changed = Vec::new();
+        for (path, text) in &self.pending {
+            let old = std::fs::read_to_string(path).ok();
             if old.as_deref() == Some(text.as_str()) {
                 continue;
             }
+            reparse(path, text)?;
+            changed.push((path, text));
+        }
+        let mut report = DirReport::default();
+        for (path, text) in changed {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
             }
-            std::fs::write(&path, &text).map_err(|e| io(&path, e))?;
+            let mut temporary = path.clone().into_os_string();
+            temporary.push(".rasura-tmp");
+            let temporary = PathBuf::from(temporary);
+            std::fs::write(&temporary, text).map_err(|e| io(&temporary, e))?;
+            std::fs::rename(&temporary, path).map_err(|e| io(path, e))?;
             report
                 .written
-                .push(path.strip_prefix(&self.root).unwrap_or(&path).to_owned());
+                .push(path.strip_prefix(&self.root).unwrap_or(path).to_owned());
         }
         Ok(report)
     }
+}
+
+/// Parses an edited file again: YAML for `.yaml`, SDL for `.graphql`.
+fn reparse(path: &Path, text: &str) -> Result<(), DirError> {
+    let bug = |e: String| {
+        invalid(
+            path,
+            format!(
+                "the edited file does not parse ({e}); nothing was written (please report this)"
+            ),
+        )
+    };
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("yaml" | "yml") => serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text)
+            .map(drop)
+            .map_err(|e| bug(e.to_string())),
+        Some("graphql") => sdl::parse(text).map(drop).map_err(|e| bug(e.to_string())),
+        _ => Ok(()),
+    }
+}
+
+/// Reads the edited directory back (pending contents first) and checks it holds every
+/// declared object as intended; a difference is a bug in the editing, reported before
+/// anything is written.
+fn verify(declared: &Declared, files: &Files) -> Result<(), DirError> {
+    let mismatch = |path: &Path, what: String| {
+        invalid(
+            path,
+            format!("after editing, {what}; nothing was written (please report this)"),
+        )
+    };
+    let yaml_of = |path: &Path| -> Result<Value, DirError> {
+        let text = files.read(path)?.unwrap_or_default();
+        serde_yaml_ng::from_str::<Value>(&text).map_err(|e| mismatch(path, e.to_string()))
+    };
+    let path = files.root.join("actions.yaml");
+    let actions = yaml_of(&path)?;
+    for action in &declared.actions {
+        let wanted = action_item(&action.metadata);
+        let found = actions["actions"]
+            .as_array()
+            .and_then(|list| list.iter().find(|a| a["name"] == wanted["name"]));
+        if found != Some(&wanted) {
+            return Err(mismatch(
+                &path,
+                format!("action `{}` is not as declared", action.name),
+            ));
+        }
+    }
+    for t in declared.custom_types() {
+        let listed = actions["custom_types"][t.kind]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|e| e["name"] == t.name.as_str()));
+        if !listed {
+            return Err(mismatch(
+                &path,
+                format!("custom type `{}` is not listed under `{}`", t.name, t.kind),
+            ));
+        }
+    }
+    let path = files.root.join("actions.graphql");
+    let text = files.read(&path)?.unwrap_or_default();
+    let definitions = sdl::parse(&text).map_err(|e| mismatch(&path, e.to_string()))?;
+    for action in &declared.actions {
+        let present = definitions.iter().any(|d| {
+            d.name == action.root
+                && d.fields.iter().any(|f| {
+                    f.name == action.name
+                        && sdl::normalized(&text[f.span.clone()])
+                            == sdl::normalized(&action.field_sdl)
+                })
+        });
+        if !present {
+            return Err(mismatch(
+                &path,
+                format!("the SDL of action `{}` is not as declared", action.name),
+            ));
+        }
+    }
+    for t in declared.custom_types() {
+        if !definitions.iter().any(|d| !d.extend && d.name == t.name) {
+            return Err(mismatch(
+                &path,
+                format!("custom type `{}` is not defined", t.name),
+            ));
+        }
+    }
+    let path = files.root.join("cron_triggers.yaml");
+    let crons = yaml_of(&path)?;
+    for cron in &declared.cron_triggers {
+        let found = crons
+            .as_array()
+            .and_then(|list| list.iter().find(|c| c["name"] == cron["name"]));
+        if found != Some(cron) {
+            return Err(mismatch(
+                &path,
+                format!("cron trigger {} is not as declared", cron["name"]),
+            ));
+        }
+    }
+    let (tables, _) = table_files(files)?;
+    for trigger in &declared.event_triggers {
+        let table = tables.iter().find(|t| {
+            t.source == trigger.source && t.schema == trigger.schema && t.name == trigger.table
+        });
+        let found = table.and_then(|t| {
+            let table: Value = serde_yaml_ng::from_str(&t.text).ok()?;
+            table["event_triggers"]
+                .as_array()?
+                .iter()
+                .find(|e| e["name"] == trigger.name())
+                .cloned()
+        });
+        if found.as_ref() != Some(&trigger.metadata) {
+            let path = table.map_or(files.root.clone(), |t| t.path.clone());
+            return Err(mismatch(
+                &path,
+                format!("event trigger `{}` is not as declared", trigger.name()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes `declared` into the metadata directory `dir` (created when missing).
@@ -157,6 +291,7 @@ pub fn export(
     write_actions_graphql(declared, &stale_actions, &mut files)?;
     write_cron_triggers(declared, options, &mut files)?;
     write_event_triggers(declared, options, &mut files)?;
+    verify(declared, &files)?;
     files.commit()
 }
 
@@ -169,6 +304,7 @@ fn merge_items(
     service: &str,
     owner_headers: impl Fn(&Value) -> Option<&Value>,
     key: Option<&str>,
+    keep: &[String],
 ) -> (String, Vec<String>) {
     let mut removed = Vec::new();
     match sequence {
@@ -192,9 +328,10 @@ fn merge_items(
                         }
                     }
                     None => {
-                        if old
-                            .as_ref()
-                            .is_some_and(|o| owned_by(owner_headers(o), service))
+                        if !keep.contains(name)
+                            && old
+                                .as_ref()
+                                .is_some_and(|o| owned_by(owner_headers(o), service))
                         {
                             edits.replace(item.range.clone(), String::new());
                             removed.push(name.clone());
@@ -251,7 +388,9 @@ fn merge_items(
                 .filter(|e| {
                     let name = e["name"].as_str();
                     let declared = wanted.iter().any(|w| w["name"].as_str() == name);
-                    let stale = !declared && owned_by(owner_headers(e), service);
+                    let stale = !declared
+                        && !name.is_some_and(|n| keep.iter().any(|k| k == n))
+                        && owned_by(owner_headers(e), service);
                     if stale {
                         removed.extend(name.map(str::to_owned));
                     }
@@ -342,6 +481,16 @@ fn action_item(metadata: &Value) -> Value {
     Value::Object(item)
 }
 
+/// The actions `metadata export` could not export: their entries stay as they are.
+fn skipped_actions(declared: &Declared) -> Vec<String> {
+    declared
+        .skipped
+        .iter()
+        .filter_map(|s| s.object.strip_prefix("action `")?.strip_suffix('`'))
+        .map(str::to_owned)
+        .collect()
+}
+
 const EMPTY_ACTIONS_YAML: &str =
     "actions: []\ncustom_types:\n  enums: []\n  input_objects: []\n  objects: []\n  scalars: []\n";
 
@@ -361,6 +510,14 @@ fn write_actions_yaml(
         .iter()
         .map(|a| action_item(&a.metadata))
         .collect();
+    // `custom_types: {}` (as some tools write it) becomes a block mapping first: block entries
+    // cannot go under a flow mapping.
+    let empty_types = json!({"enums": [], "input_objects": [], "objects": [], "scalars": []});
+    let text = match yaml::expand_flow_mapping(&text, "custom_types", &empty_types) {
+        Ok(Some(expanded)) => expanded,
+        Ok(None) => text,
+        Err(message) => return Err(invalid(&path, message)),
+    };
     let sequence = yaml::find_sequence(&text, Some("actions"), None);
     let (mut text, removed) = merge_items(
         &text,
@@ -369,6 +526,7 @@ fn write_actions_yaml(
         &options.service,
         action_headers,
         Some("actions"),
+        &skipped_actions(declared),
     );
     // Custom types: each used type is listed by name (fields live in actions.graphql; existing
     // entries may carry relationships, and are kept as they are).
@@ -427,6 +585,7 @@ fn write_actions_yaml(
             &options.service,
             no_headers,
             Some(kind),
+            &[],
         )
         .0;
     }
@@ -543,18 +702,22 @@ fn write_cron_triggers(
         &options.service,
         top_headers,
         None,
+        &[],
     );
     files.set(path, text);
     Ok(())
 }
 
-/// A tracked table: its file.
+/// A tracked table: its file, or its inline entry in a `tables.yaml`.
 struct TableFile {
     source: String,
     schema: String,
     name: String,
+    /// Its own file, or the `tables.yaml` holding it inline.
     path: PathBuf,
-    /// Its text, read once.
+    /// For an inline entry: its byte range in `path` and the items' indentation.
+    inline: Option<(Range<usize>, usize)>,
+    /// Its text (for an inline entry, as a standalone mapping document), read once.
     text: String,
 }
 
@@ -591,12 +754,56 @@ fn table_files(files: &Files) -> Result<(Vec<TableFile>, BTreeMap<String, PathBu
         let list: Value =
             serde_yaml_ng::from_str(&list_text).map_err(|e| invalid(&list_path, e.to_string()))?;
         let list_dir = list_path.parent().unwrap_or(&base).to_owned();
-        for entry in list.as_array().into_iter().flatten() {
+        // Inline entries (a table's mapping written in tables.yaml itself) are edited in
+        // place, located by their position among the sequence's items.
+        let items = match yaml::find_sequence(&list_text, None, None) {
+            yaml::Sequence::Block {
+                items, item_indent, ..
+            } => Some((items, item_indent)),
+            _ => None,
+        };
+        for (index, entry) in list.as_array().into_iter().flatten().enumerate() {
+            let table_of = |table: &Value| {
+                (
+                    table["table"]["schema"]
+                        .as_str()
+                        .unwrap_or("public")
+                        .to_owned(),
+                    table["table"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            };
             let Some(file) = entry.as_str().and_then(|s| s.strip_prefix("!include ")) else {
-                return Err(invalid(
-                    &list_path,
-                    "inline table entries are not supported; use `- \"!include <file>\"`",
-                ));
+                if !entry.is_object() {
+                    return Err(invalid(
+                        &list_path,
+                        format!(
+                            "entry {} is neither `!include <file>` nor a table",
+                            index + 1
+                        ),
+                    ));
+                }
+                let Some((item, indent)) = items
+                    .as_ref()
+                    .and_then(|(items, indent)| Some((items.get(index)?, *indent)))
+                else {
+                    return Err(invalid(
+                        &list_path,
+                        "inline table entries must be a block sequence (`- table: …`)",
+                    ));
+                };
+                let (schema, name) = table_of(entry);
+                tables.push(TableFile {
+                    source: source_name.clone(),
+                    schema,
+                    name,
+                    path: list_path.clone(),
+                    inline: Some((item.range.clone(), indent)),
+                    text: yaml::item_to_document(&list_text[item.range.clone()], indent),
+                });
+                continue;
             };
             let table_path = list_dir.join(file.trim());
             let table_text = files
@@ -604,17 +811,13 @@ fn table_files(files: &Files) -> Result<(Vec<TableFile>, BTreeMap<String, PathBu
                 .ok_or_else(|| invalid(&table_path, "included but missing"))?;
             let table: Value = serde_yaml_ng::from_str(&table_text)
                 .map_err(|e| invalid(&table_path, e.to_string()))?;
+            let (schema, name) = table_of(&table);
             tables.push(TableFile {
                 source: source_name.clone(),
-                schema: table["table"]["schema"]
-                    .as_str()
-                    .unwrap_or("public")
-                    .to_owned(),
-                name: table["table"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
+                schema,
+                name,
                 path: table_path,
+                inline: None,
                 text: table_text,
             });
         }
@@ -691,10 +894,12 @@ fn write_event_triggers(
             schema: trigger.schema.clone(),
             name: trigger.table.clone(),
             path: table_path,
+            inline: None,
             text: table_text,
         });
     }
     // Then every table file: its declared triggers, and the removal of stale owned ones.
+    let mut inline_edits: BTreeMap<PathBuf, Edits> = BTreeMap::new();
     for table in &tables {
         let wanted: Vec<Value> = declared
             .event_triggers
@@ -716,10 +921,22 @@ fn write_event_triggers(
             &options.service,
             top_headers,
             Some("event_triggers"),
+            &[],
         );
-        if new_text != *text {
-            files.set(table.path.clone(), new_text);
+        if new_text == *text {
+            continue;
         }
+        match &table.inline {
+            None => files.set(table.path.clone(), new_text),
+            Some((range, indent)) => inline_edits
+                .entry(table.path.clone())
+                .or_default()
+                .replace(range.clone(), yaml::document_to_item(&new_text, *indent)),
+        }
+    }
+    for (path, edits) in inline_edits {
+        let text = files.read(&path)?.unwrap_or_default();
+        files.set(path, edits.apply(&text));
     }
     Ok(())
 }

@@ -345,6 +345,80 @@ pub(crate) fn find_mapping(text: &str, key: &str) -> Option<(Range<usize>, usize
     Some((all[i].end..end, indent))
 }
 
+/// Rewrites a one-line flow mapping under top-level key `key` (`custom_types: {}`) as a block
+/// mapping, so block entries can be added under it. `Ok(None)`: nothing to rewrite.
+pub(crate) fn expand_flow_mapping(
+    text: &str,
+    key: &str,
+    empty: &Value,
+) -> Result<Option<String>, String> {
+    let prefix = format!("{key}:");
+    let Some(line) = lines(text)
+        .into_iter()
+        .find(|l| l.indent == 0 && l.text.starts_with(&prefix))
+    else {
+        return Ok(None);
+    };
+    let value = line.text[prefix.len()..].trim();
+    if !value.starts_with('{') {
+        return Ok(None);
+    }
+    let parsed: Value = serde_yaml_ng::from_str(value).map_err(|e| {
+        format!(
+            "`{key}` is a flow mapping Rasura cannot rewrite ({e}); write it as a block mapping"
+        )
+    })?;
+    let parsed = match parsed {
+        Value::Object(o) if o.is_empty() => empty.clone(),
+        Value::Object(o) => Value::Object(o),
+        _ => return Err(format!("`{key}` is not a mapping")),
+    };
+    let mut out = String::with_capacity(text.len() + 64);
+    out.push_str(&text[..line.start]);
+    out.push_str(&emit(&serde_json::json!({ key: parsed }), 0));
+    out.push_str(&text[line.end..]);
+    Ok(Some(out))
+}
+
+/// A block-sequence item (`- key: …`, at `indent`) as a standalone mapping document.
+pub(crate) fn item_to_document(item: &str, indent: usize) -> String {
+    let mut out = String::with_capacity(item.len());
+    for (i, line) in item.split_inclusive('\n').enumerate() {
+        let line = if i == 0 {
+            // `- ` becomes two spaces: every line is then indented by `indent + 2`.
+            let (lead, rest) = line.split_at(indent.min(line.len()));
+            let rest = rest
+                .strip_prefix("- ")
+                .or_else(|| rest.strip_prefix('-'))
+                .unwrap_or(rest);
+            format!("{lead}  {rest}")
+        } else {
+            line.to_owned()
+        };
+        let strip = (indent + 2).min(line.len() - line.trim_start_matches(' ').len());
+        out.push_str(&line[strip..]);
+    }
+    out
+}
+
+/// The inverse of [`item_to_document`].
+pub(crate) fn document_to_item(document: &str, indent: usize) -> String {
+    let mut out = String::with_capacity(document.len() + 16);
+    for (i, line) in document.split_inclusive('\n').enumerate() {
+        if i == 0 {
+            out.push_str(&" ".repeat(indent));
+            out.push_str("- ");
+            out.push_str(line);
+        } else if line.trim().is_empty() {
+            out.push_str(line);
+        } else {
+            out.push_str(&" ".repeat(indent + 2));
+            out.push_str(line);
+        }
+    }
+    out
+}
+
 /// Makes sure `text` ends with a newline before appending.
 pub(crate) fn ensure_newline(text: &mut String) {
     if !text.is_empty() && !text.ends_with('\n') {
@@ -375,6 +449,44 @@ fn dedent(text: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn items_become_documents_and_back() {
+        let item = "- table:\n    name: t\n    schema: public\n  event_triggers: []\n";
+        let doc = item_to_document(item, 0);
+        assert_eq!(
+            doc,
+            "table:\n  name: t\n  schema: public\nevent_triggers: []\n"
+        );
+        assert_eq!(document_to_item(&doc, 0), item);
+        let nested = "  - a: 1\n    b: 2\n";
+        assert_eq!(document_to_item(&item_to_document(nested, 2), 2), nested);
+    }
+
+    #[test]
+    fn flow_mappings_become_blocks() {
+        let empty = json!({"enums": [], "objects": []});
+        let out = expand_flow_mapping("actions: []\ncustom_types: {}\n", "custom_types", &empty)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            out,
+            "actions: []\ncustom_types:\n  enums: []\n  objects: []\n"
+        );
+        let out = expand_flow_mapping(
+            "custom_types: {objects: [{name: A}]}\n",
+            "custom_types",
+            &empty,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(out, "custom_types:\n  objects:\n    - name: A\n");
+        assert_eq!(
+            expand_flow_mapping("custom_types:\n  enums: []\n", "custom_types", &empty),
+            Ok(None)
+        );
+        assert!(expand_flow_mapping("custom_types: {a: [}\n", "custom_types", &empty).is_err());
+    }
 
     #[test]
     fn emits_in_the_hasura_cli_style() {
