@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 N=${1:-2000}
 OUT=bench/out
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
-export JWT_SECRET="bench-jwt-secret-0123456789abcdef0123456789" EVENT_SECRET="bench-event-secret"
+export JWT_SECRET="bench-jwt-secret-0123456789abcdef0123456789" EVENT_SECRET="bench-event-secret-0123456789abcdef"
 TOKEN=$(python3 bench/token.py)
 
 # count NAME PORT PATH JWT(0/1) BIN

@@ -28,7 +28,7 @@ printf "\n[workspace]\n" >>"$OUT/axum_bare/Cargo.toml"
   cargo build --release 2>&1 | tail -n 1)
 
 export JWT_SECRET="bench-jwt-secret-0123456789abcdef0123456789"
-export EVENT_SECRET="bench-event-secret"
+export EVENT_SECRET="bench-event-secret-0123456789abcdef"
 export BODY="$PEERS/body.json"
 TOKEN=$(python3 bench/token.py)
 

@@ -12,6 +12,8 @@ use crate::security::jwt::JwtConfig;
 pub const LISTEN: &str = "RASURA_LISTEN";
 /// `RASURA_WEBHOOK_SECRET`: one or more comma-separated accepted webhook secrets.
 pub const WEBHOOK_SECRET: &str = "RASURA_WEBHOOK_SECRET";
+/// The shortest webhook secret accepted from the environment (outside development defaults).
+pub const MIN_WEBHOOK_SECRET_BYTES: usize = 32;
 /// `HASURA_GRAPHQL_JWT_SECRET`: Hasura's JWT configuration (JSON).
 pub const JWT_SECRET: &str = "HASURA_GRAPHQL_JWT_SECRET";
 /// `RASURA_BODY_LIMIT`: largest accepted request body, in bytes.
@@ -60,7 +62,7 @@ pub const PUBLIC_URL: &str = "RASURA_PUBLIC_URL";
 pub const GRAPHQL_TIMEOUT: &str = "RASURA_GRAPHQL_TIMEOUT";
 
 /// Default listen address.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3300";
 /// Default body limit: 4 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Default handler timeout: 25 s, below Hasura's 30 s action timeout so Rasura answers first.
@@ -347,6 +349,14 @@ impl Config {
 
     /// Reads settings through `lookup` (for tests and custom sources).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::parse(lookup, false)
+    }
+
+    /// As [`Config::from_lookup`]; `allow_short_secrets` is for development defaults only.
+    pub(crate) fn parse(
+        lookup: impl Fn(&str) -> Option<String>,
+        allow_short_secrets: bool,
+    ) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
         let mut config = Self::new("");
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
@@ -356,7 +366,7 @@ impl Config {
                 Ok(addr) => config.listen = addr,
                 Err(_) => problems.push(Problem::new(
                     LISTEN,
-                    "not a socket address such as 0.0.0.0:8080",
+                    "not a socket address such as 0.0.0.0:3300",
                 )),
             }
         }
@@ -365,6 +375,19 @@ impl Config {
                 config.webhook_secrets = WebhookSecrets::from_list(&list);
                 if config.webhook_secrets.is_empty() {
                     problems.push(Problem::new(WEBHOOK_SECRET, "lists no secret"));
+                }
+                let short = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty() && s.len() < MIN_WEBHOOK_SECRET_BYTES)
+                    .count();
+                if short > 0 && !allow_short_secrets {
+                    problems.push(Problem::new(
+                        WEBHOOK_SECRET,
+                        format!(
+                            "{short} secret(s) shorter than {MIN_WEBHOOK_SECRET_BYTES} bytes: Hasura sends it on every call, so it must not be guessable; generate one with `openssl rand -hex 32`"
+                        ),
+                    ));
                 }
             }
             None => problems.push(Problem::new(
@@ -593,6 +616,19 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    const LONG: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn short_webhook_secrets_are_refused_outside_development_defaults() {
+        let short = lookup(&[(WEBHOOK_SECRET, "hunter2-but-longer, 0123456789abcdef0123456789abcdef")]);
+        let err = Config::from_lookup(&short).unwrap_err().to_string();
+        assert!(err.contains("1 secret(s) shorter than 32 bytes"), "{err}");
+        assert!(err.contains("openssl rand -hex 32"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(Config::parse(&short, true).is_ok());
+        assert!(Config::from_lookup(lookup(&[(WEBHOOK_SECRET, LONG)])).is_ok());
+    }
+
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs
             .iter()
@@ -623,7 +659,7 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let c = Config::from_lookup(lookup(&[(WEBHOOK_SECRET, "a,b"), (HANDLER_TIMEOUT, "5")]))
+        let c = Config::from_lookup(lookup(&[(WEBHOOK_SECRET, "0123456789abcdef0123456789abcdef,abcdef0123456789abcdef0123456789"), (HANDLER_TIMEOUT, "5")]))
             .unwrap();
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(c.webhook_secrets.len(), 2);
@@ -634,17 +670,17 @@ mod tests {
 
     #[test]
     fn delivery_retention_is_whole_days() {
-        let c = Config::from_lookup(lookup(&[(WEBHOOK_SECRET, "s")])).unwrap();
+        let c = Config::from_lookup(lookup(&[(WEBHOOK_SECRET, LONG)])).unwrap();
         assert_eq!(c.delivery_retention, DEFAULT_DELIVERY_RETENTION);
         let c = Config::from_lookup(lookup(&[
-            (WEBHOOK_SECRET, "s"),
+            (WEBHOOK_SECRET, LONG),
             (DELIVERY_RETENTION_DAYS, " 7 "),
         ]))
         .unwrap();
         assert_eq!(c.delivery_retention, Duration::from_secs(7 * 24 * 3600));
         for bad in ["0", "-1", "3651", "1.5", "week"] {
             let err = Config::from_lookup(lookup(&[
-                (WEBHOOK_SECRET, "s"),
+                (WEBHOOK_SECRET, LONG),
                 (DELIVERY_RETENTION_DAYS, bad),
             ]))
             .unwrap_err();
@@ -655,7 +691,7 @@ mod tests {
     #[test]
     fn resources_are_read_with_hasuras_names() {
         let c = Config::from_lookup(lookup(&[
-            (WEBHOOK_SECRET, "s"),
+            (WEBHOOK_SECRET, LONG),
             (HASURA_ENDPOINT, "http://hasura:8080"),
             (ADMIN_SECRET, "admin-secret-value"),
             (HASURA_DATABASE_URL, "postgres://hasura@db/hasura"),
@@ -690,7 +726,7 @@ mod tests {
         assert!(!debug.contains("app-password"), "{debug}");
 
         let hasura_only = Config::from_lookup(lookup(&[
-            (WEBHOOK_SECRET, "s"),
+            (WEBHOOK_SECRET, LONG),
             (HASURA_DATABASE_URL, "postgres://hasura@db/hasura"),
         ]))
         .unwrap();
@@ -699,7 +735,7 @@ mod tests {
             "postgres://hasura@db/hasura"
         );
         // Unconfigured resources are absent; storage defaults to the local directory.
-        let bare = Config::from_lookup(lookup(&[(WEBHOOK_SECRET, "s")])).unwrap();
+        let bare = Config::from_lookup(lookup(&[(WEBHOOK_SECRET, LONG)])).unwrap();
         assert!(bare.hasura_endpoint.is_none() && bare.database_url.is_none());
         assert_eq!(
             bare.storage,
@@ -710,7 +746,7 @@ mod tests {
     #[test]
     fn bad_resource_settings_are_reported_without_their_values() {
         let err = Config::from_lookup(lookup(&[
-            (WEBHOOK_SECRET, "s"),
+            (WEBHOOK_SECRET, LONG),
             (HASURA_ENDPOINT, "hasura:8080"),
             (DATABASE_URL, "mysql://u:leaked-password@db/app"),
             (STORAGE_URL, "ftp://files"),

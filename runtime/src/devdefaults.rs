@@ -78,13 +78,29 @@ pub(crate) fn load() -> Result<Config, ConfigError> {
             }
         }
     }
-    let config = Config::from_lookup(|name| {
-        generated
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| std::env::var(name).ok())
-    })?;
+    // A short secret set by hand is tolerated here (local runs), with a warning.
+    let config = Config::parse(
+        |name| {
+            generated
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var(name).ok())
+        },
+        true,
+    )?;
+    let short = std::env::var(config::WEBHOOK_SECRET).is_ok_and(|list| {
+        list.split(',')
+            .map(str::trim)
+            .any(|s| !s.is_empty() && s.len() < config::MIN_WEBHOOK_SECRET_BYTES)
+    });
+    if short {
+        eprintln!(
+            "rasura: development defaults: {} holds a secret shorter than {} bytes; outside development defaults the service refuses to start with it",
+            config::WEBHOOK_SECRET,
+            config::MIN_WEBHOOK_SECRET_BYTES
+        );
+    }
     if !generated.is_empty() {
         let mut text = String::from(
             "rasura: development defaults: generated settings (not for production). Paste into .env and Hasura's env:\n",

@@ -30,7 +30,7 @@ use crate::security::jwt::JwtConfig;
 use crate::service::Service;
 
 /// The webhook secret of [`TestService::config`].
-pub const TEST_WEBHOOK_SECRET: &str = "rasura-test-webhook-secret";
+pub const TEST_WEBHOOK_SECRET: &str = "rasura-test-webhook-secret-0123456789";
 /// The HS256 key of [`TestService::config`].
 pub const TEST_JWT_KEY: &str = "rasura-test-jwt-key-0123456789abcdef";
 

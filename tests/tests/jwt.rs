@@ -212,7 +212,7 @@ fn algorithms_the_library_lacks_are_a_clear_startup_error() {
             .unwrap_err();
     assert!(err.to_string().contains("ES512"), "{err}");
     let err = Config::from_lookup(|k| match k {
-        "RASURA_WEBHOOK_SECRET" => Some("s".into()),
+        "RASURA_WEBHOOK_SECRET" => Some("jwt-test-webhook-secret-0123456789abcdef".into()),
         "HASURA_GRAPHQL_JWT_SECRET" => {
             Some(json!({"type": "ES512", "jwk_url": "http://127.0.0.1:1/jwks"}).to_string())
         }

@@ -4,7 +4,7 @@
 use rasura::testing::RunningService;
 use serde_json::{Value, json};
 
-const SECRET: &str = "tcp-secret";
+const SECRET: &str = "tcp-webhook-secret-0123456789abcdef";
 
 fn start() -> RunningService {
     let jwt = json!({"type": "HS256", "key": "tcp-test-jwt-key-0123456789abcdef0123"}).to_string();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use rasura::testing::{JwtClaims, RunningService};
 use serde_json::{Value, json};
 
-const SECRET: &str = "tcp-test-webhook-secret";
+const SECRET: &str = "tcp-test-webhook-secret-0123456789";
 const JWT_KEY: &str = "tcp-test-jwt-key-0123456789abcdef0123";
 
 fn start(extra: &[(&str, &str)]) -> RunningService {
