@@ -34,6 +34,9 @@ enum Command {
     /// Signing keys for issued tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Development tokens for this service's JWT configuration.
+    #[command(subcommand)]
+    Jwt(JwtCommand),
     /// Deliveries whose last attempt failed in a `dead_letter` handler (rasura.dead_letter;
     /// needs DATABASE_URL). IDs are delivery ids.
     #[command(subcommand, name = "dead-letters")]
@@ -81,6 +84,30 @@ enum MigrationsCommand {
         /// For example `hasura/migrations/default`.
         #[arg(long)]
         dir: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum JwtCommand {
+    /// Print a token (alone, on one line) valid for HASURA_GRAPHQL_JWT_SECRET: signed with its
+    /// HMAC key, or with the service's own key (RASURA_TOKEN_KEYS) when its jwk_url is the
+    /// service's JWK set.
+    Mint {
+        /// x-hasura-default-role.
+        #[arg(long)]
+        role: String,
+        /// x-hasura-user-id (and `sub`).
+        #[arg(long)]
+        user_id: Option<String>,
+        /// x-hasura-allowed-roles, comma-separated (default: the role alone).
+        #[arg(long, value_delimiter = ',')]
+        allowed_roles: Vec<String>,
+        /// Extra x-hasura-* claims, as a JSON object: '{"x-hasura-org-id": "7"}'.
+        #[arg(long)]
+        claims: Option<String>,
+        /// How long it is valid: 90s, 15m, 1h (the default), 7d.
+        #[arg(long, default_value = "1h")]
+        lifetime: String,
     },
 }
 
@@ -194,6 +221,22 @@ pub(crate) async fn run(service: Service) -> ExitCode {
                 }
             }
         }
+        Command::Jwt(JwtCommand::Mint {
+            role,
+            user_id,
+            allowed_roles,
+            claims,
+            lifetime,
+        }) => match mint(role, user_id, allowed_roles, claims, &lifetime) {
+            Ok(token) => {
+                println!("{token}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Keys(KeysCommand::Generate { alg, kid }) => {
             let key = crate::auth::SigningAlgorithm::parse(&alg)
                 .and_then(|alg| crate::auth::SigningKey::generate(alg, &kid));
@@ -460,6 +503,46 @@ async fn metadata(service: &Service, command: MetadataCommand) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `jwt mint`, from the environment (and `.env`).
+fn mint(
+    role: String,
+    user_id: Option<String>,
+    allowed_roles: Vec<String>,
+    claims: Option<String>,
+    lifetime: &str,
+) -> Result<String, String> {
+    use crate::security::mint;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let secret = env(crate::config::JWT_SECRET).ok_or_else(|| {
+        format!(
+            "{} is not set: `jwt mint` signs for the service's JWT configuration",
+            crate::config::JWT_SECRET
+        )
+    })?;
+    let request = mint::MintRequest {
+        role,
+        user_id,
+        allowed_roles: allowed_roles
+            .into_iter()
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty())
+            .collect(),
+        claims: match claims {
+            Some(text) => mint::parse_claims(&text)?,
+            None => serde_json::Map::new(),
+        },
+        lifetime: mint::parse_lifetime(lifetime)?,
+    };
+    mint::mint(
+        &secret,
+        env(crate::auth::TOKEN_KEYS).as_deref(),
+        env(crate::auth::TOKEN_SIGNING_KID)
+            .as_deref()
+            .map(str::trim),
+        &request,
+    )
 }
 
 /// Says on stderr what could not be exported, and why; exit status 1 if anything was

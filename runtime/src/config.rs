@@ -620,7 +620,10 @@ mod tests {
 
     #[test]
     fn short_webhook_secrets_are_refused_outside_development_defaults() {
-        let short = lookup(&[(WEBHOOK_SECRET, "hunter2-but-longer, 0123456789abcdef0123456789abcdef")]);
+        let short = lookup(&[(
+            WEBHOOK_SECRET,
+            "hunter2-but-longer, 0123456789abcdef0123456789abcdef",
+        )]);
         let err = Config::from_lookup(&short).unwrap_err().to_string();
         assert!(err.contains("1 secret(s) shorter than 32 bytes"), "{err}");
         assert!(err.contains("openssl rand -hex 32"), "{err}");
@@ -659,8 +662,14 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let c = Config::from_lookup(lookup(&[(WEBHOOK_SECRET, "0123456789abcdef0123456789abcdef,abcdef0123456789abcdef0123456789"), (HANDLER_TIMEOUT, "5")]))
-            .unwrap();
+        let c = Config::from_lookup(lookup(&[
+            (
+                WEBHOOK_SECRET,
+                "0123456789abcdef0123456789abcdef,abcdef0123456789abcdef0123456789",
+            ),
+            (HANDLER_TIMEOUT, "5"),
+        ]))
+        .unwrap();
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(c.webhook_secrets.len(), 2);
         assert_eq!(c.handler_timeout, Duration::from_secs(5));

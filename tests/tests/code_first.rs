@@ -418,3 +418,121 @@ fn routes_and_metadata_export_refuse_duplicate_names_as_serve_does() {
         "{messages:?}"
     );
 }
+
+fn mint(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rasura-test-service"));
+    command.args(["jwt", "mint"]).args(args);
+    for var in [
+        "HASURA_GRAPHQL_JWT_SECRET",
+        "RASURA_TOKEN_KEYS",
+        "RASURA_TOKEN_SIGNING_KID",
+    ] {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
+    command.output().unwrap()
+}
+
+#[tokio::test]
+async fn jwt_mint_tokens_are_accepted_by_the_service() {
+    let jwt =
+        serde_json::json!({"type": "HS256", "key": rasura::testing::TEST_JWT_KEY}).to_string();
+    let out = mint(
+        &[("HASURA_GRAPHQL_JWT_SECRET", &jwt)],
+        &[
+            "--role",
+            "user",
+            "--user-id",
+            "42",
+            "--allowed-roles",
+            "user,admin",
+            "--claims",
+            r#"{"x-hasura-org-id": "7"}"#,
+            "--lifetime",
+            "10m",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let token = stdout.trim();
+    let s = rasura::testing::TestService::new(rasura::Service::with_handlers([handler!(
+        example_default::pong
+    )]));
+    s.action("pong")
+        .role("user")
+        .user_id("42")
+        .bearer(token)
+        .input(serde_json::json!({"message": "hi", "number": 1}))
+        .send()
+        .await
+        .assert_status(200);
+    // Another user's session with this token is refused: the token is really for user 42.
+    s.action("pong")
+        .role("user")
+        .user_id("43")
+        .bearer(token)
+        .input(serde_json::json!({"message": "hi", "number": 1}))
+        .send()
+        .await
+        .assert_error(403, "access-denied");
+
+    // A configuration it cannot sign for: a clear refusal, nothing on stdout.
+    let out = mint(
+        &[(
+            "HASURA_GRAPHQL_JWT_SECRET",
+            r#"{"jwk_url": "https://login.example.com/.well-known/jwks.json"}"#,
+        )],
+        &["--role", "user"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("RASURA_TOKEN_KEYS"));
+    let out = mint(&[], &["--role", "user"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HASURA_GRAPHQL_JWT_SECRET is not set"));
+}
+
+#[test]
+fn jwt_mint_signs_with_the_services_own_key_for_its_jwks() {
+    let jwk =
+        rasura::auth::SigningKey::generate(rasura::auth::SigningAlgorithm::EdDsa, "k1").unwrap();
+    let keys = serde_json::json!({"keys": [jwk]}).to_string();
+    let out = mint(
+        &[
+            (
+                "HASURA_GRAPHQL_JWT_SECRET",
+                r#"{"jwk_url": "http://127.0.0.1:3300/.well-known/jwks.json"}"#,
+            ),
+            ("RASURA_TOKEN_KEYS", &keys),
+        ],
+        &["--role", "user", "--user-id", "9"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    // Verified against the public JWK set the service publishes.
+    let signing = rasura::auth::SigningKeys::from_json(&keys, None).unwrap();
+    let public = signing.public_jwks();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.kid.as_deref(), Some("k1"));
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(public).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(set.find("k1").unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.validate_aud = false;
+    let data = jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap();
+    assert_eq!(
+        data.claims["https://hasura.io/jwt/claims"]["x-hasura-user-id"],
+        "9"
+    );
+    assert_eq!(
+        data.claims["https://hasura.io/jwt/claims"]["x-hasura-allowed-roles"],
+        serde_json::json!(["user"])
+    );
+}

@@ -179,7 +179,10 @@ fn shutdown_is_not_delayed_by_stalled_clients() {
     let mut svc = RunningService::start(
         env!("CARGO_BIN_EXE_rasura-test-service"),
         &[
-            ("RASURA_WEBHOOK_SECRET", "connections-webhook-secret-0123456789"),
+            (
+                "RASURA_WEBHOOK_SECRET",
+                "connections-webhook-secret-0123456789",
+            ),
             (
                 "HASURA_GRAPHQL_JWT_SECRET",
                 r#"{"type":"HS256","key":"shutdown-test-jwt-key-0123456789abcdef"}"#,

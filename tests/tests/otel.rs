@@ -56,7 +56,10 @@ async fn handler_spans_are_exported_in_hasuras_trace() {
     let mut service = RunningService::start(
         env!("CARGO_BIN_EXE_rasura-test-service"),
         &[
-            ("RASURA_WEBHOOK_SECRET", "otel-webhook-secret-0123456789abcdef"),
+            (
+                "RASURA_WEBHOOK_SECRET",
+                "otel-webhook-secret-0123456789abcdef",
+            ),
             ("HASURA_GRAPHQL_JWT_SECRET", &jwt),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
             ("OTEL_SERVICE_NAME", "rasura-otel-test"),
@@ -65,7 +68,10 @@ async fn handler_spans_are_exported_in_hasuras_trace() {
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let res = reqwest::Client::new()
         .post(format!("{}/actions/ping", service.base_url()))
-        .header("x-rasura-webhook-secret", "otel-webhook-secret-0123456789abcdef")
+        .header(
+            "x-rasura-webhook-secret",
+            "otel-webhook-secret-0123456789abcdef",
+        )
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
         .json(&json!({"action": {"name": "ping"}, "input": {},
                       "session_variables": {"x-hasura-role": "user", "x-hasura-user-id": "u-7"},

@@ -4,6 +4,7 @@
 pub mod issue;
 mod jwks;
 pub mod jwt;
+pub mod mint;
 mod secret;
 mod token;
 
