@@ -214,6 +214,28 @@ fragment TypeRef on __Type {
     ofType { kind name ofType { kind name ofType { kind name } } } } } } }
 }";
 
+/// `rasura schema pull` without writing: the snapshot (introspection JSON) of the Hasura at
+/// `endpoint`, or the error `schema pull` prints (for tools and tests).
+pub fn pull_to_string(
+    endpoint: &str,
+    admin_secret: Option<&str>,
+    timeout_secs: u64,
+) -> Result<String, Error> {
+    let args = PullArgs {
+        endpoint: endpoint.to_owned(),
+        admin_secret: admin_secret.map(str::to_owned),
+        role: None,
+        out: PathBuf::from("schema.json"),
+        check: false,
+        timeout: timeout_secs,
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(format!("cannot start the runtime: {e}")))?
+        .block_on(introspect(&args))
+}
+
 fn pull(args: PullArgs) -> Result<ExitCode, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -229,6 +251,44 @@ fn graphql_url(endpoint: &str) -> String {
         base.to_owned()
     } else {
         format!("{base}/v1/graphql")
+    }
+}
+
+/// Why a request got no answer, in words: refused, unresolved, timed out, TLS, or the chain of
+/// causes.
+fn why_unreachable(e: &reqwest::Error, timeout: u64) -> String {
+    let mut causes = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    let chain = causes.join(": ");
+    let lower = chain.to_ascii_lowercase();
+    if e.is_timeout() {
+        format!("no answer within {timeout} s (--timeout)")
+    } else if lower.contains("connection refused") {
+        "connection refused: nothing listens there (is Hasura running, and is the port right?)"
+            .to_owned()
+    } else if lower.contains("dns")
+        || lower.contains("failed to lookup")
+        || lower.contains("name or service not known")
+    {
+        format!("the host name does not resolve ({chain})")
+    } else if lower.contains("certificate")
+        || lower.contains("tls")
+        || lower.contains("ssl")
+        || lower.contains("handshake")
+        || lower.contains("invalidcontenttype")
+        || lower.contains("corrupt message")
+    {
+        format!("TLS failed ({chain}); for a plain-HTTP Hasura use http://")
+    } else if e.is_connect() {
+        format!("cannot connect ({chain})")
+    } else if chain.is_empty() {
+        e.to_string()
+    } else {
+        format!("{e}: {chain}")
     }
 }
 
@@ -250,12 +310,39 @@ async fn introspect(args: &PullArgs) -> Result<String, Error> {
     let response = request
         .send()
         .await
-        .map_err(|e| Error::new(format!("{url}: {e}")))?;
+        .map_err(|e| Error::new(format!("{url}: {}", why_unreachable(&e, args.timeout))))?;
     let status = response.status();
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|e| Error::new(format!("{url}: HTTP {status}, not a JSON response: {e}")))?;
+    let text = response.text().await.map_err(|e| {
+        Error::new(format!(
+            "{url}: HTTP {status}, the body did not arrive: {}",
+            why_unreachable(&e, args.timeout)
+        ))
+    })?;
+    let body: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(body) => body,
+        Err(_) => {
+            let start: String = text.chars().take(200).collect();
+            return Err(Error::new(format!(
+                "{url}: HTTP {status}, not a JSON response (is this Hasura's endpoint?): {start}"
+            )));
+        }
+    };
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        // Hasura's own error body: {"error": "...", "code": "access-denied", "path": "$"}.
+        let message = body
+            .get("error")
+            .or_else(|| body.pointer("/errors/0/message"))
+            .and_then(|m| m.as_str())
+            .unwrap_or("no message");
+        let hint = if args.admin_secret.is_some() {
+            "check --admin-secret (HASURA_GRAPHQL_ADMIN_SECRET)"
+        } else {
+            "pass --admin-secret (or HASURA_GRAPHQL_ADMIN_SECRET)"
+        };
+        return Err(Error::new(format!(
+            "{url}: HTTP {status}: Hasura says \"{message}\"; {hint}"
+        )));
+    }
     if let Some(errors) = body.get("errors").and_then(|e| e.as_array()) {
         let messages: Vec<String> = errors
             .iter()

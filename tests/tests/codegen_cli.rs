@@ -288,3 +288,71 @@ fn codegen_writes_and_checks_a_file() {
     );
     assert_eq!(run(&["codegen", "--bogus"]), exit(2));
 }
+
+/// A server answering every request with `status` and `body` (Hasura's 401 when the admin
+/// secret is wrong, or an HTML page from something that is not Hasura).
+fn answering(status: u16, body: &'static str) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let app = Router::new().fallback(move || async move {
+                (axum::http::StatusCode::from_u16(status).unwrap(), body)
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+#[test]
+fn schema_pull_errors_say_why() {
+    // Nothing listens: connection refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let err = rasura_cli::pull_to_string(&format!("http://{closed}"), None, 5)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("connection refused"), "{err}");
+
+    // Hasura's 401, with its message and a hint; the secret itself is not shown.
+    let denied = answering(
+        401,
+        r#"{"error":"invalid x-hasura-admin-secret/x-hasura-access-key","path":"$","code":"access-denied"}"#,
+    );
+    let err = rasura_cli::pull_to_string(&format!("http://{denied}"), Some("wrong-secret"), 5)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("HTTP 401") && err.contains("invalid x-hasura-admin-secret"),
+        "{err}"
+    );
+    assert!(
+        err.contains("check --admin-secret") && !err.contains("wrong-secret"),
+        "{err}"
+    );
+
+    // TLS to a plain-HTTP server.
+    let plain = answering(200, "{}");
+    let err = rasura_cli::pull_to_string(&format!("https://{plain}"), None, 5)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("TLS failed") && err.contains("http://"),
+        "{err}"
+    );
+
+    // Something that is not Hasura.
+    let html = answering(200, "<html>welcome</html>");
+    let err = rasura_cli::pull_to_string(&format!("http://{html}"), None, 5)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not a JSON response") && err.contains("<html>"),
+        "{err}"
+    );
+}
