@@ -27,7 +27,7 @@ name = "rasura_ops"
 version = "0.0.0"
 edition = "2024"
 [dependencies]
-rasura = { path = "$ROOT/runtime" }
+rasura-framework = { path = "$ROOT/runtime" }
 [build-dependencies]
 rasura-codegen = { path = "$ROOT/codegen" }
 [workspace]

@@ -18,7 +18,7 @@ fn build(name: &str, features: &str, main: &str) -> (bool, String) {
         dir.join("Cargo.toml"),
         format!(
             "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-             [dependencies]\nrasura = {{ path = \"{}\", features = [{features}] }}\n\n[workspace]\n",
+             [dependencies]\nrasura-framework = {{ path = \"{}\", features = [{features}] }}\n\n[workspace]\n",
             root.join("runtime").display()
         ),
     )

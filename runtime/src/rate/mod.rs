@@ -202,7 +202,7 @@ impl RateLimitConfig {
                 problems.push(Problem::new(
                     REDIS_URL,
                     "this service was built without Rasura's `redis` feature; enable it \
-                     (rasura = { features = [\"redis\"] }) or unset the variable",
+                     (rasura-framework = { features = [\"redis\"] }) or unset the variable",
                 ));
             } else if !redis_url_is_valid(url) {
                 problems.push(Problem::new(REDIS_URL, "not a valid Redis URL"));
