@@ -14,6 +14,10 @@ use proc_macro::TokenStream;
 /// `rate = "10/s, burst 20"` (a GCRA limit per user; units `s`, `m`/`min`, `h`, `d`; 429
 /// `rate-limited` with `Retry-After` above it), `rate_key = "username"` (a field of the input
 /// keying the limit when the caller has no user id; checked once the input is parsed).
+///
+/// The action's GraphQL definition is checked at compile time: an action `actions.graphql`
+/// defines (through rasura-codegen) must use the generated types; any other action is
+/// code-first and its input struct and output type must derive `CustomType`.
 #[proc_macro_attribute]
 pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
     rasura_macros_core::action(args.into(), item.into()).into()

@@ -1,8 +1,9 @@
 //! The action manifest, owned here: `rasura-codegen` writes it in `build.rs` and names it in
 //! `RASURA_ACTIONS_MANIFEST` (set for the crate with `cargo:rustc-env`); `#[action]` reads it,
 //! so it knows every action of `actions.graphql`, suggests the closest name for a typo, checks
-//! the kind, and asserts the handler's types against the generated definition. Without it (a
-//! crate without codegen) handlers are not checked.
+//! the kind, and asserts the handler's types against the generated definition. An action it does
+//! not list (or any action of a crate without codegen) is code-first: its types must derive
+//! `CustomType`.
 //!
 //! The format is one line per item:
 //!

@@ -5,12 +5,13 @@
 //! and answers exactly as Hasura expects.
 //!
 //! ```no_run
-//! use rasura::{action, ActionError, Ctx};
+//! use rasura::{action, ActionError, Ctx, CustomType};
 //! use serde::{Deserialize, Serialize};
 //!
-//! #[derive(Deserialize)]
+//! // The action's GraphQL types come from these (or from actions.graphql through codegen).
+//! #[derive(Deserialize, CustomType)]
 //! struct EchoInput { message: String }
-//! #[derive(Serialize)]
+//! #[derive(Serialize, CustomType)]
 //! struct EchoOutput { message: String }
 //!
 //! /// Echoes its input.
