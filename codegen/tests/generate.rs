@@ -61,9 +61,16 @@ fn reachable_mode_emits_exactly_what_one_action_uses() {
             .contains("pub struct DiagnosticPoleEmploiArgs")
     );
     assert!(!generated.code.contains("pub struct CreateNotebookArgs"));
-    assert_eq!(
-        generated.manifest,
-        "module crate::hasura\naction diagnostic_pole_emploi query DiagnosticPoleEmploi\n"
+    // The one action, then the tracked tables (for `#[event]`) and the custom types (for
+    // `#[derive(CustomType)]`) of the whole project.
+    assert!(generated.manifest.starts_with(
+        "module crate::hasura\naction diagnostic_pole_emploi query DiagnosticPoleEmploi\ntable carnet_de_bord public account - "
+    ));
+    assert_eq!(generated.manifest.matches("\naction ").count(), 1);
+    assert!(
+        generated
+            .manifest
+            .contains("\ntype CreateNotebookOutput object notebookId:uuid!\n")
     );
 }
 

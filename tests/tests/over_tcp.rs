@@ -75,9 +75,9 @@ async fn an_event_timeout_is_503_with_retry_after() {
 }
 
 #[test]
-fn routes_says_which_actions_are_unchecked() {
-    // The test service's own actions come from a crate without codegen; the example's, linked in,
-    // from one with codegen.
+fn routes_says_which_actions_are_schema_first_or_code_first() {
+    // The test service's own actions come from a crate without codegen (code-first, derived
+    // types); the example's, linked in, from one with codegen (schema-first).
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rasura-test-service"))
         .arg("routes")
         .output()
@@ -92,8 +92,8 @@ fn routes_says_which_actions_are_unchecked() {
             .to_owned()
     };
     assert!(
-        line("pong").ends_with("checked against actions.graphql"),
+        line("pong").ends_with("schema-first (actions.graphql)"),
         "{table}"
     );
-    assert!(table.contains("unchecked (no codegen)"), "{table}");
+    assert!(table.contains("code-first (derived types)"), "{table}");
 }

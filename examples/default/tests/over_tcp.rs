@@ -508,13 +508,13 @@ fn routes_lists_every_handler() {
     ] {
         assert!(table.contains(line), "{line} missing from:\n{table}");
     }
-    // The example uses codegen: every action is checked against actions.graphql.
+    // The example uses codegen: every action is schema-first, checked against actions.graphql.
     let actions: Vec<&str> = table.lines().filter(|l| l.starts_with("action")).collect();
     assert_eq!(actions.len(), 13, "{table}");
     assert!(
         actions
             .iter()
-            .all(|l| l.contains("; checked against actions.graphql")),
+            .all(|l| l.contains("; schema-first (actions.graphql)")),
         "{table}"
     );
 }

@@ -1,7 +1,7 @@
 use rasura::prelude::*;
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize, CustomType)]
+#[derive(Deserialize, CustomType)] // CustomType: the action's GraphQL types come from these
 pub struct GreetInput {
     name: String,
 }
