@@ -354,8 +354,17 @@ async fn introspect(args: &PullArgs) -> Result<String, Error> {
                 }
             })
             .collect();
+        // Hasura answers a wrong admin secret on /v1/graphql with HTTP 200 and this code.
+        let denied = errors.iter().any(|e| {
+            e.pointer("/extensions/code").and_then(|c| c.as_str()) == Some("access-denied")
+        });
+        let hint = match (denied, args.admin_secret.is_some()) {
+            (false, _) => "",
+            (true, true) => "; check --admin-secret (HASURA_GRAPHQL_ADMIN_SECRET)",
+            (true, false) => "; pass --admin-secret (or HASURA_GRAPHQL_ADMIN_SECRET)",
+        };
         return Err(Error::new(format!(
-            "{url}: introspection failed: {}",
+            "{url}: introspection failed: {}{hint}",
             messages.join("; ")
         )));
     }

@@ -28,7 +28,13 @@ pub struct Action {
     pub asynchronous: Option<bool>,
     /// The field: arguments, output type, description.
     pub field: Field,
+    /// Exported by a Rasura service from a code-first handler (its `actions.yaml` entry carries
+    /// `X-Rasura-Definition: code`): its types are the handler's, nothing is generated for it.
+    pub code_first: bool,
 }
+
+/// The header a Rasura export puts on code-first actions (see [`Action::code_first`]).
+pub const CODE_FIRST_HEADER: &str = "X-Rasura-Definition";
 
 /// The actions and the custom types of an `actions.graphql`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -62,13 +68,15 @@ impl Actions {
         ] {
             if let Some(def) = types.types.remove(root) {
                 for field in def.fields {
+                    let entry = kinds.as_ref().and_then(|k| k.get(&field.name));
                     let asynchronous = kinds
                         .as_ref()
-                        .map(|k| k.get(&field.name).is_some_and(|k| k == "asynchronous"));
+                        .map(|_| entry.is_some_and(|(k, _)| k == "asynchronous"));
                     actions.push(Action {
                         name: field.name.clone(),
                         action_type,
                         asynchronous,
+                        code_first: entry.is_some_and(|(_, code)| *code),
                         field,
                     });
                 }
@@ -99,8 +107,8 @@ impl Actions {
     }
 }
 
-/// `actions.yaml`: action name → `definition.kind`.
-fn parse_kinds(text: &str, origin: &str) -> Result<BTreeMap<String, String>, Error> {
+/// `actions.yaml`: action name → `definition.kind`, and whether it is code-first.
+fn parse_kinds(text: &str, origin: &str) -> Result<BTreeMap<String, (String, bool)>, Error> {
     let value: Value = serde_yaml_ng::from_str(text)
         .map_err(|e| Error::new(format!("{origin}: invalid YAML: {e}")))?;
     let mut out = BTreeMap::new();
@@ -112,7 +120,19 @@ fn parse_kinds(text: &str, origin: &str) -> Result<BTreeMap<String, String>, Err
                     .and_then(|d| d.get("kind"))
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                out.insert(name.to_owned(), kind.to_owned());
+                let code_first = a
+                    .get("definition")
+                    .and_then(|d| d.get("headers"))
+                    .and_then(Value::as_sequence)
+                    .is_some_and(|headers| {
+                        headers.iter().any(|h| {
+                            h.get("name")
+                                .and_then(Value::as_str)
+                                .is_some_and(|n| n.eq_ignore_ascii_case(CODE_FIRST_HEADER))
+                                && h.get("value").and_then(Value::as_str) == Some("code")
+                        })
+                    });
+                out.insert(name.to_owned(), (kind.to_owned(), code_first));
             }
         }
     }

@@ -217,9 +217,18 @@ pub fn tracked_tables(
     metadata: &[TableMetadata],
     rows: &[EventRow],
 ) -> Vec<rasura_manifest::ManifestTable> {
-    if schema.types.is_empty() {
+    // Without a metadata directory the tracked tables are unknown: nothing is listed (a list
+    // of only the named event tables would make every other table an error).
+    if schema.types.is_empty() || metadata.is_empty() {
         return Vec::new();
     }
+    // Under `graphql-default` naming the Postgres names are rebuilt from camelCase, which
+    // loses information (`line_2` → `line2`): such columns are not checked.
+    let certain = |source: &str| {
+        !metadata
+            .iter()
+            .any(|m| m.source == source && m.graphql_default_naming)
+    };
     let mut tables: Vec<rasura_manifest::ManifestTable> = rows
         .iter()
         .map(|r| rasura_manifest::ManifestTable {
@@ -227,7 +236,8 @@ pub fn tracked_tables(
             schema: r.schema.clone(),
             table: r.table.clone(),
             row: Some(r.rust_name.clone()),
-            columns: r.columns.iter().map(|c| c.column.clone()).collect(),
+            columns: certain(&r.source)
+                .then(|| r.columns.iter().map(|c| c.column.clone()).collect()),
         })
         .collect();
     for m in metadata {
@@ -237,15 +247,19 @@ pub fn tracked_tables(
         if known {
             continue;
         }
-        if let Ok(r) = row(schema, m, String::new()) {
-            tables.push(rasura_manifest::ManifestTable {
-                source: m.source.clone(),
-                schema: m.schema.clone(),
-                table: m.table.clone(),
-                row: None,
-                columns: r.columns.iter().map(|c| c.column.clone()).collect(),
-            });
-        }
+        // A table whose object type is not found (a customised type name) is still tracked:
+        // listed, with its columns unknown.
+        let columns = row(schema, m, String::new())
+            .ok()
+            .filter(|_| certain(&m.source))
+            .map(|r| r.columns.iter().map(|c| c.column.clone()).collect());
+        tables.push(rasura_manifest::ManifestTable {
+            source: m.source.clone(),
+            schema: m.schema.clone(),
+            table: m.table.clone(),
+            row: None,
+            columns,
+        });
     }
     tables
 }

@@ -289,6 +289,9 @@ impl Config {
         };
         schema.merge(&actions.types);
         let mut actions = actions;
+        // Code-first actions a Rasura export wrote: their handlers' own types define them;
+        // generating them would make `#[action]` demand the generated types instead.
+        actions.actions.retain(|a| !a.code_first);
         if let Some(only) = &self.only_actions {
             for name in only {
                 if !actions.actions.iter().any(|a| &a.name == name) {

@@ -28,8 +28,9 @@
 //! type Mood enum HAPPY,SAD
 //! ```
 //!
-//! A table's row type is `-` when none is generated; names are percent-encoded where they hold
-//! a space, `,`, `:` or `%`.
+//! A table's row type is `-` when none is generated, its columns `?` when they are not known
+//! for sure (`graphql-default` naming, or no object type found); names are percent-encoded where
+//! they hold whitespace, `,`, `:` or `%` (and a name that is just `-`).
 
 use std::fmt::Write as _;
 
@@ -96,8 +97,8 @@ pub struct ManifestTable {
     pub table: String,
     /// The generated row struct (`UserRow`), if any.
     pub row: Option<String>,
-    /// The Postgres column names.
-    pub columns: Vec<String>,
+    /// The Postgres column names (`None`: not known for sure, so not checked).
+    pub columns: Option<Vec<String>>,
 }
 
 /// A custom type of `actions.graphql`.
@@ -126,33 +127,41 @@ pub struct Manifest {
 
 fn encode(s: &str) -> String {
     let mut out = String::new();
-    for c in s.chars() {
-        match c {
-            ' ' | ',' | ':' | '%' | '\t' | '\n' => out.push_str(&format!("%{:02X}", c as u32)),
-            c => out.push(c),
-        }
+    if s == "-" {
+        // `-` alone means "none" in the manifest.
+        return "%2D".into();
     }
-    out
-}
-
-fn decode(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '%' {
-            let hex: String = chars.by_ref().take(2).collect();
-            match u8::from_str_radix(&hex, 16) {
-                Ok(b) => out.push(b as char),
-                Err(_) => {
-                    out.push('%');
-                    out.push_str(&hex);
-                }
+    for c in s.chars() {
+        if c == ',' || c == ':' || c == '%' || c.is_whitespace() {
+            // Every byte of the character, so any whitespace `split_whitespace` knows survives.
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
             }
         } else {
             out.push(c);
         }
     }
     out
+}
+
+fn decode(s: &str) -> String {
+    let mut bytes = Vec::with_capacity(s.len());
+    let mut rest = s.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        let hex = tail.get(..2).and_then(|h| std::str::from_utf8(h).ok());
+        match (b, hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(value)) => {
+                bytes.push(value);
+                rest = &tail[2..];
+            }
+            _ => {
+                bytes.push(b);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn list(s: &str) -> Vec<String> {
@@ -214,7 +223,7 @@ impl Manifest {
                         schema: decode(schema),
                         table: decode(table),
                         row: (*row != "-").then(|| (*row).to_owned()),
-                        columns: list(columns),
+                        columns: (*columns != "?").then(|| list(columns)),
                     });
                 }
                 ["type", name, kind, fields] => {
@@ -250,7 +259,10 @@ impl Manifest {
                 encode(&t.schema),
                 encode(&t.table),
                 t.row.as_deref().unwrap_or("-"),
-                render_list(t.columns.iter().map(|c| encode(c)))
+                match &t.columns {
+                    Some(columns) => render_list(columns.iter().map(|c| encode(c))),
+                    None => "?".to_owned(),
+                }
             );
         }
         for t in &self.types {
@@ -325,12 +337,23 @@ mod tests {
 
     #[test]
     fn tables_and_types_round_trip_with_odd_names() {
-        let text = "module crate::hasura\ntable default public user UserRow id,first%20name,a%2Cb\ntable other app note - -\ntype PongOutput object message:String!,tags:[String!]!\ntype Mood enum HAPPY,SAD\n";
+        let text = "module crate::hasura\ntable default public user UserRow id,first%20name,a%2Cb,a%C2%A0b,%2D\ntable other app note - -\ntable other app odd - ?\ntype PongOutput object message:String!,tags:[String!]!\ntype Mood enum HAPPY,SAD\n";
         let m = Manifest::parse(text).unwrap();
         let user = m.table("default", "public", "user").unwrap();
         assert_eq!(user.row.as_deref(), Some("UserRow"));
-        assert_eq!(user.columns, ["id", "first name", "a,b"]);
-        assert!(m.table("other", "app", "note").unwrap().columns.is_empty());
+        assert_eq!(
+            user.columns.as_deref().unwrap(),
+            ["id", "first name", "a,b", "a\u{a0}b", "-"]
+        );
+        assert!(
+            m.table("other", "app", "note")
+                .unwrap()
+                .columns
+                .as_ref()
+                .unwrap()
+                .is_empty()
+        );
+        assert!(m.table("other", "app", "odd").unwrap().columns.is_none());
         assert_eq!(
             m.custom_type("PongOutput").unwrap().fields[1],
             ("tags".to_owned(), "[String!]!".to_owned())

@@ -227,7 +227,7 @@ pub(crate) async fn run(service: Service) -> ExitCode {
             allowed_roles,
             claims,
             lifetime,
-        }) => match mint(role, user_id, allowed_roles, claims, &lifetime) {
+        }) => match mint(role, user_id, allowed_roles, claims, &lifetime).await {
             Ok(token) => {
                 println!("{token}");
                 ExitCode::SUCCESS
@@ -506,7 +506,7 @@ async fn metadata(service: &Service, command: MetadataCommand) -> Result<ExitCod
 }
 
 /// `jwt mint`, from the environment (and `.env`).
-fn mint(
+async fn mint(
     role: String,
     user_id: Option<String>,
     allowed_roles: Vec<String>,
@@ -535,12 +535,42 @@ fn mint(
         },
         lifetime: mint::parse_lifetime(lifetime)?,
     };
+    // The set `jwk_url` publishes, when it answers: it must hold the key that signs.
+    let published = match serde_json::from_str::<serde_json::Value>(&secret)
+        .ok()
+        .and_then(|v| v["jwk_url"].as_str().map(str::to_owned))
+    {
+        Some(url) => {
+            let fetched = async {
+                reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(3))
+                    .build()
+                    .ok()?
+                    .get(&url)
+                    .send()
+                    .await
+                    .ok()?
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+            }
+            .await;
+            if fetched.is_none() {
+                eprintln!(
+                    "note: {url} did not answer: signed with the service's own key without confirming the set publishes it"
+                );
+            }
+            fetched
+        }
+        None => None,
+    };
     mint::mint(
         &secret,
         env(crate::auth::TOKEN_KEYS).as_deref(),
         env(crate::auth::TOKEN_SIGNING_KID)
             .as_deref()
             .map(str::trim),
+        published.as_ref(),
         &request,
     )
 }

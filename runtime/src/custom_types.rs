@@ -200,6 +200,37 @@ impl TypeSet {
         });
         let index = self.entries.len() - 1;
         let definition = T::definition(position, self);
+        match &definition.kind {
+            // A generated type has the kind `actions.graphql` gave it, whatever the position.
+            TypeKind::Object(own, _) if *own != position => self.problem(format!(
+                "`{}` is {} of actions.graphql but is used {}: Hasura needs an {} there",
+                T::NAME,
+                if *own == Position::Input {
+                    "an input object"
+                } else {
+                    "an object type"
+                },
+                if position == Position::Input {
+                    "in arguments"
+                } else {
+                    "in an output"
+                },
+                if position == Position::Input {
+                    "input object"
+                } else {
+                    "object type"
+                },
+            )),
+            TypeKind::Object(_, fields) if fields.is_empty() => self.problem(format!(
+                "`{}` has no fields: a GraphQL type needs at least one",
+                T::NAME
+            )),
+            TypeKind::Enum(values) if values.is_empty() => self.problem(format!(
+                "`{}` has no values: a GraphQL enum needs at least one",
+                T::NAME
+            )),
+            _ => {}
+        }
         self.entries[index].definition = Some(definition);
     }
 
@@ -472,6 +503,43 @@ impl<T: GraphqlType> GraphqlType for [T] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Empty;
+    impl GraphqlType for Empty {
+        fn type_ref(_: Position) -> String {
+            "Empty!".into()
+        }
+        fn collect(position: Position, types: &mut TypeSet) {
+            types.add::<Self>(position);
+        }
+    }
+    impl CustomType for Empty {
+        const NAME: &'static str = "Empty";
+        fn definition(_: Position, _: &mut TypeSet) -> TypeDefinition {
+            TypeDefinition {
+                name: "Empty".into(),
+                description: None,
+                kind: TypeKind::Object(Position::Output, Vec::new()),
+            }
+        }
+    }
+
+    #[test]
+    fn empty_types_and_misplaced_generated_types_are_problems() {
+        let d = action_definition_without_input::<Empty>("a", true);
+        assert_eq!(
+            d.problems,
+            ["`Empty` has no fields: a GraphQL type needs at least one"]
+        );
+        let mut types = TypeSet::new();
+        types.add::<Empty>(Position::Input);
+        assert!(
+            types.problems()[0]
+                .contains("is an object type of actions.graphql but is used in arguments"),
+            "{:?}",
+            types.problems()
+        );
+    }
 
     #[test]
     fn references_follow_the_table() {

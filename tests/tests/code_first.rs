@@ -295,6 +295,66 @@ fn a_code_first_crate_exports_a_directory_the_hasura_cli_reads() {
     // Exporting again changes nothing.
     let again = dir::export(&declared, &ExportOptions::new("shop"), &dir).unwrap();
     assert!(again.written.is_empty(), "{:?}", again.written);
+    // Code-first actions are marked, so codegen reading this directory (as build.rs does)
+    // generates nothing for them and `#[action]` keeps taking their types from the handlers.
+    assert_eq!(
+        place["definition"]["headers"][2],
+        serde_json::json!({"name": "X-Rasura-Definition", "value": "code"})
+    );
+    let schema = dir.join("schema.graphql");
+    std::fs::write(
+        &schema,
+        "type orders { id: Int! }\ntype query_root { orders: [orders!]! }\nschema { query: query_root }\n",
+    )
+    .unwrap();
+    let generated = rasura_codegen::Config::new()
+        .schema(&schema)
+        .metadata(&dir)
+        .generate_to_string()
+        .unwrap();
+    assert!(
+        !generated.manifest.contains("\naction "),
+        "{}",
+        generated.manifest
+    );
+    assert!(
+        generated
+            .manifest
+            .contains("\ntype PlaceOrderOutput object "),
+        "{}",
+        generated.manifest
+    );
+    assert!(
+        !generated.code.contains("PlaceOrderInputArgs")
+            && !generated.code.contains("struct PlaceOrderArgs")
+    );
+}
+
+/// One Rust type as an input object of one action and the output of another: Hasura needs two
+/// types, so the second action (in name order) is not exported.
+#[test]
+fn one_type_as_input_of_one_action_and_output_of_another_is_skipped() {
+    let declared = Declared::from_handlers(
+        &[handler!(echo_address), handler!(address_of)],
+        &ExportOptions::new("shop"),
+    )
+    .unwrap();
+    assert_eq!(declared.actions.len(), 1);
+    assert_eq!(declared.skipped.len(), 1, "{:?}", declared.skipped);
+    let why = declared.skipped[0].to_string();
+    assert!(
+        why.contains("`address_of`") && why.contains("`Address`"),
+        "{why}"
+    );
+}
+
+/// Returns an address.
+#[action(query)]
+pub async fn address_of(_ctx: Ctx) -> Result<Address, ActionError> {
+    Ok(Address {
+        street_line: String::new(),
+        postal_code: None,
+    })
 }
 
 #[test]

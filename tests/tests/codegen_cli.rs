@@ -336,6 +336,19 @@ fn schema_pull_errors_say_why() {
         "{err}"
     );
 
+    // The same, as Hasura answers it on /v1/graphql: HTTP 200 with an `access-denied` error.
+    let denied = answering(
+        200,
+        r#"{"errors":[{"extensions":{"path":"$","code":"access-denied"},"message":"invalid x-hasura-admin-secret/x-hasura-access-key"}]}"#,
+    );
+    let err = rasura_cli::pull_to_string(&format!("http://{denied}"), None, 5)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("invalid x-hasura-admin-secret") && err.contains("pass --admin-secret"),
+        "{err}"
+    );
+
     // TLS to a plain-HTTP server.
     let plain = answering(200, "{}");
     let err = rasura_cli::pull_to_string(&format!("https://{plain}"), None, 5)

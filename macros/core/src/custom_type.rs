@@ -134,6 +134,8 @@ struct Serde {
     skip: bool,
     skip_serializing: bool,
     skip_deserializing: bool,
+    /// `skip_serializing_if`: the field may be absent from the output, so it is nullable there.
+    skip_serializing_if: bool,
 }
 
 /// serde attributes that change the JSON shape in ways a GraphQL type cannot express.
@@ -157,6 +159,18 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     (
         "transparent",
         "a transparent newtype has its inner type's GraphQL type: use that type directly",
+    ),
+    (
+        "from",
+        "the JSON is another type's: derive `CustomType` on that type and use it directly",
+    ),
+    (
+        "try_from",
+        "the JSON is another type's: derive `CustomType` on that type and use it directly",
+    ),
+    (
+        "into",
+        "the JSON is another type's: derive `CustomType` on that type and use it directly",
     ),
 ];
 
@@ -212,6 +226,8 @@ fn serde_attributes(attrs: &[Attribute], errors: &mut Errors) -> Serde {
                 serde.skip_serializing = true;
             } else if path.is_ident("skip_deserializing") {
                 serde.skip_deserializing = true;
+            } else if path.is_ident("skip_serializing_if") {
+                serde.skip_serializing_if = true;
             } else if let Some((_, why)) = UNSUPPORTED.iter().find(|(n, _)| path.is_ident(n)) {
                 errors.push(
                     path.span(),
@@ -528,6 +544,18 @@ fn expand_shape<'a>(
                 };
                 let type_ref =
                     quote_spanned!(ty.span()=> <#ty as #rt::GraphqlType>::type_ref(position));
+                let type_ref = if attrs.skip_serializing_if {
+                    // Left out of the JSON when the condition holds: nullable in an output.
+                    quote! {{
+                        let reference = #type_ref;
+                        match (position, reference.strip_suffix('!')) {
+                            (#rt::Position::Output, ::core::option::Option::Some(inner)) => ::std::string::String::from(inner),
+                            _ => reference,
+                        }
+                    }}
+                } else {
+                    type_ref
+                };
                 let collect =
                     quote_spanned!(ty.span()=> <#ty as #rt::GraphqlType>::collect(position, types));
                 Some(quote! {
@@ -563,14 +591,14 @@ fn expand_shape<'a>(
                 .iter()
                 .filter_map(|variant| {
                     let attrs = serde_attributes(&variant.attrs, errors);
+                    if attrs.skip || (attrs.skip_serializing && attrs.skip_deserializing) {
+                        return None;
+                    }
                     if !matches!(variant.fields, Fields::Unit) {
                         errors.push(
                             variant.fields.span(),
                             format!("variant `{}` has data: a GraphQL enum's values are names only; derive `CustomType` on enums of unit variants", variant.ident),
                         );
-                        return None;
-                    }
-                    if attrs.skip || (attrs.skip_serializing && attrs.skip_deserializing) {
                         return None;
                     }
                     let rust = variant.ident.to_string();
@@ -595,8 +623,11 @@ fn expand_shape<'a>(
                     })
                 })
                 .collect();
-            if data.variants.is_empty() {
-                errors.push(ident.span(), "a GraphQL enum needs at least one value");
+            if values.is_empty() && errors.is_empty() {
+                errors.push(
+                    ident.span(),
+                    "a GraphQL enum needs at least one value (none is left after `skip`)",
+                );
             }
             (
                 quote! {

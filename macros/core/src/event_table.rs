@@ -57,8 +57,11 @@ pub fn check(
         );
         return;
     };
-    let columns: Vec<&str> = known.columns.iter().map(String::as_str).collect();
+    let columns: Vec<&str> = known.columns.iter().flatten().map(String::as_str).collect();
     for op in ["insert", "update", "delete"] {
+        if known.columns.is_none() {
+            break;
+        }
         let Some(opt) = opts.iter().find(|o| o.name == op) else {
             continue;
         };

@@ -385,9 +385,12 @@ fn registration(
 /// Across crates nothing collides: `serve`, `routes` and `metadata export` refuse those.
 pub fn unique_name_ident(kind: &str, name: &str) -> String {
     let mut ident = format!("__rasura_unique_{kind}_name_");
+    // `_` doubles and anything else becomes `_x<hex>_`, so two names never give one identifier.
     for c in name.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' {
+        if c.is_ascii_alphanumeric() {
             ident.push(c);
+        } else if c == '_' {
+            ident.push_str("__");
         } else {
             ident.push_str(&format!("_x{:x}_", c as u32));
         }
@@ -1301,6 +1304,20 @@ mod tests {
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(out.to_string().contains("fn tick"));
         assert!(!out.to_string().contains("__rasura_handler_tick"));
+    }
+
+    #[test]
+    fn unique_name_identifiers_never_collide() {
+        let a = unique_name_ident("event", "user-created");
+        let b = unique_name_ident("event", "user_x2d_created");
+        assert_ne!(a, b);
+        assert!(
+            syn::parse_str::<syn::Ident>(&a).is_ok() && syn::parse_str::<syn::Ident>(&b).is_ok()
+        );
+        assert_eq!(
+            unique_name_ident("action", "ping"),
+            "__rasura_unique_action_name_ping"
+        );
     }
 
     #[test]

@@ -513,10 +513,14 @@ fn write_actions_yaml(
     // `custom_types: {}` (as some tools write it) becomes a block mapping first: block entries
     // cannot go under a flow mapping.
     let empty_types = json!({"enums": [], "input_objects": [], "objects": [], "scalars": []});
-    let text = match yaml::expand_flow_mapping(&text, "custom_types", &empty_types) {
-        Ok(Some(expanded)) => expanded,
-        Ok(None) => text,
-        Err(message) => return Err(invalid(&path, message)),
+    let text = if declared.custom_types().is_empty() {
+        text
+    } else {
+        match yaml::expand_flow_mapping(&text, "custom_types", &empty_types) {
+            Ok(Some(expanded)) => expanded,
+            Ok(None) => text,
+            Err(message) => return Err(invalid(&path, message)),
+        }
     };
     let sequence = yaml::find_sequence(&text, Some("actions"), None);
     let (mut text, removed) = merge_items(

@@ -13,10 +13,13 @@ mod yaml;
 
 use serde_json::{Map, Value, json};
 
-use crate::registry::{Columns, Handler, HandlerKind, OperationSpec};
+use crate::registry::{ActionSchema, Columns, Handler, HandlerKind, OperationSpec};
 
 /// The header that marks an object as owned by a service.
 pub const OWNER_HEADER: &str = "X-Rasura-Service";
+/// The header (value `code`) that marks an action as code-first, so rasura-codegen does not
+/// generate types for it when it reads the exported directory.
+pub const CODE_FIRST_HEADER: &str = "X-Rasura-Definition";
 /// Hasura's action timeout when the handler has none of its own.
 pub const DEFAULT_ACTION_TIMEOUT: u64 = 30;
 
@@ -303,7 +306,11 @@ impl Declared {
             return Err(duplicate);
         }
         let mut declared = Declared::default();
-        for h in handlers {
+        // In name order, so which of two conflicting actions is skipped does not depend on the
+        // link order.
+        let mut handlers = handlers.to_vec();
+        handlers.sort_by_key(|h| (h.kind_name(), h.name));
+        for h in &handlers {
             match &h.kind {
                 HandlerKind::Action(spec) => {
                     let skip = |declared: &mut Declared, why: String| {
@@ -355,7 +362,9 @@ impl Declared {
                             .actions
                             .iter()
                             .flat_map(|a| a.types.iter().map(move |u| (a, u)))
-                            .find(|(_, u)| u.name == t.name && u.metadata != t.metadata)
+                            .find(|(_, u)| {
+                                u.name == t.name && (u.kind != t.kind || u.metadata != t.metadata)
+                            })
                             .map(|(a, _)| (t.name.clone(), a.name.clone()))
                     });
                     if let Some((ty, other)) = clash {
@@ -384,7 +393,15 @@ impl Declared {
                             }),
                         );
                     }
-                    def.insert("headers".into(), options.headers());
+                    let mut headers = options.headers();
+                    if let (ActionSchema::Derived(_), Some(list)) =
+                        (&spec.definition, headers.as_array_mut())
+                    {
+                        // Tells rasura-codegen, reading this directory later, that the handler's
+                        // types define the action (nothing to generate; see docs/protocol.md §5).
+                        list.push(json!({"name": CODE_FIRST_HEADER, "value": "code"}));
+                    }
+                    def.insert("headers".into(), headers);
                     // `jwt` actions verify the caller's token, which Hasura forwards only then;
                     // rate-limited ones may key on the load balancer's client-address header.
                     def.insert(

@@ -26,7 +26,10 @@ pub struct MintRequest {
     pub lifetime: Duration,
 }
 
-/// Parses `90s`, `15m`, `1h`, `7d` (or plain seconds).
+/// The longest `--lifetime`: ten years.
+const MAX_LIFETIME_SECS: u64 = 10 * 366 * 86_400;
+
+/// Parses `90s`, `15m`, `1h`, `7d` (or plain seconds), at most ten years.
 pub fn parse_lifetime(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (digits, unit) = text
@@ -48,6 +51,11 @@ pub fn parse_lifetime(text: &str) -> Result<Duration, String> {
     };
     if seconds == 0 {
         return Err("the lifetime must be positive".into());
+    }
+    if seconds > MAX_LIFETIME_SECS {
+        return Err(format!(
+            "lifetime `{text}` is more than 10 years: a development token should expire"
+        ));
     }
     Ok(Duration::from_secs(seconds))
 }
@@ -74,10 +82,14 @@ pub fn parse_claims(text: &str) -> Result<Map<String, Value>, String> {
 
 /// Mints a token for `jwt_secret` (the text of `HASURA_GRAPHQL_JWT_SECRET`), with the service's
 /// signing keys (`RASURA_TOKEN_KEYS` and `RASURA_TOKEN_SIGNING_KID`) when it names a JWK set.
+///
+/// `published` is the JWK set fetched from `jwk_url`, when it could be: the service's signing
+/// key must be in it, or the set is another issuer's.
 pub fn mint(
     jwt_secret: &str,
     token_keys: Option<&str>,
     signing_kid: Option<&str>,
+    published: Option<&Value>,
     request: &MintRequest,
 ) -> Result<String, String> {
     let config =
@@ -143,6 +155,17 @@ pub fn mint(
         let keys = crate::auth::SigningKeys::from_json(keys, signing_kid)
             .map_err(|e| format!("RASURA_TOKEN_KEYS: {e}"))?;
         let key = keys.signing_key();
+        if let Some(set) = published {
+            let listed = set["keys"]
+                .as_array()
+                .is_some_and(|keys| keys.iter().any(|k| k["kid"] == key.kid()));
+            if !listed {
+                return Err(format!(
+                    "the JWK set at {url} does not publish this service's signing key `{}`: it is another issuer's set (or RASURA_TOKEN_KEYS differs from the running service's)",
+                    key.kid()
+                ));
+            }
+        }
         return Ok(key.sign(&claims.kid(key.kid()).payload()));
     }
     let algorithm = raw.get("type").and_then(Value::as_str).unwrap_or_default();
@@ -186,6 +209,12 @@ mod tests {
         assert_eq!(parse_lifetime("2d"), Ok(Duration::from_secs(172_800)));
         assert!(parse_lifetime("1w").unwrap_err().contains("unknown unit"));
         assert!(parse_lifetime("0s").is_err());
+        assert!(
+            parse_lifetime("18446744073709551615")
+                .unwrap_err()
+                .contains("10 years")
+        );
+        assert!(parse_lifetime("99999999999999d").is_err());
         assert!(parse_lifetime("").is_err());
         assert!(
             parse_claims(r#"{"X-Hasura-Org-Id": "7"}"#)
@@ -205,25 +234,25 @@ mod tests {
     fn refuses_what_it_cannot_sign() {
         let public = serde_json::json!({"type": "Ed25519", "key": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAoCs6n7ELD6Kz21Kzg0DwZy+xYKhQsvDNyp2xRl0WWeA=\n-----END PUBLIC KEY-----\n"}).to_string();
         assert!(
-            mint(&public, None, None, &request())
+            mint(&public, None, None, None, &request())
                 .unwrap_err()
                 .contains("public key")
         );
         let other = r#"{"jwk_url": "https://issuer.example/keys"}"#;
         assert!(
-            mint(other, Some("{}"), None, &request())
+            mint(other, Some("{}"), None, None, &request())
                 .unwrap_err()
                 .contains("not a service's")
         );
         let own = r#"{"jwk_url": "http://127.0.0.1:3300/.well-known/jwks.json"}"#;
         assert!(
-            mint(own, None, None, &request())
+            mint(own, None, None, None, &request())
                 .unwrap_err()
                 .contains("RASURA_TOKEN_KEYS")
         );
         let map = r#"{"type": "HS256", "key": "0123456789abcdef0123456789abcdef", "claims_map": {"x-hasura-allowed-roles": {"path": "$.roles"}, "x-hasura-default-role": {"path": "$.role"}}}"#;
         assert!(
-            mint(map, None, None, &request())
+            mint(map, None, None, None, &request())
                 .unwrap_err()
                 .contains("claims_map")
         );
@@ -231,7 +260,7 @@ mod tests {
         r.allowed_roles = vec!["admin".into()];
         let hmac = r#"{"type": "HS256", "key": "0123456789abcdef0123456789abcdef"}"#;
         assert!(
-            mint(hmac, None, None, &r)
+            mint(hmac, None, None, None, &r)
                 .unwrap_err()
                 .contains("not in --allowed-roles")
         );
