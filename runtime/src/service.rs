@@ -350,19 +350,10 @@ pub enum StartupError {
     /// Missing or invalid settings.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// Two handlers of the same kind share a name.
-    #[error(
-        "two {kind} handlers are named `{name}` ({} and {}); rename one (the name is its route)",
-        locations[0], locations[1]
-    )]
-    DuplicateHandler {
-        /// `action`, `event` or `cron`.
-        kind: &'static str,
-        /// The shared name.
-        name: &'static str,
-        /// Where each is defined.
-        locations: [String; 2],
-    },
+    /// Two handlers of the same kind share a name (the message `routes` and `metadata export`
+    /// give too).
+    #[error(transparent)]
+    DuplicateHandler(crate::metadata::ExportError),
     /// `jwt` actions exist but `HASURA_GRAPHQL_JWT_SECRET` is not set.
     #[error(
         "invalid configuration (1 problem):\n  - {}: missing: the actions {} verify the caller's JWT",
@@ -526,17 +517,8 @@ pub(crate) fn build_router(
     shared: Shared,
     observers: Vec<Arc<dyn Observer>>,
 ) -> Result<Router, StartupError> {
-    if let Some(crate::metadata::ExportError::DuplicateHandler {
-        kind,
-        name,
-        locations,
-    }) = crate::metadata::duplicate_handler(&handlers)
-    {
-        return Err(StartupError::DuplicateHandler {
-            kind,
-            name,
-            locations,
-        });
+    if let Some(duplicate) = crate::metadata::duplicate_handler(&handlers) {
+        return Err(StartupError::DuplicateHandler(duplicate));
     }
     let jwt_actions: Vec<_> = handlers
         .iter()

@@ -117,13 +117,9 @@ fn snake(pascal: &str) -> String {
     out
 }
 
+/// A GraphQL name that is not reserved for introspection (`__…`).
 fn is_graphql_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !s.starts_with("__")
+    crate::is_graphql_name(s) && !s.starts_with("__")
 }
 
 /// The serde attributes the derive reads, of one item.

@@ -274,7 +274,8 @@ fn doc_comment(f: &ItemFn) -> TokenStream {
     }
 }
 
-fn is_graphql_name(s: &str) -> bool {
+/// A GraphQL name: `[A-Za-z_][A-Za-z0-9_]*`.
+pub(crate) fn is_graphql_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()
