@@ -37,6 +37,19 @@ enum Command {
     /// Development tokens for this service's JWT configuration.
     #[command(subcommand)]
     Jwt(JwtCommand),
+    /// Check the configuration without serving: secrets, JWT, database, Redis, Hasura, metadata
+    /// drift, base URL. One line per check; exit status 1 on any error.
+    Doctor,
+    /// Ask a running service's /healthz (for a container HEALTHCHECK without a shell or curl):
+    /// exit status 0 when it answers 200, else 1.
+    Healthcheck {
+        /// The URL to ask [default: http://<RASURA_LISTEN>/healthz, loopback for 0.0.0.0].
+        #[arg(long)]
+        url: Option<String>,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 2)]
+        timeout: u64,
+    },
     /// Deliveries whose last attempt failed in a `dead_letter` handler (rasura.dead_letter;
     /// needs DATABASE_URL). IDs are delivery ids.
     #[command(subcommand, name = "dead-letters")]
@@ -258,6 +271,18 @@ pub(crate) async fn run(service: Service) -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Doctor => {
+            let handlers = service.handlers();
+            let checks = crate::doctor::Doctor::new(
+                &handlers,
+                |name| std::env::var(name).ok(),
+                service.uses_development_defaults(),
+            )
+            .run()
+            .await;
+            crate::doctor::print(&checks)
+        }
+        Command::Healthcheck { url, timeout } => healthcheck(url, timeout).await,
         Command::Serve => match serve(service).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -351,6 +376,55 @@ async fn dead_letters(service: &Service, command: DeadLettersCommand) -> Result<
             } else {
                 ExitCode::from(1)
             })
+        }
+    }
+}
+
+/// `healthcheck`: GET the service's `/healthz`; 0 when it answers 200.
+async fn healthcheck(url: Option<String>, timeout: u64) -> ExitCode {
+    let url = match url {
+        Some(url) => url,
+        None => {
+            let listen = std::env::var(crate::config::LISTEN)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| crate::config::DEFAULT_LISTEN.to_owned());
+            let Ok(mut addr) = listen.trim().parse::<std::net::SocketAddr>() else {
+                eprintln!(
+                    "error: {}: not an address such as 0.0.0.0:3300",
+                    crate::config::LISTEN
+                );
+                return ExitCode::from(1);
+            };
+            // A wildcard listener is reached on loopback.
+            if addr.ip().is_unspecified() {
+                addr.set_ip(match addr {
+                    std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            format!("http://{addr}/healthz")
+        }
+    };
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(timeout.max(1)))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match client.get(&url).send().await {
+        Ok(r) if r.status() == reqwest::StatusCode::OK => ExitCode::SUCCESS,
+        Ok(r) => {
+            eprintln!("unhealthy: {url} answered HTTP {}", r.status().as_u16());
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {url}: {}", e.without_url());
+            ExitCode::from(1)
         }
     }
 }

@@ -75,6 +75,22 @@ pub async fn connect(url: &Secret, max_connections: u32) -> Result<PgPool, Datab
         })
 }
 
+/// One connection attempt, no retry (a pool retries until its acquire timeout): the driver's own
+/// reason, such as "connection refused", for `doctor`.
+pub(crate) async fn probe(url: &Secret) -> Result<(), DatabaseError> {
+    use sqlx::Connection;
+    let options = options(url)?;
+    let target = target(&options);
+    let connection = sqlx::PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| DatabaseError {
+            target,
+            message: format!("cannot connect: {}", redact(&e.to_string(), url.expose())),
+        })?;
+    let _ = connection.close().await;
+    Ok(())
+}
+
 /// A pool that connects on first use (for routers built without `await`).
 pub fn connect_lazy(url: &Secret, max_connections: u32) -> Result<PgPool, DatabaseError> {
     Ok(pool_options(max_connections).connect_lazy_with(options(url)?))

@@ -51,6 +51,7 @@ pub mod db;
 pub mod dead_letters;
 pub mod delivery;
 mod devdefaults;
+pub mod doctor;
 pub mod error;
 pub mod generated;
 pub mod graphql;

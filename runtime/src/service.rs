@@ -195,6 +195,11 @@ impl Service {
         }
     }
 
+    /// Whether unset secrets are generated at start-up ([`Service::development_defaults`]).
+    pub fn uses_development_defaults(&self) -> bool {
+        self.development_defaults
+    }
+
     /// The configuration: the explicit one, or the environment's (with generated development
     /// secrets when asked for).
     pub fn load_config(&self) -> Result<Config, StartupError> {
@@ -711,18 +716,87 @@ pub(crate) fn build_router(
 }
 
 /// `/readyz`: ready when the database (if configured) answers `SELECT 1` and Hasura (if
-/// configured) answers its `/healthz`. Failures are logged; the answer only names the check.
+/// configured) answers its `/healthz`. `?checks=database` (comma-separated: `database`,
+/// `hasura`) selects the checks, so a Kubernetes readiness probe can leave Hasura out (Hasura
+/// calls the service: its outage must not take every replica out of the Service). Failures are
+/// logged; the answer only names the check.
 async fn readyz(
     axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
     headers: HeaderMap,
+    uri: http::Uri,
 ) -> Response {
-    with_request_id(&headers, readiness(&shared).await)
+    let answer = match ReadyChecks::from_query(uri.query()) {
+        Ok(checks) => readiness(&shared, checks).await,
+        Err(rejection) => rejection.into_response(),
+    };
+    with_request_id(&headers, answer)
 }
 
-async fn readiness(shared: &Shared) -> Response {
+/// The checks `/readyz` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ReadyChecks {
+    database: bool,
+    hasura: bool,
+}
+
+impl ReadyChecks {
+    const NAMES: &'static str = "database, hasura";
+
+    /// Every check, or those `checks=` names (repeatable, comma-separated).
+    fn from_query(query: Option<&str>) -> Result<Self, Rejection> {
+        let mut selected: Option<Self> = None;
+        for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            if name != "checks" {
+                return Err(Rejection::validation_failed(format!(
+                    "unknown parameter `{}`: /readyz takes `checks` ({})",
+                    truncate_for_message(&name),
+                    Self::NAMES
+                )));
+            }
+            let checks = selected.get_or_insert(Self {
+                database: false,
+                hasura: false,
+            });
+            for check in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                match check {
+                    "database" => checks.database = true,
+                    "hasura" => checks.hasura = true,
+                    other => {
+                        return Err(Rejection::validation_failed(format!(
+                            "unknown check `{}`: /readyz checks {}",
+                            truncate_for_message(other),
+                            Self::NAMES
+                        )));
+                    }
+                }
+            }
+        }
+        match selected {
+            Some(checks) if !checks.database && !checks.hasura => Err(
+                Rejection::validation_failed(format!("`checks` is empty: name {}", Self::NAMES)),
+            ),
+            Some(checks) => Ok(checks),
+            None => Ok(Self {
+                database: true,
+                hasura: true,
+            }),
+        }
+    }
+}
+
+/// At most 64 characters of user input in an error message.
+fn truncate_for_message(text: &str) -> String {
+    match text.char_indices().nth(64) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+async fn readiness(shared: &Shared, selected: ReadyChecks) -> Response {
     const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
     let database = async {
         match &shared.db {
+            _ if !selected.database => "skipped",
             None => "not-configured",
             Some(pool) => match crate::db::ping(pool, CHECK_TIMEOUT).await {
                 Ok(()) => "ok",
@@ -735,6 +809,7 @@ async fn readiness(shared: &Shared) -> Response {
     };
     let hasura = async {
         match &shared.graphql {
+            _ if !selected.hasura => "skipped",
             None => "not-configured",
             Some(client) => {
                 let url = client.health_url().clone();
@@ -758,7 +833,7 @@ async fn readiness(shared: &Shared) -> Response {
     let (database, hasura) = tokio::join!(database, hasura);
     let ready = [database, hasura]
         .iter()
-        .all(|c| matches!(*c, "ok" | "not-configured"));
+        .all(|c| matches!(*c, "ok" | "not-configured" | "skipped"));
     json_response(
         if ready {
             StatusCode::OK

@@ -577,4 +577,38 @@ async fn readiness_checks_that_hasura_answers() {
         r.json::<Value>(),
         json!({"status": "not-ready", "checks": {"database": "not-configured", "hasura": "unreachable"}})
     );
+
+    // A Kubernetes readiness probe leaves Hasura out: a Hasura outage keeps replicas in.
+    let down_service = service_with_hasura(&down);
+    let r = down_service.get("/readyz?checks=database").await;
+    r.assert_status(200);
+    assert_eq!(
+        r.json::<Value>(),
+        json!({"status": "ready", "checks": {"database": "not-configured", "hasura": "skipped"}})
+    );
+    let r = down_service.get("/readyz?checks=database,hasura").await;
+    r.assert_status(503);
+    let r = down_service
+        .get("/readyz?checks=hasura&checks=database")
+        .await;
+    r.assert_status(503);
+
+    // Unknown, empty, forged and oversized selections are 400s in Hasura's format.
+    let long = format!("/readyz?checks={}", "x".repeat(10_000));
+    for (query, says) in [
+        ("/readyz?checks=redis", "unknown check `redis`"),
+        ("/readyz?checks=", "`checks` is empty"),
+        ("/readyz?checks=,,", "`checks` is empty"),
+        ("/readyz?check=database", "unknown parameter `check`"),
+        ("/readyz?checks=%FF%FE", "unknown check"),
+        (long.as_str(), "…"),
+    ] {
+        let r = down_service.get(query).await;
+        r.assert_status(400);
+        let body = r.json::<Value>();
+        assert_eq!(body["extensions"]["code"], "validation-failed", "{query}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(says), "{query}: {message}");
+        assert!(message.len() < 200, "{query}: {message}");
+    }
 }

@@ -50,6 +50,19 @@ impl RedisStore {
         })
     }
 
+    /// Connects (or reuses the connection) and sends `PING` (`doctor`'s check).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut connection = self.connection().await?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                self.forget_connection();
+                StoreError(format!("Redis did not answer PING ({})", e.kind_text()))
+            })
+    }
+
     async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
         let cached = self
             .connection
