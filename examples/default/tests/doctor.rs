@@ -198,7 +198,7 @@ async fn doctor_reports_each_check_with_its_fix() {
     let dead_jwks = json!({"jwk_url": format!("{closed}/jwks.json")}).to_string();
     // (check, variables set, variables removed, what the line says, its fix)
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>, &'a str, &'a str);
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "configuration",
             vec![("RASURA_WEBHOOK_SECRET", short_secret)],
