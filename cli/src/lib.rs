@@ -1,7 +1,11 @@
-//! The `rasura` command (`cargo install --path cli`): `rasura codegen` (the `build.rs`
-//! generation, for inspection or a `--check` in CI) and `rasura schema pull` (introspect a live
-//! Hasura into the committed snapshot, or `--check` that the snapshot is current). The code
-//! generation itself is the `rasura-codegen` library; this crate is its command line.
+//! The `rasura` command (`cargo install --path cli`): `rasura new` (a service crate with its
+//! Hasura project, local stack and deployment files), `rasura add` (handler generators),
+//! `rasura codegen` (the `build.rs` generation, for inspection or a `--check` in CI) and
+//! `rasura schema pull` (introspect a live Hasura into the committed snapshot, or `--check` that
+//! the snapshot is current). The code generation itself is the `rasura-codegen` library.
+
+pub mod scaffold;
+pub mod template;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,11 +26,43 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Creates a service crate: handlers with tests, its Hasura project, .env, compose.yaml,
+    /// Dockerfile and Kubernetes files.
+    New(NewArgs),
     /// Generates the Rust code `build.rs` would, into a file.
     Codegen(CodegenArgs),
     /// The schema snapshot.
     #[command(subcommand)]
     Schema(SchemaCommand),
+}
+
+#[derive(Debug, Args)]
+struct NewArgs {
+    /// The crate name (also the service's name in Hasura's metadata, `-` read as `_`).
+    name: String,
+    /// Where to create it [default: ./NAME]; must not exist or be empty.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Take Rasura from this checkout (the directory holding runtime/ and codegen/)
+    /// [default: the checkout this CLI was built from].
+    #[arg(long, conflicts_with = "rasura_git")]
+    rasura_path: Option<PathBuf>,
+    /// Take Rasura from this git repository.
+    #[arg(long)]
+    rasura_git: Option<String>,
+    /// Identity: signup, login, refresh and logout with the service's own tokens and JWK set.
+    #[arg(long)]
+    auth: bool,
+    /// Object storage: an upload action, a storage volume in compose.
+    #[arg(long)]
+    storage: bool,
+    /// Redis: rate limits shared by every replica, a Redis service in compose.
+    #[arg(long)]
+    redis: bool,
+    /// Hasura in auth-webhook mode (the service's /auth/webhook) instead of JWT mode; implies
+    /// --auth.
+    #[arg(long)]
+    auth_webhook: bool,
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +151,7 @@ where
         }
     };
     let result = match cli.command {
+        Command::New(args) => new(args).map_err(Error::new),
         Command::Codegen(args) => codegen(args),
         Command::Schema(SchemaCommand::Pull(args)) => pull(args),
     };
@@ -125,6 +162,35 @@ where
             ExitCode::from(2)
         }
     }
+}
+
+fn new(args: NewArgs) -> Result<ExitCode, String> {
+    use scaffold::{NewProject, RasuraSource};
+    let rasura = match (args.rasura_path, args.rasura_git) {
+        (Some(path), _) => RasuraSource::path(&path)?,
+        (None, Some(url)) => RasuraSource::Git(url),
+        (None, None) => RasuraSource::built_from()?,
+    };
+    let project = NewProject {
+        dir: args.dir.unwrap_or_else(|| PathBuf::from(&args.name)),
+        name: args.name,
+        rasura,
+        auth: args.auth,
+        storage: args.storage,
+        redis: args.redis,
+        auth_webhook: args.auth_webhook,
+    };
+    let files = project.create()?;
+    println!(
+        "created {} ({} files): a Rasura service with its Hasura project",
+        project.dir.display(),
+        files.len()
+    );
+    println!("\nnext:\n  cd {}", project.dir.display());
+    println!("  cargo test            # the handlers' tests");
+    println!("  cargo run -- routes   # what it serves");
+    println!("  docker compose up -d  # Postgres, Hasura and the service (see README.md)");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn codegen(args: CodegenArgs) -> Result<ExitCode, Error> {

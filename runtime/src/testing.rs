@@ -93,6 +93,25 @@ impl TestService {
             .with_storage(crate::storage::StorageLocation::Memory)
     }
 
+    /// Identity for tests of token issuing: the service signs with [`TEST_JWT_KEY`] (HS256, kid
+    /// `test`), so the tokens `ctx.tokens()` issues verify under [`TestService::config`]'s JWT
+    /// configuration (`jwt` actions accept them). Add a database for refresh tokens:
+    /// `TestService::config().with_identity(TestService::identity()).with_database_url(…)`.
+    pub fn identity() -> crate::auth::IdentityConfig {
+        use base64::Engine as _;
+        let jwk = json!({"keys": [{
+            "kty": "oct", "alg": "HS256", "kid": "test", "use": "sig",
+            "k": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(TEST_JWT_KEY),
+        }]});
+        crate::auth::IdentityConfig {
+            signing_keys: Some(std::sync::Arc::new(
+                crate::auth::SigningKeys::from_json(&jwk.to_string(), None)
+                    .expect("valid test signing key"),
+            )),
+            ..crate::auth::IdentityConfig::default()
+        }
+    }
+
     /// The router.
     pub fn router(&self) -> Router {
         self.router.clone()

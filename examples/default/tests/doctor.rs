@@ -197,7 +197,13 @@ async fn doctor_reports_each_check_with_its_fix() {
     );
     let dead_jwks = json!({"jwk_url": format!("{closed}/jwks.json")}).to_string();
     // (check, variables set, variables removed, what the line says, its fix)
-    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>, &'a str, &'a str);
+    type Case<'a> = (
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        Vec<&'a str>,
+        &'a str,
+        &'a str,
+    );
     let cases: Vec<Case<'_>> = vec![
         (
             "configuration",
