@@ -4,6 +4,7 @@
 //! `rasura schema pull` (introspect a live Hasura into the committed snapshot, or `--check` that
 //! the snapshot is current). The code generation itself is the `rasura-codegen` library.
 
+pub mod generate;
 pub mod scaffold;
 pub mod template;
 
@@ -29,11 +30,82 @@ enum Command {
     /// Creates a service crate: handlers with tests, its Hasura project, .env, compose.yaml,
     /// Dockerfile and Kubernetes files.
     New(NewArgs),
+    /// Adds a handler to a crate made by `rasura new`: its file with a test, its module, and for
+    /// actions its definition in hasura/metadata/actions.graphql.
+    #[command(subcommand)]
+    Add(AddCommand),
     /// Generates the Rust code `build.rs` would, into a file.
     Codegen(CodegenArgs),
     /// The schema snapshot.
     #[command(subcommand)]
     Schema(SchemaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AddCommand {
+    /// An action (a mutation unless --query).
+    Action {
+        /// Its name (snake_case).
+        name: String,
+        /// A query instead of a mutation.
+        #[arg(long)]
+        query: bool,
+        /// Its arguments, in GraphQL: 'sku: String!, quantity: Int'.
+        #[arg(long, default_value = "")]
+        args: String,
+        /// Its output type [default: <Name>Output, created with `ok: Boolean!` unless
+        /// actions.graphql defines it].
+        #[arg(long)]
+        output: Option<String>,
+        /// The roles allowed to call it, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "user")]
+        roles: Vec<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// An event trigger on a tracked table.
+    Event {
+        /// Its name (snake_case).
+        name: String,
+        /// The table, schema.table.
+        #[arg(long)]
+        table: String,
+        /// On inserts (the default when no operation is given).
+        #[arg(long)]
+        insert: bool,
+        /// On updates.
+        #[arg(long)]
+        update: bool,
+        /// On deletes.
+        #[arg(long)]
+        delete: bool,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// A cron trigger.
+    Cron {
+        /// Its name (snake_case).
+        name: String,
+        /// Hasura's cron schedule (five fields, UTC): '0 3 * * *'.
+        #[arg(long)]
+        schedule: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// A one-off scheduled event's handler.
+    Scheduled {
+        /// Its name (snake_case).
+        name: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ProjectArgs {
+    /// The crate to add to [default: the current directory].
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +224,7 @@ where
     };
     let result = match cli.command {
         Command::New(args) => new(args).map_err(Error::new),
+        Command::Add(command) => add(command).map_err(Error::new),
         Command::Codegen(args) => codegen(args),
         Command::Schema(SchemaCommand::Pull(args)) => pull(args),
     };
@@ -190,6 +263,72 @@ fn new(args: NewArgs) -> Result<ExitCode, String> {
     println!("  cargo test            # the handlers' tests");
     println!("  cargo run -- routes   # what it serves");
     println!("  docker compose up -d  # Postgres, Hasura and the service (see README.md)");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn add(command: AddCommand) -> Result<ExitCode, String> {
+    use generate::{ActionSpec, EventSpec, Project};
+    let (project_dir, what) = match &command {
+        AddCommand::Action { project, name, .. } => (&project.dir, format!("action `{name}`")),
+        AddCommand::Event { project, name, .. } => (&project.dir, format!("event `{name}`")),
+        AddCommand::Cron { project, name, .. } => (&project.dir, format!("cron `{name}`")),
+        AddCommand::Scheduled { project, name } => {
+            (&project.dir, format!("scheduled event `{name}`"))
+        }
+    };
+    let project = Project::open(project_dir)?;
+    let edits = match &command {
+        AddCommand::Action {
+            name,
+            query,
+            args,
+            output,
+            roles,
+            ..
+        } => project.add_action(&ActionSpec {
+            name: name.clone(),
+            query: *query,
+            args: args.clone(),
+            output: output.clone(),
+            roles: roles
+                .iter()
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty())
+                .collect(),
+        })?,
+        AddCommand::Event {
+            name,
+            table,
+            insert,
+            update,
+            delete,
+            ..
+        } => project.add_event(&EventSpec {
+            name: name.clone(),
+            table: table.clone(),
+            insert: *insert,
+            update: *update,
+            delete: *delete,
+        })?,
+        AddCommand::Cron { name, schedule, .. } => project.add_cron(name, schedule)?,
+        AddCommand::Scheduled { name, .. } => project.add_scheduled(name)?,
+    };
+    project.apply(&edits)?;
+    for edit in &edits {
+        let path = project_dir.join(&edit.path);
+        // Formatted as `cargo fmt` would (best effort: without rustfmt the file is still valid).
+        if path.extension().is_some_and(|e| e == "rs") {
+            let _ = std::process::Command::new("rustfmt")
+                .args(["--edition", "2024"])
+                .arg(&path)
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "added {what}: `cargo test` runs its test; `cargo run -- metadata export --dir hasura/metadata` writes its Hasura metadata"
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -57,7 +57,13 @@ pub async fn signup(ctx: Ctx, input: SignupArgs) -> Result<TokenOutput, ActionEr
     .bind(&hash)
     .fetch_optional(ctx.db()?)
     .await?
-    .ok_or_else(|| ActionError::new(StatusCode::CONFLICT, "username-taken", "this username is taken"))?;
+    .ok_or_else(|| {
+        ActionError::new(
+            StatusCode::CONFLICT,
+            "username-taken",
+            "this username is taken",
+        )
+    })?;
     let pair = ctx.tokens()?.issue(&Grant::new(user_id, "user")).await?;
     Ok(tokens(pair))
 }

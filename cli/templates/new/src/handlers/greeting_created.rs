@@ -5,7 +5,11 @@ use rasura::{Ctx, Event, EventError, Operation, event};
 use crate::hasura::events::GreetingRow;
 
 /// Runs once for each new greeting (Hasura retries it until it answers 2xx).
-#[event(table = "public.greeting", insert, retry(num_retries = 3, interval_sec = 10))]
+#[event(
+    table = "public.greeting",
+    insert,
+    retry(num_retries = 3, interval_sec = 10)
+)]
 pub async fn greeting_created(_ctx: Ctx, event: Event<GreetingRow>) -> Result<(), EventError> {
     if let Operation::Insert { new } = event.operation {
         tracing::info!(id = new.id, name = %new.name, "greeting created");

@@ -17,7 +17,8 @@ pub async fn upload_text(ctx: Ctx, input: UploadTextArgs) -> Result<UploadTextOu
     let valid = |s: &str| {
         !s.is_empty()
             && s.len() <= 128
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && !s.starts_with('.')
     };
     if !valid(&input.name) {
@@ -28,12 +29,19 @@ pub async fn upload_text(ctx: Ctx, input: UploadTextArgs) -> Result<UploadTextOu
     }
     let owner = ctx.identity().user_id().unwrap_or("anonymous");
     if !valid(owner) {
-        return Err(ActionError::bad_request("invalid-user", "unusable x-hasura-user-id"));
+        return Err(ActionError::bad_request(
+            "invalid-user",
+            "unusable x-hasura-user-id",
+        ));
     }
     let key = format!("uploads/{owner}/{}", input.name);
     let storage = ctx.storage()?;
     storage
-        .upload(&key, input.content.into_bytes(), "text/plain; charset=utf-8")
+        .upload(
+            &key,
+            input.content.into_bytes(),
+            "text/plain; charset=utf-8",
+        )
         .await?;
     let url = storage.url(&key, URL_LIFETIME).await?;
     Ok(UploadTextOutput {
@@ -58,7 +66,10 @@ mod tests {
             .send()
             .await;
         res.assert_status(200);
-        let url = res.json::<serde_json::Value>()["url"].as_str().unwrap().to_owned();
+        let url = res.json::<serde_json::Value>()["url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let path = &url[url.find("/files/").unwrap()..];
         let file = hasura.get(path).await;
         file.assert_status(200);
