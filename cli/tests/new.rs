@@ -538,6 +538,34 @@ fn check_hasura_project(dir: &Path) {
     );
 }
 
+/// The environment variables the runtime's sources name (`"RASURA_…"`, `"HASURA_GRAPHQL_…"`,
+/// `"OTEL_…"`, `"DATABASE_URL"` string literals).
+fn runtime_variables() -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for (path, bytes) in read_tree(&workspace().join("runtime/src")) {
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = String::from_utf8(bytes).unwrap();
+        for literal in text.split('"').skip(1).step_by(2) {
+            let is_variable = ["RASURA_", "HASURA_GRAPHQL_", "OTEL_"]
+                .iter()
+                .any(|p| literal.starts_with(p))
+                || literal == "DATABASE_URL";
+            if is_variable
+                && !literal.ends_with('_')
+                && literal
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            {
+                names.insert(literal.to_owned());
+            }
+        }
+    }
+    assert!(names.len() > 40, "{names:?}");
+    names
+}
+
 #[test]
 fn generated_and_example_deployment_files_are_well_formed() {
     let root = workspace();
@@ -584,6 +612,13 @@ fn generated_and_example_deployment_files_are_well_formed() {
             .find_map(|l| l.strip_prefix("RASURA_WEBHOOK_SECRET="))
             .unwrap();
         assert!(secret.len() >= 64 && !example.contains(secret));
+        // Every variable the runtime reads is listed.
+        for variable in runtime_variables() {
+            assert!(
+                example.contains(&format!("{variable}=")),
+                "{variable} is not in .env.example"
+            );
+        }
         let ignored = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
         assert!(ignored.lines().any(|l| l == ".env"));
         let _ = std::fs::remove_dir_all(&dir);
