@@ -272,7 +272,11 @@ impl Project {
     /// `rasura add cron`.
     pub fn add_cron(&self, name: &str, schedule: &str) -> Result<Vec<Edit>, String> {
         let fields = schedule.split_whitespace().count();
-        if fields != 5 || schedule.contains('"') || schedule.contains('\\') {
+        if fields != 5
+            || schedule
+                .chars()
+                .any(|c| c.is_control() || c == '"' || c == '\\')
+        {
             return Err(format!(
                 "--schedule `{}`: Hasura's cron dialect has five fields (minute hour day month weekday, UTC), such as '0 3 * * *'",
                 schedule.escape_default()
@@ -352,16 +356,20 @@ fn base_type<'a>(ty: &'a Type<'_, String>) -> &'a str {
 
 /// A JSON value of type `ty` for the generated test, when one is obvious.
 fn sample(ty: &Type<'_, String>) -> Option<String> {
+    let builtin = |name: &str| match name {
+        "String" | "ID" => Some("\"text\"".to_owned()),
+        "Int" => Some("1".to_owned()),
+        "Float" => Some("1.5".to_owned()),
+        "Boolean" => Some("true".to_owned()),
+        _ => None,
+    };
     match ty {
-        Type::NonNullType(inner) => sample(inner),
         Type::ListType(_) => Some("[]".into()),
-        Type::NamedType(n) => match n.as_str() {
-            "String" | "ID" => Some("\"text\"".into()),
-            "Int" => Some("1".into()),
-            "Float" => Some("1.5".into()),
-            "Boolean" => Some("true".into()),
-            _ if !matches!(ty, Type::NonNullType(_)) => Some("null".into()),
-            _ => None,
+        // A nullable custom type can be null; a required one has no obvious value.
+        Type::NamedType(n) => builtin(n).or_else(|| Some("null".into())),
+        Type::NonNullType(inner) => match &**inner {
+            Type::NamedType(n) => builtin(n),
+            other => sample(other),
         },
     }
 }
@@ -703,6 +711,20 @@ mod tests {
             "//! Handlers.\n\npub mod a;\npub mod b;\npub mod d;\n"
         );
         assert!(register_module(registry, "b").is_err());
+    }
+
+    #[test]
+    fn samples_exist_only_for_obvious_values() {
+        let arg_type = |text: &str| {
+            let sdl = format!("type Query {{ f(a: {text}): T }}");
+            let doc = graphql_parser::parse_schema::<String>(&sdl).unwrap();
+            action_arguments(&doc).remove(0).1
+        };
+        assert_eq!(sample(&arg_type("String!")).as_deref(), Some("\"text\""));
+        assert_eq!(sample(&arg_type("Int")).as_deref(), Some("1"));
+        assert_eq!(sample(&arg_type("uuid")).as_deref(), Some("null"));
+        assert_eq!(sample(&arg_type("uuid!")), None);
+        assert_eq!(sample(&arg_type("[uuid!]!")).as_deref(), Some("[]"));
     }
 
     #[test]

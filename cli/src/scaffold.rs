@@ -197,18 +197,23 @@ const RESERVED: &[&str] = &[
 pub fn validate_name(name: &str) -> Result<String, String> {
     let why = if name.is_empty() {
         Some("it is empty".to_owned())
-    } else if name.len() > 64 {
-        Some("it is longer than 64 characters".to_owned())
-    } else if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        Some("it must start with a letter (a-z, A-Z)".to_owned())
+    } else if name.len() > 50 {
+        Some(
+            "it is longer than 50 characters (Kubernetes names derived from it are limited)"
+                .to_owned(),
+        )
+    } else if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        Some("it must start with a lowercase letter (a-z)".to_owned())
     } else if let Some(c) = name
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-'))
     {
         Some(format!(
-            "`{}` is not allowed: use letters, digits, `_` and `-`",
+            "`{}` is not allowed: use lowercase letters, digits, `_` and `-` (it also names the container and the Kubernetes objects)",
             c.escape_default()
         ))
+    } else if name.ends_with(['-', '_']) {
+        Some("it must end with a letter or a digit".to_owned())
     } else if RESERVED.contains(&name.replace('-', "_").as_str()) {
         Some("it is a Rust keyword or the name of a crate the service depends on".to_owned())
     } else {
@@ -254,6 +259,8 @@ impl NewProject {
         let values = &mut context.values;
         values.insert("NAME", self.name.clone());
         values.insert("CRATE", crate_ident.to_owned());
+        // Kubernetes object names, hostnames and image names: DNS labels (no `_`).
+        values.insert("SLUG", self.name.replace('_', "-"));
         match &self.rasura {
             RasuraSource::Path(root) => {
                 let root_text = root.display().to_string();
@@ -329,14 +336,22 @@ impl NewProject {
     /// a failure leaves nothing half-written. Refuses a non-empty directory.
     pub fn create(&self) -> Result<Vec<&'static str>, String> {
         let files = self.render()?;
-        let dir = &self.dir;
-        if dir.exists() {
+        let exists = self.dir.exists();
+        // `.` or `$PWD` name the directory itself: work from its canonical path.
+        let dir = if exists {
+            self.dir
+                .canonicalize()
+                .map_err(|e| format!("{}: {e}", self.dir.display()))?
+        } else {
+            self.dir.clone()
+        };
+        if exists {
             let mut entries =
-                std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             if entries.next().is_some() {
                 return Err(format!(
                     "{} is not empty: choose another --dir, or remove it",
-                    dir.display()
+                    self.dir.display()
                 ));
             }
         }
@@ -353,18 +368,39 @@ impl NewProject {
                     std::fs::create_dir_all(p)?;
                 }
                 std::fs::write(&target, text)?;
+                if *path == ".env" {
+                    restrict_to_owner(&target)?;
+                }
             }
-            if dir.exists() {
-                std::fs::remove_dir(dir)?;
+            if exists {
+                // An existing (empty) directory stays: the files move into it.
+                for entry in std::fs::read_dir(&staging)? {
+                    let entry = entry?;
+                    std::fs::rename(entry.path(), dir.join(entry.file_name()))?;
+                }
+                std::fs::remove_dir(&staging)
+            } else {
+                std::fs::rename(&staging, &dir)
             }
-            std::fs::rename(&staging, dir)
         })();
         if let Err(e) = written {
             let _ = std::fs::remove_dir_all(&staging);
-            return Err(format!("writing {}: {e}", dir.display()));
+            return Err(format!("writing {}: {e}", self.dir.display()));
         }
         Ok(files.into_iter().map(|(path, _)| path).collect())
     }
+}
+
+/// `.env` holds secrets: readable by its owner only.
+#[cfg(unix)]
+fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn restrict_to_owner(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]
@@ -373,9 +409,13 @@ mod tests {
 
     fn project(flags: &[&str]) -> NewProject {
         NewProject {
-            name: "shop-api".into(),
-            dir: PathBuf::from("shop-api"),
-            rasura: RasuraSource::Git("https://example.com/rasura.git".into()),
+            name: "shop_api".into(),
+            dir: PathBuf::from("shop_api"),
+            rasura: if flags.contains(&"path") {
+                RasuraSource::Path("/opt/rasura checkout".into())
+            } else {
+                RasuraSource::Git("https://example.com/rasura.git".into())
+            },
             auth: flags.contains(&"auth"),
             storage: flags.contains(&"storage"),
             redis: flags.contains(&"redis"),
@@ -386,11 +426,14 @@ mod tests {
     #[test]
     fn names_are_checked_as_crate_and_hasura_names() {
         assert_eq!(validate_name("shop-api").unwrap(), "shop_api");
-        assert_eq!(validate_name("Shop_2").unwrap(), "Shop_2");
+        assert_eq!(validate_name("shop_2").unwrap(), "shop_2");
         for (bad, says) in [
             ("", "empty"),
-            ("2shop", "start with a letter"),
-            ("_shop", "start with a letter"),
+            ("2shop", "start with a lowercase letter"),
+            ("_shop", "start with a lowercase letter"),
+            ("Shop", "start with a lowercase letter"),
+            ("shopApi", "`A` is not allowed"),
+            ("shop-", "end with a letter or a digit"),
             ("shop.api", "`.` is not allowed"),
             ("shop api", "` ` is not allowed"),
             ("café", "is not allowed"),
@@ -401,7 +444,7 @@ mod tests {
             let e = validate_name(bad).unwrap_err();
             assert!(e.contains(says), "{bad}: {e}");
         }
-        assert!(validate_name(&"a".repeat(65)).unwrap_err().contains("64"));
+        assert!(validate_name(&"a".repeat(51)).unwrap_err().contains("50"));
     }
 
     #[test]
@@ -413,17 +456,31 @@ mod tests {
             &["redis"],
             &["webhook"],
             &["auth", "storage", "redis", "webhook"],
+            &["path"],
+            &["path", "auth", "storage", "redis", "webhook"],
         ] {
             let files = project(flags).render().unwrap();
             for (path, text) in &files {
+                // No placeholder or directive is left.
+                let leftover = text.match_indices("__").any(|(at, _)| {
+                    let after = &text[at + 2..];
+                    let end = after
+                        .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+                        .unwrap_or(after.len());
+                    let word = &after[..end];
+                    word.len() > 2
+                        && word.ends_with("__")
+                        && word.starts_with(|c: char| c.is_ascii_uppercase())
+                });
+                assert!(!leftover, "{path}: a placeholder is left");
                 assert!(
-                    !text.contains("__NAME__") && !text.contains("__CRATE__"),
-                    "{path}"
+                    !text.lines().any(|l| l.starts_with('%')),
+                    "{path}: a directive is left"
                 );
-                assert!(
-                    !text.lines().any(|l| l.starts_with("%if") || l == "%end"),
-                    "{path}"
-                );
+                // Kubernetes and compose names are DNS labels: no `_`.
+                if path.starts_with("deploy/") {
+                    assert!(!text.contains("shop_api"), "{path}");
+                }
             }
             let has = |p: &str| files.iter().any(|(path, _)| *path == p);
             assert_eq!(

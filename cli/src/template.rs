@@ -43,7 +43,7 @@ impl Context {
         let keeping =
             |open: &[(bool, bool)]| open.last().is_none_or(|&(outer, this)| outer && this);
         for (n, line) in template.split_inclusive('\n').enumerate() {
-            let directive = line.trim_end_matches(['\n', '\r']);
+            let directive = line.trim_end();
             let at = || format!("{name}:{}", n + 1);
             if let Some(condition) = directive.strip_prefix("%if ") {
                 let outer = keeping(&open);

@@ -158,6 +158,14 @@ fn new_crates_pass_their_tests_and_generators_keep_them_passing() {
             "user,editor",
         ],
         &["add", "action", "ping_it"],
+        // A required custom scalar: no obvious value, so only the refusals are tested.
+        &[
+            "add",
+            "action",
+            "remind_at",
+            "--args",
+            "at: timestamptz!, note: String",
+        ],
         &[
             "add",
             "event",
@@ -193,13 +201,14 @@ fn new_crates_pass_their_tests_and_generators_keep_them_passing() {
     );
     let (ok, out) = cargo(&dir, &["test"]);
     assert!(ok, "{out}");
-    assert!(out.contains("test result: ok. 13 passed"), "{out}");
+    assert!(out.contains("test result: ok. 14 passed"), "{out}");
     let (ok, routes) = cargo(&dir, &["run", "-q", "--", "routes"]);
     assert!(ok, "{routes}");
     for route in [
         "/actions/create_order",
         "/actions/greeting_of",
         "/actions/ping_it",
+        "/actions/remind_at",
         "/events/greeting_changed",
         "/crons/nightly_cleanup",
         "/scheduled/send_reminder",
@@ -255,6 +264,14 @@ fn new_crates_pass_their_tests_and_generators_keep_them_passing() {
     );
     assert!(!ok && out.contains("rasura new"), "{out}");
 
+    // Identity in JWT mode and storage, without Redis; a name with `_`.
+    let dir = new_crate("scaffold_auth", &["--auth", "--storage"]);
+    let (ok, out) = cargo(&dir, &["test"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("test result: ok. 6 passed"), "{out}");
+    export_changes_nothing(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+
     // Every option at once: identity (its test signs up against PostgreSQL), storage, Redis
     // rate limits, the auth webhook.
     let dir = new_crate(
@@ -278,7 +295,8 @@ fn new_refuses_bad_names_used_directories_and_non_checkouts() {
     let d = dir.to_str().unwrap();
     for (args, says) in [
         (&["new", "shop", "--dir", d][..], "is not empty"),
-        (&["new", "2shop"], "must start with a letter"),
+        (&["new", "2shop"], "must start with a lowercase letter"),
+        (&["new", "Shop"], "must start with a lowercase letter"),
         (&["new", "shop.api"], "`.` is not allowed"),
         (&["new", "self"], "keyword"),
         (
@@ -299,6 +317,26 @@ fn new_refuses_bad_names_used_directories_and_non_checkouts() {
         "mine"
     );
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    // `--dir .` fills the current directory when it is empty.
+    let here = dir.join("here");
+    std::fs::create_dir_all(&here).unwrap();
+    let (ok, out) = rasura(
+        &[
+            "new",
+            "here",
+            "--dir",
+            ".",
+            "--rasura-path",
+            root.to_str().unwrap(),
+        ],
+        &here,
+    );
+    assert!(ok, "{out}");
+    assert!(here.join("Cargo.toml").is_file() && here.join("hasura/schema.graphql").is_file());
+    assert!(std::fs::read_dir(&dir).unwrap().all(|e| {
+        let name = e.unwrap().file_name();
+        !name.to_string_lossy().contains("rasura-new")
+    }));
     let empty = dir.join("empty");
     let (ok, out) = rasura(
         &[
@@ -344,7 +382,7 @@ fn str_of<'a>(value: &'a Value, path: &str) -> &'a str {
 }
 
 /// compose.yaml: the services, their health checks and start order, Hasura's mode.
-fn check_compose(dir: &Path, binary: &str, redis: bool, webhook: bool) {
+fn check_compose(dir: &Path, binary: &str, redis: bool, auth: bool, webhook: bool) {
     let compose = yaml(&dir.join("compose.yaml"));
     let services = get(&compose, "services");
     let mut names = vec!["postgres", "hasura", "service"];
@@ -378,6 +416,27 @@ fn check_compose(dir: &Path, binary: &str, redis: bool, webhook: bool) {
     assert!(str_of(hasura_env, "HASURA_GRAPHQL_ADMIN_SECRET").starts_with("${"));
     assert!(str_of(hasura_env, "RASURA_WEBHOOK_SECRET").starts_with("${"));
     assert_eq!(str_of(hasura_env, "RASURA_BASE_URL"), "http://service:3300");
+    if auth {
+        // Hasura fetches the service's JWK set at start-up.
+        assert_eq!(
+            str_of(services, "hasura.depends_on.service.condition"),
+            "service_healthy"
+        );
+    }
+    // A local Rasura checkout is a named build context, copied where Cargo.toml points.
+    if let Some(context) = get(services, "service.build").get("additional_contexts") {
+        let root = str_of(context, "rasura");
+        let dockerfile = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+        assert!(
+            dockerfile.contains(&format!("COPY --from=rasura [\".\", \"{root}\"]")),
+            "{dockerfile}"
+        );
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains(&format!("path = \"{root}/runtime\"")),
+            "{manifest}"
+        );
+    }
     if webhook {
         assert_eq!(
             str_of(hasura_env, "HASURA_GRAPHQL_AUTH_HOOK"),
@@ -569,16 +628,18 @@ fn runtime_variables() -> std::collections::BTreeSet<String> {
 #[test]
 fn generated_and_example_deployment_files_are_well_formed() {
     let root = workspace();
-    for (name, options, redis, webhook) in [
-        ("deploy-base", &[][..], false, false),
-        ("deploy-auth", &["--auth", "--storage"], false, false),
+    for (name, options, redis, auth, webhook) in [
+        ("deploy-base", &[][..], false, false, false),
+        ("deploy-auth", &["--auth", "--storage"], false, true, false),
         (
-            "deploy-all",
+            "deploy_all",
             &["--auth", "--storage", "--redis", "--auth-webhook"],
+            true,
             true,
             true,
         ),
     ] {
+        let slug = name.replace('_', "-");
         let dir = scratch(name);
         let mut args = vec![
             "new",
@@ -591,9 +652,10 @@ fn generated_and_example_deployment_files_are_well_formed() {
         args.extend_from_slice(options);
         let (ok, out) = rasura(&args, &root);
         assert!(ok, "{out}");
-        check_compose(&dir, name, redis, webhook);
+        check_compose(&dir, name, redis, auth, webhook);
         check_dockerfile(&dir, name);
-        check_deploy(&dir, name);
+        check_deploy(&dir, &slug);
+        assert_eq!(str_of(&yaml(&dir.join("compose.yaml")), "name"), slug);
         check_hasura_project(&dir);
         // .env holds generated secrets; .env.example lists the same settings without them.
         let env = std::fs::read_to_string(dir.join(".env")).unwrap();
@@ -621,10 +683,20 @@ fn generated_and_example_deployment_files_are_well_formed() {
         }
         let ignored = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
         assert!(ignored.lines().any(|l| l == ".env"));
+        assert!(ignored.lines().any(|l| l == "/deploy/secret.env"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(".env"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, ".env is readable by others: {mode:o}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
     let example = root.join("examples/default");
-    check_compose(&example, "example-default", true, false);
+    check_compose(&example, "example-default", true, true, false);
     check_dockerfile(&example, "example-default");
     check_deploy(&example, "example-default");
 }

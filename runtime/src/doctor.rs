@@ -383,6 +383,8 @@ impl<'a> Doctor<'a> {
             .timeout(CHECK_TIMEOUT)
             .build()
             .unwrap_or_default();
+        // Shown without user information or query.
+        let shown = url_without_secrets(&endpoint);
         {
             let health = crate::graphql::endpoint_url(&endpoint, "healthz");
             match http.get(health).send().await {
@@ -390,10 +392,7 @@ impl<'a> Doctor<'a> {
                 Ok(r) => {
                     checks.push(Check::error(
                         "hasura",
-                        format!(
-                            "{endpoint} answers /healthz with HTTP {}",
-                            r.status().as_u16()
-                        ),
+                        format!("{shown} answers /healthz with HTTP {}", r.status().as_u16()),
                         "check Hasura's logs (its database may be unreachable)",
                     ));
                     return None;
@@ -401,7 +400,7 @@ impl<'a> Doctor<'a> {
                 Err(e) => {
                     checks.push(Check::error(
                         "hasura",
-                        format!("{endpoint} is unreachable: {}", e.without_url()),
+                        format!("{shown} is unreachable: {}", e.without_url()),
                         format!("start Hasura or correct {}", config::HASURA_ENDPOINT),
                     ));
                     return None;
@@ -415,7 +414,7 @@ impl<'a> Doctor<'a> {
             Ok(_) => {
                 checks.push(Check::ok(
                     "hasura",
-                    format!("{endpoint} is healthy and its metadata API accepts the admin secret"),
+                    format!("{shown} is healthy and its metadata API accepts the admin secret"),
                 ));
                 Some(client)
             }
@@ -424,7 +423,7 @@ impl<'a> Doctor<'a> {
             {
                 let (message, fix) = if has_secret {
                     (
-                        format!("{endpoint} refuses the admin secret (HTTP {status})"),
+                        format!("{shown} refuses the admin secret (HTTP {status})"),
                         format!(
                             "set {} to Hasura's HASURA_GRAPHQL_ADMIN_SECRET",
                             config::ADMIN_SECRET
@@ -433,7 +432,7 @@ impl<'a> Doctor<'a> {
                 } else {
                     (
                         format!(
-                            "{endpoint} refuses the metadata API without an admin secret (HTTP {status})"
+                            "{shown} refuses the metadata API without an admin secret (HTTP {status})"
                         ),
                         format!("set {}", config::ADMIN_SECRET),
                     )
