@@ -34,7 +34,8 @@ mod emit;
 pub mod events;
 pub mod metadata;
 pub mod naming;
-mod operations;
+/// Operation documents checked against the schema, and their Rust types.
+pub mod operations;
 pub mod schema;
 
 use std::collections::BTreeSet;
