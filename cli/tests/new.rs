@@ -54,7 +54,7 @@ fn rasura(args: &[&str], cwd: &Path) -> (bool, String) {
 }
 
 /// `rasura new` into a scratch directory with `options`, against this checkout.
-fn new_crate(name: &str, options: &[&str]) -> PathBuf {
+fn generate(name: &str, options: &[&str]) -> PathBuf {
     let dir = scratch(name);
     let root = workspace();
     let mut args = vec![
@@ -68,8 +68,14 @@ fn new_crate(name: &str, options: &[&str]) -> PathBuf {
     args.extend_from_slice(options);
     let (ok, out) = rasura(&args, &root);
     assert!(ok, "{out}");
-    // The workspace's lock: the same versions, nothing to download.
-    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    dir
+}
+
+/// [`generate`], ready to build offline: with the workspace's lock (the same versions, nothing
+/// to download).
+fn new_crate(name: &str, options: &[&str]) -> PathBuf {
+    let dir = generate(name, options);
+    std::fs::copy(workspace().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
     dir
 }
 
@@ -640,18 +646,7 @@ fn generated_and_example_deployment_files_are_well_formed() {
         ),
     ] {
         let slug = name.replace('_', "-");
-        let dir = scratch(name);
-        let mut args = vec![
-            "new",
-            name,
-            "--dir",
-            dir.to_str().unwrap(),
-            "--rasura-path",
-            root.to_str().unwrap(),
-        ];
-        args.extend_from_slice(options);
-        let (ok, out) = rasura(&args, &root);
-        assert!(ok, "{out}");
+        let dir = generate(name, options);
         check_compose(&dir, name, redis, auth, webhook);
         check_dockerfile(&dir, name);
         check_deploy(&dir, &slug);

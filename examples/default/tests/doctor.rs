@@ -11,6 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use rasura::testing::TestDatabase;
 use serde_json::{Value, json};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_example-default");
 const WEBHOOK_SECRET: &str = "doctor-webhook-secret-0123456789abcdef";
 const ADMIN_SECRET: &str = "doctor-admin-secret-xyz";
@@ -79,24 +81,7 @@ fn synced() -> Value {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let declared: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut tables: Vec<Value> = Vec::new();
-    for t in declared["event_triggers"].as_array().unwrap() {
-        match tables.iter_mut().find(|x| x["table"] == t["table"]) {
-            Some(table) => table["event_triggers"]
-                .as_array_mut()
-                .unwrap()
-                .push(t["trigger"].clone()),
-            None => tables.push(json!({"table": t["table"], "event_triggers": [t["trigger"]]})),
-        }
-    }
-    json!({
-        "version": 3,
-        "sources": [{"name": "default", "kind": "postgres", "tables": tables}],
-        "actions": declared["actions"],
-        "custom_types": declared["custom_types"],
-        "cron_triggers": declared["cron_triggers"],
-    })
+    common::synced(&serde_json::from_slice(&out.stdout).unwrap())
 }
 
 /// The environment of a deployment where every check passes, minus `remove`, plus `set`.

@@ -10,6 +10,9 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+mod common;
+use common::synced;
+
 const BIN: &str = env!("CARGO_BIN_EXE_example-default");
 
 fn command() -> Command {
@@ -130,27 +133,6 @@ async fn run(args: &[&str], endpoint: &str) -> (i32, String) {
             String::from_utf8_lossy(&out.stderr)
         ),
     )
-}
-
-/// The live metadata a Hasura holds after applying what the example declares.
-fn synced(declared: &Value) -> Value {
-    let mut tables: Vec<Value> = Vec::new();
-    for t in declared["event_triggers"].as_array().unwrap() {
-        match tables.iter_mut().find(|x| x["table"] == t["table"]) {
-            Some(table) => table["event_triggers"]
-                .as_array_mut()
-                .unwrap()
-                .push(t["trigger"].clone()),
-            None => tables.push(json!({"table": t["table"], "event_triggers": [t["trigger"]]})),
-        }
-    }
-    json!({
-        "version": 3,
-        "sources": [{"name": "default", "kind": "postgres", "tables": tables}],
-        "actions": declared["actions"],
-        "custom_types": declared["custom_types"],
-        "cron_triggers": declared["cron_triggers"],
-    })
 }
 
 #[tokio::test]
