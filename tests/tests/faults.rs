@@ -1,0 +1,231 @@
+//! Faults: PostgreSQL stops while the service runs, then comes back. Against its own PostgreSQL
+//! cluster (initdb'd and started here, as the `postgres` user when run as root), never the one
+//! the rest of the suite shares. While it is down, an action reading the database answers 400
+//! `postgres-error` (documented), an event delivery answers 503 with `Retry-After` and records
+//! nothing, and `/readyz` fails; once it is back, the same service (no restart) answers again,
+//! the redelivered event runs once, and an already acknowledged one is not run twice.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rasura::db::sqlx;
+use rasura::testing::TestService;
+use rasura::{ActionError, Ctx, Event, EventError, Service, action, event, handler};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// A PostgreSQL cluster of this test's own, on a free loopback port.
+struct OwnPostgres {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+}
+
+fn as_postgres(program: PathBuf) -> Command {
+    // PostgreSQL refuses to run as root: as root, run it as the `postgres` user.
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn run(mut command: Command, what: &str) {
+    let out = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl OwnPostgres {
+    fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's binaries (scripts/test.sh installs them)")
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .find(|b| b.join("initdb").is_file())
+            .expect("an initdb under /usr/lib/postgresql/*/bin");
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let dir = std::env::temp_dir().join(format!("rasura-faults-pg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // The cluster's owner must own its directory.
+        let _ = Command::new("chown").arg("postgres").arg(&dir).status();
+        let mut initdb = as_postgres(bin.join("initdb"));
+        initdb.arg("-D").arg(dir.join("data")).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ]);
+        run(initdb, "initdb");
+        let pg = Self { bin, dir, port };
+        pg.resume();
+        pg
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Command {
+        let mut c = as_postgres(self.bin.join("pg_ctl"));
+        c.arg("-D").arg(self.dir.join("data")).args(args);
+        c
+    }
+
+    /// Starts (or restarts) the server and waits until it accepts connections.
+    fn resume(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("server.log");
+        let mut start = self.pg_ctl(&["-w", "-t", "60", "-o", &options, "-l"]);
+        start.arg(&log).arg("start");
+        run(start, "pg_ctl start");
+    }
+
+    /// Stops the server at once (`-m immediate`: as a crash would).
+    fn stop(&self) {
+        run(
+            self.pg_ctl(&["-m", "immediate", "-w", "stop"]),
+            "pg_ctl stop",
+        );
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self.pg_ctl(&["-m", "immediate", "stop"]).output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(Deserialize)]
+struct Item {
+    id: i64,
+}
+
+/// Records each new item once (`ctx.once`: acknowledged only after the write commits).
+#[event(
+    table = "public.item",
+    insert,
+    retry(num_retries = 5, interval_sec = 7)
+)]
+async fn item_added(ctx: Ctx, event: Event<Item>) -> Result<(), EventError> {
+    let item = event.operation.new_row().expect("an insert");
+    ctx.once(&event.id, async |tx| {
+        sqlx::query("INSERT INTO effect (item_id) VALUES ($1)")
+            .bind(item.id)
+            .execute(&mut **tx)
+            .await?;
+        Ok::<(), EventError>(())
+    })
+    .await?;
+    Ok(())
+}
+
+#[derive(Serialize, rasura::CustomType)]
+struct Count {
+    effects: i64,
+}
+
+/// Reads the database.
+#[action(query, roles = ["user"])]
+async fn count_effects(ctx: Ctx) -> Result<Count, ActionError> {
+    let effects = sqlx::query_scalar("SELECT count(*) FROM effect")
+        .fetch_one(ctx.db()?)
+        .await?;
+    Ok(Count { effects })
+}
+
+async fn effects(url: &str) -> i64 {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let n = sqlx::query_scalar("SELECT count(*) FROM effect")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopping_and_returning_mid_service() {
+    let pg = OwnPostgres::start();
+    {
+        let pool = sqlx::PgPool::connect(&pg.url()).await.unwrap();
+        sqlx::query("CREATE TABLE effect (item_id bigint NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    let service = TestService::new(
+        Service::with_handlers([handler!(item_added), handler!(count_effects)])
+            .with_config(TestService::config().with_database_url(&pg.url())),
+    );
+    let deliver = |id: &str, item: i64| {
+        service
+            .event("item_added")
+            .table("public.item")
+            .id(id)
+            .insert(json!({"id": item}))
+            .delivery(0, 5)
+    };
+
+    deliver("evt-1", 1).send().await.assert_status(200);
+    service.get("/readyz").await.assert_status(200);
+
+    pg.stop();
+    // Events: transient, retried by Hasura, nothing acknowledged.
+    let refused = deliver("evt-2", 2).send().await;
+    refused.assert_status(503);
+    assert!(
+        refused.header("retry-after").is_some(),
+        "a transient failure says when to retry"
+    );
+    // Actions: the documented `postgres-error`, in Hasura's format.
+    service
+        .action("count_effects")
+        .role("user")
+        .send()
+        .await
+        .assert_error(400, "postgres-error");
+    let ready = service.get("/readyz").await;
+    ready.assert_status(503);
+    assert_eq!(
+        ready.json::<serde_json::Value>()["checks"]["database"],
+        "unreachable"
+    );
+
+    pg.resume();
+    // The same service recovers without a restart (its pool reconnects).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while service.get("/readyz").await.status != 200 {
+        assert!(Instant::now() < deadline, "no recovery within 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    deliver("evt-2", 2).send().await.assert_status(200);
+    // The first delivery, acknowledged before the outage, is not run again.
+    deliver("evt-1", 1).send().await.assert_status(200);
+    let answer = service.action("count_effects").role("user").send().await;
+    answer.assert_status(200);
+    assert_eq!(answer.json::<serde_json::Value>(), json!({"effects": 2}));
+    assert_eq!(effects(&pg.url()).await, 2);
+}
