@@ -3,7 +3,9 @@
 //! the rest of the suite shares. While it is down, an action reading the database answers 400
 //! `postgres-error` (documented), an event delivery answers 503 with `Retry-After` and records
 //! nothing, and `/readyz` fails; once it is back, the same service (no restart) answers again,
-//! the redelivered event runs once, and an already acknowledged one is not run twice.
+//! the redelivered event runs once, and an already acknowledged one is not run twice. And a
+//! Hasura that accepts connections but never answers: `ctx.graphql()` is bounded by
+//! `RASURA_GRAPHQL_TIMEOUT`, with a typed error (actions 400, deliveries 503 + `Retry-After`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -228,4 +230,87 @@ async fn postgres_stopping_and_returning_mid_service() {
     answer.assert_status(200);
     assert_eq!(answer.json::<serde_json::Value>(), json!({"effects": 2}));
     assert_eq!(effects(&pg.url()).await, 2);
+}
+
+/// A Hasura that accepts connections and never answers.
+async fn hanging_hasura() -> (url::Url, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, task)
+}
+
+#[derive(Serialize, rasura::CustomType)]
+struct Answered {
+    ok: bool,
+}
+
+/// Asks Hasura something.
+#[action(query, roles = ["user"])]
+async fn ask_hasura(ctx: Ctx) -> Result<Answered, ActionError> {
+    ctx.graphql()?
+        .as_admin()
+        .execute_raw("query { __typename }", None, None)
+        .await?;
+    Ok(Answered { ok: true })
+}
+
+#[derive(Deserialize)]
+struct Row {
+    id: i64,
+}
+
+/// Tells Hasura about each new row.
+#[event(table = "public.row", insert, retry(num_retries = 3, interval_sec = 9))]
+async fn tell_hasura(ctx: Ctx, event: Event<Row>) -> Result<(), EventError> {
+    let row = event.operation.new_row().expect("an insert");
+    ctx.graphql()?
+        .as_admin()
+        .execute_raw(
+            "mutation ($id: bigint!) { touch(id: $id) { id } }",
+            Some(&json!({"id": row.id})),
+            None,
+        )
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_hasura_costs_at_most_the_graphql_timeout() {
+    let (hasura, _task) = hanging_hasura().await;
+    let mut config = TestService::config().with_hasura(hasura, Some("admin-secret"));
+    config.graphql_timeout = Duration::from_secs(1);
+    let service = TestService::new(
+        Service::with_handlers([handler!(ask_hasura), handler!(tell_hasura)]).with_config(config),
+    );
+
+    // An action: a 4xx in Hasura's format, after the timeout (a query is retried once on a
+    // connection error), never a hang.
+    let started = Instant::now();
+    let answer = service.action("ask_hasura").role("user").send().await;
+    let took = started.elapsed();
+    answer.assert_error(400, "unexpected");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
+
+    // An event: transient, so 503 with Retry-After while retries remain.
+    let started = Instant::now();
+    let refused = service
+        .event("tell_hasura")
+        .table("public.row")
+        .insert(json!({"id": 7}))
+        .delivery(0, 3)
+        .send()
+        .await;
+    let took = started.elapsed();
+    refused.assert_status(503);
+    assert!(refused.header("retry-after").is_some());
+    assert!(took < Duration::from_secs(6), "{took:?}");
 }
