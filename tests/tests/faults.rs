@@ -6,6 +6,7 @@
 //! the redelivered event runs once, and an already acknowledged one is not run twice. And a
 //! Hasura that accepts connections but never answers: `ctx.graphql()` is bounded by
 //! `RASURA_GRAPHQL_TIMEOUT`, with a typed error (actions 400, deliveries 503 + `Retry-After`).
+//! And a handler blocking its worker thread: the other routes keep answering on the others.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -313,4 +314,57 @@ async fn a_hanging_hasura_costs_at_most_the_graphql_timeout() {
     refused.assert_status(503);
     assert!(refused.header("retry-after").is_some());
     assert!(took < Duration::from_secs(6), "{took:?}");
+}
+
+/// Blocks its worker thread (what a handler must not do: see the README's Faults).
+#[action(query, roles = ["user"])]
+async fn block_worker(_ctx: Ctx) -> Result<Answered, ActionError> {
+    std::thread::sleep(Duration::from_secs(2));
+    Ok(Answered { ok: true })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_worker_leaves_the_other_routes_answering() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let service =
+        Service::with_handlers([handler!(block_worker)]).with_config(TestService::config());
+    tokio::spawn(async move { service.serve(listener).await });
+    let client = reqwest::Client::new();
+    let blocked = tokio::spawn({
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            client
+                .post(format!("{base}/actions/block_worker"))
+                .header(
+                    "x-rasura-webhook-secret",
+                    rasura::testing::TEST_WEBHOOK_SECRET,
+                )
+                .json(&json!({"action": {"name": "block_worker"}, "input": {},
+                              "session_variables": {"x-hasura-role": "user"},
+                              "request_query": ""}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // One worker is blocked for 2 s; the other keeps serving.
+    for _ in 0..5 {
+        let started = Instant::now();
+        let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+        assert_eq!(health.status().as_u16(), 200);
+        assert!(
+            started.elapsed() < Duration::from_millis(1000),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    assert!(
+        !blocked.is_finished(),
+        "the blocking call was still running meanwhile"
+    );
+    assert_eq!(blocked.await.unwrap(), 200);
 }
