@@ -316,15 +316,21 @@ async fn a_hanging_hasura_costs_at_most_the_graphql_timeout() {
     assert!(took < Duration::from_secs(6), "{took:?}");
 }
 
+/// Whether `block_worker` is blocking its thread right now.
+static BLOCKING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Blocks its worker thread (what a handler must not do: see the README's Faults).
 #[action(query, roles = ["user"])]
 async fn block_worker(_ctx: Ctx) -> Result<Answered, ActionError> {
-    std::thread::sleep(Duration::from_secs(2));
+    BLOCKING.store(true, std::sync::atomic::Ordering::SeqCst);
+    std::thread::sleep(Duration::from_secs(4));
+    BLOCKING.store(false, std::sync::atomic::Ordering::SeqCst);
     Ok(Answered { ok: true })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_worker_leaves_the_other_routes_answering() {
+    use std::sync::atomic::Ordering;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let service =
@@ -350,21 +356,22 @@ async fn a_blocked_worker_leaves_the_other_routes_answering() {
                 .as_u16()
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    // One worker is blocked for 2 s; the other keeps serving.
-    for _ in 0..5 {
-        let started = Instant::now();
-        let health = client.get(format!("{base}/healthz")).send().await.unwrap();
-        assert_eq!(health.status().as_u16(), 200);
-        assert!(
-            started.elapsed() < Duration::from_millis(1000),
-            "{:?}",
-            started.elapsed()
-        );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !BLOCKING.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the blocking handler never ran");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // One worker is blocked; `/healthz` is answered on the other meanwhile.
+    let health = client
+        .get(format!("{base}/healthz"))
+        .timeout(Duration::from_secs(3))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
     assert!(
-        !blocked.is_finished(),
-        "the blocking call was still running meanwhile"
+        BLOCKING.load(Ordering::SeqCst),
+        "answered only after the block ended"
     );
     assert_eq!(blocked.await.unwrap(), 200);
 }
