@@ -13,7 +13,7 @@ N=${1:-2000}
 OUT=bench/out
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
 export JWT_SECRET="bench-jwt-secret-0123456789abcdef0123456789" EVENT_SECRET="bench-event-secret-0123456789abcdef"
-TOKEN=$(python3 bench/token.py)
+TOKEN=$(python3 bench/hs256_token.py)
 
 # count NAME PORT PATH JWT(0/1) BIN
 count() {

@@ -30,7 +30,7 @@ printf "\n[workspace]\n" >>"$OUT/axum_bare/Cargo.toml"
 export JWT_SECRET="bench-jwt-secret-0123456789abcdef0123456789"
 export EVENT_SECRET="bench-event-secret-0123456789abcdef"
 export BODY="$PEERS/body.json"
-TOKEN=$(python3 bench/token.py)
+TOKEN=$(python3 bench/hs256_token.py)
 
 RASURA_ENV=(RASURA_WEBHOOK_SECRET="$EVENT_SECRET" RASURA_LOG=info
   HASURA_GRAPHQL_JWT_SECRET="{\"type\":\"HS256\",\"key\":\"$JWT_SECRET\"}")

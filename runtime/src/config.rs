@@ -58,7 +58,8 @@ pub const STORAGE_SIGNING_KEY: &str = "RASURA_STORAGE_SIGNING_KEY";
 pub const UPLOAD_LIMIT: &str = "RASURA_UPLOAD_LIMIT";
 /// `RASURA_PUBLIC_URL`: the service's URL as clients reach it (for `/files` links).
 pub const PUBLIC_URL: &str = "RASURA_PUBLIC_URL";
-/// `RASURA_GRAPHQL_TIMEOUT`: timeout of one GraphQL call to Hasura, in seconds.
+/// `RASURA_GRAPHQL_TIMEOUT`: timeout of one call to Hasura from a handler (GraphQL, and the
+/// scheduler's Metadata API calls), in seconds.
 pub const GRAPHQL_TIMEOUT: &str = "RASURA_GRAPHQL_TIMEOUT";
 
 /// Default listen address.

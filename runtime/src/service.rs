@@ -431,6 +431,8 @@ pub(crate) fn build_shared_with(
             endpoint,
             config.admin_secret.clone(),
         )
+        // A scheduler call inside a handler is bounded like its GraphQL calls.
+        .with_timeout(config.graphql_timeout)
     });
     let db = match (pool, &config.database_url) {
         (Some(pool), _) => Some(pool),

@@ -5,7 +5,8 @@
 //! nothing, and `/readyz` fails; once it is back, the same service (no restart) answers again,
 //! the redelivered event runs once, and an already acknowledged one is not run twice. And a
 //! Hasura that accepts connections but never answers: `ctx.graphql()` is bounded by
-//! `RASURA_GRAPHQL_TIMEOUT`, with a typed error (actions 400, deliveries 503 + `Retry-After`).
+//! `RASURA_GRAPHQL_TIMEOUT`, with a typed error (actions 400, deliveries 503 + `Retry-After`);
+//! so is the scheduler's Metadata API call, hanging or unreachable.
 //! And a handler blocking its worker thread: the other routes keep answering on the others.
 
 use std::path::PathBuf;
@@ -14,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use rasura::db::sqlx;
 use rasura::testing::TestService;
-use rasura::{ActionError, Ctx, Event, EventError, Service, action, event, handler};
+use rasura::{
+    ActionError, Ctx, Event, EventError, Scheduled, Service, action, event, handler, scheduled,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -314,6 +317,86 @@ async fn a_hanging_hasura_costs_at_most_the_graphql_timeout() {
     refused.assert_status(503);
     assert!(refused.header("retry-after").is_some());
     assert!(took < Duration::from_secs(6), "{took:?}");
+}
+
+/// A one-off scheduled event's handler.
+#[scheduled(name = "follow_up")]
+async fn follow_up(_ctx: Ctx, _event: Scheduled<serde_json::Value>) -> Result<(), EventError> {
+    Ok(())
+}
+
+/// Schedules a follow-up through Hasura's Metadata API.
+#[action(mutation, roles = ["user"])]
+async fn schedule_follow_up(ctx: Ctx) -> Result<Answered, ActionError> {
+    ctx.scheduler()?
+        .schedule::<FollowUp>(chrono::Utc::now(), &json!({}))
+        .send()
+        .await?;
+    Ok(Answered { ok: true })
+}
+
+/// Schedules a follow-up for each new row.
+#[event(table = "public.row", insert, retry(num_retries = 3, interval_sec = 9))]
+async fn row_follow_up(ctx: Ctx, _event: Event<Row>) -> Result<(), EventError> {
+    ctx.scheduler()?
+        .schedule::<FollowUp>(chrono::Utc::now(), &json!({}))
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// The scheduler against a Metadata API that hangs, then one nothing listens on: bounded by
+/// `RASURA_GRAPHQL_TIMEOUT`, an action answers 400 `unexpected` and a delivery 503 with
+/// `Retry-After` (Hasura retries it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_or_hanging_scheduler_is_bounded_and_typed() {
+    let (hanging, _task) = hanging_hasura().await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        drop(listener);
+        url
+    };
+    for (hasura, least) in [(hanging, Duration::from_secs(1)), (closed, Duration::ZERO)] {
+        let mut config = TestService::config().with_hasura(hasura.clone(), Some("admin-secret"));
+        config.graphql_timeout = Duration::from_secs(1);
+        let service = TestService::new(
+            Service::with_handlers([
+                handler!(follow_up),
+                handler!(schedule_follow_up),
+                handler!(row_follow_up),
+            ])
+            .with_config(config),
+        );
+        let started = Instant::now();
+        let answer = service
+            .action("schedule_follow_up")
+            .role("user")
+            .send()
+            .await;
+        let took = started.elapsed();
+        answer.assert_error(400, "unexpected");
+        assert!(
+            took >= least && took < Duration::from_secs(5),
+            "{hasura}: {took:?}"
+        );
+
+        let started = Instant::now();
+        let refused = service
+            .event("row_follow_up")
+            .table("public.row")
+            .insert(json!({"id": 8}))
+            .delivery(0, 3)
+            .send()
+            .await;
+        let took = started.elapsed();
+        refused.assert_error(503, "scheduler-error");
+        assert!(refused.header("retry-after").is_some(), "{hasura}");
+        assert!(
+            took >= least && took < Duration::from_secs(5),
+            "{hasura}: {took:?}"
+        );
+    }
 }
 
 /// Whether `block_worker` is blocking its thread right now.

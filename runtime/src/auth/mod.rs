@@ -26,7 +26,8 @@ pub use webhook::{AuthMapping, AuthSession, AuthWebhookConfig};
 
 /// `RASURA_AUTH_WEBHOOK`: serve Hasura's auth webhook; the identity-provider tokens it accepts.
 pub const AUTH_WEBHOOK: &str = "RASURA_AUTH_WEBHOOK";
-/// `RASURA_AUTH_CACHE_SECONDS`: how long a verified token's answer and role rows are cached.
+/// `RASURA_AUTH_CACHE_SECONDS`: how long a verified token's answer and role rows are cached
+/// (`0`: not at all; every request is verified and looked up).
 pub const AUTH_CACHE_SECONDS: &str = "RASURA_AUTH_CACHE_SECONDS";
 /// `RASURA_TOKEN_KEYS`: the JWK set of private keys the service signs tokens with.
 pub const TOKEN_KEYS: &str = "RASURA_TOKEN_KEYS";
@@ -143,8 +144,15 @@ impl IdentityConfig {
         if let Some(d) = seconds(REFRESH_TOKEN_LIFETIME) {
             config.refresh_token_lifetime = d;
         }
-        if let Some(d) = seconds(AUTH_CACHE_SECONDS) {
-            config.cache = d;
+        // Zero is allowed here: no caching (every answer is fresh, at its full cost).
+        if let Some(text) = get(AUTH_CACHE_SECONDS) {
+            match text.trim().parse::<u64>() {
+                Ok(n) => config.cache = Duration::from_secs(n),
+                Err(_) => problems.push(Problem::new(
+                    AUTH_CACHE_SECONDS,
+                    "expected a number of seconds (0: no caching)",
+                )),
+            }
         }
         config.audience = get(TOKEN_AUDIENCE).map(|s| s.trim().to_owned());
         config.issuer = get(TOKEN_ISSUER).map(|s| s.trim().to_owned());
@@ -234,5 +242,34 @@ impl AuthState {
             true,
             std::time::Instant::now() + self.config.cache,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache_of(value: &str) -> (Duration, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let get = |name: &str| (name == AUTH_CACHE_SECONDS).then(|| value.to_owned());
+        let config = IdentityConfig::from_lookup(&get, &mut problems);
+        (config.cache, problems)
+    }
+
+    #[test]
+    fn auth_cache_seconds_accepts_zero_for_no_caching() {
+        assert_eq!(cache_of("0").0, Duration::ZERO);
+        assert!(cache_of("0").1.is_empty());
+        assert_eq!(cache_of(" 45 ").0, Duration::from_secs(45));
+        for bad in ["-1", "soon", "1.5"] {
+            let (cache, problems) = cache_of(bad);
+            assert_eq!(cache, DEFAULT_AUTH_CACHE, "{bad}");
+            assert_eq!(problems.len(), 1, "{bad}");
+            assert_eq!(problems[0].variable, AUTH_CACHE_SECONDS);
+            assert!(
+                !problems[0].message.contains(bad),
+                "the value is not echoed"
+            );
+        }
     }
 }

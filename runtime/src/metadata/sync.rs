@@ -22,7 +22,12 @@ pub struct MetadataClient {
     admin_secret: Option<Secret>,
     /// Sent with every call (as a child span) when set.
     trace: Option<crate::trace::TraceContext>,
+    /// Bounds each call.
+    timeout: Duration,
 }
+
+/// A metadata call's default bound: `metadata apply` replaces large metadata at once.
+pub const DEFAULT_METADATA_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl fmt::Debug for MetadataClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -77,7 +82,15 @@ impl MetadataClient {
             url: crate::graphql::endpoint_url(endpoint, "v1/metadata"),
             admin_secret,
             trace: None,
+            timeout: DEFAULT_METADATA_TIMEOUT,
         }
+    }
+
+    /// Bounds each call by `timeout` (default [`DEFAULT_METADATA_TIMEOUT`]); the service's
+    /// client, which handlers' schedulers use, takes `RASURA_GRAPHQL_TIMEOUT`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Every call carries `trace` (as a child span), so Hasura's traces of the calls can be
@@ -115,7 +128,7 @@ impl MetadataClient {
         let mut request = self
             .http
             .post(self.url.clone())
-            .timeout(Duration::from_secs(60))
+            .timeout(self.timeout)
             .headers(headers)
             .json(body);
         if let Some(secret) = &self.admin_secret {
