@@ -17,7 +17,8 @@
 # Usage: bench/run.sh [ROUNDS=3] [DURATION=10s]
 #   Environment: PONG_RATE (default 250), EVENT_RATE (200), AUTH_RATE (200): the fixed rates,
 #   which the slowest peer of each path holds;
-#   BENCH_CODEGEN_BUILD=0 skips the generated-code build measurement (several minutes).
+#   BENCH_CODEGEN_BUILD=0 skips the generated-code build measurement (several minutes),
+#   BENCH_CODEGEN=0 both codegen measurements (their release build of the bench examples).
 # Installs what it needs on a fresh machine: wrk, oha (cargo install), a Python venv with
 # FastAPI, uvicorn, PyJWT and asyncpg, Node's packages, and a private PostgreSQL.
 set -euo pipefail
@@ -56,9 +57,10 @@ KIT=$ROOT/target/release/rasura-benchkit
 rm -rf "$OUT/axum_bare" && cp -r "$PEERS/axum_bare" "$OUT/axum_bare" && chmod -R u+w "$OUT/axum_bare"
 printf "\n[workspace]\n" >>"$OUT/axum_bare/Cargo.toml"
 # The peer's own profile says panic=abort; build it with Rasura's exact profile instead.
+# Its target directory lives outside the copy, so a second run does not rebuild it.
 (cd "$OUT/axum_bare" && CARGO_PROFILE_RELEASE_PANIC=unwind CARGO_PROFILE_RELEASE_LTO=fat \
   CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=3 \
-  cargo build --release 2>&1 | tail -n 1)
+  CARGO_TARGET_DIR="$OUT/axum_bare-target" cargo build --release 2>&1 | tail -n 1)
 
 # PostgreSQL (a private cluster, stopped on exit), with the example's tables and Rasura's.
 unset DATABASE_URL
@@ -197,7 +199,7 @@ for line in sys.stdin:
 : >"$RESULTS"
 printf '%s\n' "{\"kind\":\"machine\",\"date\":\"$(date -u +%Y-%m-%d)\",\"commit\":\"$(git rev-parse --short HEAD)\",\"cpu\":\"$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)\",\"cores\":$(nproc),\"kernel\":\"$(uname -r)\",\"rounds\":$ROUNDS,\"duration\":\"$DURATION\",\"tools\":\"$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), oha $(oha --version | cut -d' ' -f2), Python $("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])'), Node $(node --version)\"}" >>"$RESULTS"
 RELEASE=$ROOT/target/release
-AXUM_BARE=$OUT/axum_bare/target/release/axum_bare
+AXUM_BARE=$OUT/axum_bare-target/release/axum_bare
 for round in $(seq "$ROUNDS"); do
   echo "== round $round of $ROUNDS"
   measure "$round" pong_jwt rasura 18101 /actions/pong "$PONG_TOKEN" -- env RASURA_LISTEN=127.0.0.1:18101 "${RASURA_BASE[@]}" "$RELEASE/example-default"
@@ -245,6 +247,7 @@ for pair in "rasura:$RELEASE/example-default" "axum:$AXUM_BARE"; do
   echo "{\"kind\":\"binary\",\"system\":\"$system\",\"bytes\":$(stat -c %s "$OUT/stripped")}" >>"$RESULTS"
 done
 
+if [ "${BENCH_CODEGEN:-1}" != 0 ]; then
 echo "== codegen: generation time on the fixture schemas"
 cargo run -q --release --locked -p rasura-bench --example codegen_generate | tee "$OUT/codegen_generate.txt"
 python3 - "$OUT/codegen_generate.txt" >>"$RESULTS" <<'PY'
@@ -256,7 +259,8 @@ for line in open(sys.argv[1]).read().splitlines()[1:]:
         print(json.dumps({"kind": "codegen", "name": "generate: " + name.strip(), "ms": float(reach),
                           "detail": "reachable types: %s lines; `all`: %s ms, %s lines" % (rl, full, fl)}))
 PY
-if [ "${BENCH_CODEGEN_BUILD:-1}" != 0 ]; then
+fi
+if [ "${BENCH_CODEGEN:-1}" != 0 ] && [ "${BENCH_CODEGEN_BUILD:-1}" != 0 ]; then
   echo "== codegen: the build cost of generated code"
   bench/codegen_build.sh | tee "$OUT/codegen_build.txt"
   python3 - "$OUT/codegen_build.txt" >>"$RESULTS" <<'PY'

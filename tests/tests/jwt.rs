@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -671,6 +671,8 @@ struct JwksServer {
     url: String,
     fetches: Arc<AtomicUsize>,
     response: Arc<Mutex<JwksResponse>>,
+    /// Milliseconds each answer waits before it is sent.
+    delay: Arc<AtomicU64>,
 }
 
 async fn jwks_server(cache: &[(&str, &str)]) -> JwksServer {
@@ -683,13 +685,18 @@ async fn jwks_server(cache: &[(&str, &str)]) -> JwksServer {
             .collect::<Vec<_>>(),
     )));
     let body = key("jwks.json");
-    let (f, r) = (fetches.clone(), response.clone());
+    let delay = Arc::new(AtomicU64::new(0));
+    let (f, r, d) = (fetches.clone(), response.clone(), delay.clone());
     let app = axum::Router::new().route(
         "/jwks.json",
         axum::routing::get(move || {
-            let (f, r, body) = (f.clone(), r.clone(), body.clone());
+            let (f, r, d, body) = (f.clone(), r.clone(), d.clone(), body.clone());
             async move {
                 f.fetch_add(1, Ordering::SeqCst);
+                let wait = d.load(Ordering::SeqCst);
+                if wait > 0 {
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                }
                 let (status, headers) = r.lock().unwrap().clone();
                 let mut res =
                     axum::response::Response::new(axum::body::Body::from(if status == 200 {
@@ -715,6 +722,7 @@ async fn jwks_server(cache: &[(&str, &str)]) -> JwksServer {
         url,
         fetches,
         response,
+        delay,
     }
 }
 
@@ -746,12 +754,24 @@ async fn jwks_keys_are_reused_until_max_age() {
         "cached within max-age"
     );
     tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Expired keys still answer; the refetch runs behind the request.
     verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
-    assert_eq!(
-        server.fetches.load(Ordering::SeqCst),
-        2,
-        "refetched after max-age"
-    );
+    wait_for_fetches(&server, 2).await;
+}
+
+/// Waits (at most 5 s) until the server has answered `n` fetches.
+async fn wait_for_fetches(server: &JwksServer, n: usize) {
+    let started = std::time::Instant::now();
+    while server.fetches.load(Ordering::SeqCst) < n {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "expected {n} fetches, saw {}",
+            server.fetches.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(server.fetches.load(Ordering::SeqCst), n, "no extra fetch");
 }
 
 #[tokio::test]
@@ -798,11 +818,34 @@ async fn last_good_keys_survive_a_failed_refresh() {
     server.response.lock().unwrap().0 = 500;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
-    assert_eq!(
-        server.fetches.load(Ordering::SeqCst),
-        2,
-        "the refresh was attempted"
+    // The refresh was attempted, and failed; the keys still verify after it.
+    wait_for_fetches(&server, 2).await;
+    verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
+}
+
+/// A JWKS endpoint that turns slow (5 s per answer) once its keys expire costs requests
+/// nothing: they go on with the expired keys while one refresh runs behind them.
+#[tokio::test]
+async fn a_slow_jwks_endpoint_does_not_stall_requests() {
+    let server = jwks_server(&[("cache-control", "max-age=1")]).await;
+    let cfg = config(json!({"jwk_url": server.url})).with_jwks_min_refresh_interval(Duration::ZERO);
+    verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
+    server.delay.store(5000, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // A stall would cost the first of them the endpoint's 5 s (RS256 in a debug build takes
+    // tens of milliseconds each).
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
     );
+    // One refresh for the five requests, still waiting on the slow endpoint.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(server.fetches.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]

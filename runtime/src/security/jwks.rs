@@ -1,8 +1,14 @@
 //! A JWKS (`jwk_url`) key cache: keys are reused until the response's `Cache-Control`
 //! `max-age`/`s-maxage` or `Expires`, refetched after that and on an unknown `kid` (at most once
 //! per minimum interval), and the last good keys survive a failed refresh.
+//!
+//! An expired key set whose keys still match is refreshed in the background while requests go
+//! on with it (stale while revalidating): a slow or hanging JWKS endpoint then costs no request
+//! anything. Only a request with no matching key (the first, or an unknown `kid`) waits for a
+//! fetch, bounded by its timeout.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm};
@@ -36,6 +42,8 @@ pub(crate) struct JwksCache {
     min_refresh_interval: Mutex<Duration>,
     // Serialises refreshes so concurrent requests with a new `kid` trigger one fetch.
     refresh: tokio::sync::Mutex<()>,
+    // Whether a background refresh is under way.
+    refreshing: AtomicBool,
 }
 
 impl JwksCache {
@@ -50,6 +58,7 @@ impl JwksCache {
             state: Mutex::new(State::default()),
             min_refresh_interval: Mutex::new(Duration::from_secs(10)),
             refresh: tokio::sync::Mutex::new(()),
+            refreshing: AtomicBool::new(false),
         }
     }
 
@@ -63,11 +72,16 @@ impl JwksCache {
 
     /// The key for a token with this `kid` and `alg`, fetching the key set when needed.
     pub(crate) async fn key_for(
-        &self,
+        self: &Arc<Self>,
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<DecodingKey, JwtError> {
         if let Some(key) = self.fresh_lookup(kid, alg) {
+            return Ok(key);
+        }
+        // Expired but still matching: answer with it and refresh behind the request.
+        if let Some(key) = self.lookup(kid, alg) {
+            self.refresh_in_background();
             return Ok(key);
         }
         let _guard = self.refresh.lock().await;
@@ -81,6 +95,22 @@ impl JwksCache {
         self.lookup(kid, alg).ok_or_else(|| {
             JwtError::invalid("Could not verify JWT: JWSError (no matching key in the JWKS)")
         })
+    }
+
+    fn refresh_in_background(self: &Arc<Self>) {
+        if !self.may_refresh() || self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let cache = Arc::clone(self);
+        tokio::spawn(async move {
+            {
+                let _guard = cache.refresh.lock().await;
+                if cache.may_refresh() {
+                    cache.refresh().await;
+                }
+            }
+            cache.refreshing.store(false, Ordering::Release);
+        });
     }
 
     fn fresh_lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
