@@ -7,7 +7,8 @@
 //! Hasura that accepts connections but never answers: `ctx.graphql()` is bounded by
 //! `RASURA_GRAPHQL_TIMEOUT`, with a typed error (actions 400, deliveries 503 + `Retry-After`);
 //! so is the scheduler's Metadata API call, hanging or unreachable.
-//! And a handler blocking its worker thread: the other routes keep answering on the others.
+//! And a handler blocking its worker thread: the other routes keep answering on the others;
+//! and one leaking memory: the process grows, and the service keeps answering.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -457,4 +458,61 @@ async fn a_blocked_worker_leaves_the_other_routes_answering() {
         "answered only after the block ended"
     );
     assert_eq!(blocked.await.unwrap(), 200);
+}
+
+/// Leaks 64 MiB per call, touched so it is resident (what a handler must not do: see the
+/// README's Faults).
+#[action(query, roles = ["user"])]
+async fn leak_memory(_ctx: Ctx) -> Result<Answered, ActionError> {
+    let leaked: &'static mut [u8] = Box::leak(vec![1u8; 64 << 20].into_boxed_slice());
+    std::hint::black_box(leaked);
+    Ok(Answered { ok: true })
+}
+
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// A handler leaking memory grows the process (Rasura cannot reclaim it), and the service keeps
+/// answering, its other routes and that one, until the memory limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaking_handler_grows_the_process_and_the_service_keeps_answering() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let service =
+        Service::with_handlers([handler!(leak_memory)]).with_config(TestService::config());
+    tokio::spawn(async move { service.serve(listener).await });
+    let client = reqwest::Client::new();
+    let before = resident_kib();
+    for _ in 0..3 {
+        let answer = client
+            .post(format!("{base}/actions/leak_memory"))
+            .header(
+                "x-rasura-webhook-secret",
+                rasura::testing::TEST_WEBHOOK_SECRET,
+            )
+            .json(&json!({"action": {"name": "leak_memory"}, "input": {},
+                          "session_variables": {"x-hasura-role": "user"},
+                          "request_query": ""}))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+    }
+    let grown = resident_kib().saturating_sub(before);
+    assert!(grown >= 150 << 10, "the leak is resident: grew {grown} KiB");
+    let health = client
+        .get(format!("{base}/healthz"))
+        .timeout(Duration::from_secs(3))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
 }
