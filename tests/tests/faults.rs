@@ -294,30 +294,49 @@ async fn a_hanging_hasura_costs_at_most_the_graphql_timeout() {
         Service::with_handlers([handler!(ask_hasura), handler!(tell_hasura)]).with_config(config),
     );
 
-    // An action: a 4xx in Hasura's format, after the timeout (a query is retried once on a
-    // connection error), never a hang.
+    // A 4xx in Hasura's format after the timeout (a query is retried once on a connection
+    // error), never a hang; the event is transient: 503 with Retry-After.
+    assert_bounded_and_typed(
+        &service,
+        ("ask_hasura", "tell_hasura", None),
+        Duration::from_secs(1)..Duration::from_secs(6),
+    )
+    .await;
+}
+
+/// Calls `action` (role `user`) and delivers an insert to `event` (retries remaining): the
+/// action answers 400 `unexpected` and the delivery 503 (with `code`, when given) and
+/// `Retry-After`, each taking a time within `bounds`.
+async fn assert_bounded_and_typed(
+    service: &TestService,
+    (action, event, code): (&str, &str, Option<&str>),
+    bounds: std::ops::Range<Duration>,
+) {
     let started = Instant::now();
-    let answer = service.action("ask_hasura").role("user").send().await;
+    let answer = service.action(action).role("user").send().await;
     let took = started.elapsed();
     answer.assert_error(400, "unexpected");
-    assert!(
-        took >= Duration::from_secs(1) && took < Duration::from_secs(6),
-        "{took:?}"
-    );
+    assert!(bounds.contains(&took), "{action}: {took:?}");
 
-    // An event: transient, so 503 with Retry-After while retries remain.
     let started = Instant::now();
     let refused = service
-        .event("tell_hasura")
+        .event(event)
         .table("public.row")
         .insert(json!({"id": 7}))
         .delivery(0, 3)
         .send()
         .await;
     let took = started.elapsed();
-    refused.assert_status(503);
-    assert!(refused.header("retry-after").is_some());
-    assert!(took < Duration::from_secs(6), "{took:?}");
+    match code {
+        Some(code) => {
+            refused.assert_error(503, code);
+        }
+        None => {
+            refused.assert_status(503);
+        }
+    }
+    assert!(refused.header("retry-after").is_some(), "{event}");
+    assert!(bounds.contains(&took), "{event}: {took:?}");
 }
 
 /// A one-off scheduled event's handler.
@@ -369,35 +388,45 @@ async fn an_unreachable_or_hanging_scheduler_is_bounded_and_typed() {
             ])
             .with_config(config),
         );
-        let started = Instant::now();
-        let answer = service
-            .action("schedule_follow_up")
-            .role("user")
-            .send()
-            .await;
-        let took = started.elapsed();
-        answer.assert_error(400, "unexpected");
-        assert!(
-            took >= least && took < Duration::from_secs(5),
-            "{hasura}: {took:?}"
-        );
-
-        let started = Instant::now();
-        let refused = service
-            .event("row_follow_up")
-            .table("public.row")
-            .insert(json!({"id": 8}))
-            .delivery(0, 3)
-            .send()
-            .await;
-        let took = started.elapsed();
-        refused.assert_error(503, "scheduler-error");
-        assert!(refused.header("retry-after").is_some(), "{hasura}");
-        assert!(
-            took >= least && took < Duration::from_secs(5),
-            "{hasura}: {took:?}"
-        );
+        assert_bounded_and_typed(
+            &service,
+            (
+                "schedule_follow_up",
+                "row_follow_up",
+                Some("scheduler-error"),
+            ),
+            least..Duration::from_secs(5),
+        )
+        .await;
     }
+}
+
+/// Serves `service` (the test configuration) on a loopback port; its base URL.
+async fn serve_over_tcp(service: Service) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let service = service.with_config(TestService::config());
+    tokio::spawn(async move { service.serve(listener).await });
+    base
+}
+
+/// Calls the action `name` as Hasura would (role `user`, no input); the answer's status.
+async fn call_action(client: &reqwest::Client, base: &str, name: &str) -> u16 {
+    client
+        .post(format!("{base}/actions/{name}"))
+        .header(
+            "x-rasura-webhook-secret",
+            rasura::testing::TEST_WEBHOOK_SECRET,
+        )
+        .json(&json!({"action": {"name": name}, "input": {},
+                      "session_variables": {"x-hasura-role": "user"},
+                      "request_query": ""}))
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 /// Whether `block_worker` is blocking its thread right now.
@@ -415,30 +444,11 @@ async fn block_worker(_ctx: Ctx) -> Result<Answered, ActionError> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_worker_leaves_the_other_routes_answering() {
     use std::sync::atomic::Ordering;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let service =
-        Service::with_handlers([handler!(block_worker)]).with_config(TestService::config());
-    tokio::spawn(async move { service.serve(listener).await });
+    let base = serve_over_tcp(Service::with_handlers([handler!(block_worker)])).await;
     let client = reqwest::Client::new();
     let blocked = tokio::spawn({
         let (client, base) = (client.clone(), base.clone());
-        async move {
-            client
-                .post(format!("{base}/actions/block_worker"))
-                .header(
-                    "x-rasura-webhook-secret",
-                    rasura::testing::TEST_WEBHOOK_SECRET,
-                )
-                .json(&json!({"action": {"name": "block_worker"}, "input": {},
-                              "session_variables": {"x-hasura-role": "user"},
-                              "request_query": ""}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
+        async move { call_action(&client, &base, "block_worker").await }
     });
     let deadline = Instant::now() + Duration::from_secs(10);
     while !BLOCKING.load(Ordering::SeqCst) {
@@ -483,28 +493,11 @@ fn resident_kib() -> u64 {
 /// answering, its other routes and that one, until the memory limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leaking_handler_grows_the_process_and_the_service_keeps_answering() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let service =
-        Service::with_handlers([handler!(leak_memory)]).with_config(TestService::config());
-    tokio::spawn(async move { service.serve(listener).await });
+    let base = serve_over_tcp(Service::with_handlers([handler!(leak_memory)])).await;
     let client = reqwest::Client::new();
     let before = resident_kib();
     for _ in 0..3 {
-        let answer = client
-            .post(format!("{base}/actions/leak_memory"))
-            .header(
-                "x-rasura-webhook-secret",
-                rasura::testing::TEST_WEBHOOK_SECRET,
-            )
-            .json(&json!({"action": {"name": "leak_memory"}, "input": {},
-                          "session_variables": {"x-hasura-role": "user"},
-                          "request_query": ""}))
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status().as_u16(), 200);
+        assert_eq!(call_action(&client, &base, "leak_memory").await, 200);
     }
     let grown = resident_kib().saturating_sub(before);
     assert!(grown >= 150 << 10, "the leak is resident: grew {grown} KiB");
