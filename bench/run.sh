@@ -33,6 +33,7 @@ PEERS=$ROOT/../shared/peers
 OUT=$ROOT/bench/out
 RESULTS=$OUT/results.jsonl
 mkdir -p "$OUT"
+[ -d "$PEERS/axum_bare" ] || { echo "error: $PEERS is missing (the shared peers sit beside the checkout)" >&2; exit 1; }
 seconds() { case $1 in *ms) echo "scale=3; ${1%ms} / 1000" | bc ;; *s) echo "${1%s}" ;; *m) echo $((${1%m} * 60)) ;; *) echo "$1" ;; esac; }
 
 echo "== tools"
@@ -40,12 +41,17 @@ apt_install() { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get ins
 command -v wrk >/dev/null || apt_install wrk
 command -v taskset >/dev/null || apt_install util-linux
 command -v bc >/dev/null || apt_install bc
+command -v curl >/dev/null || apt_install curl
 command -v node >/dev/null || apt_install nodejs npm
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "error: the NestJS peer (NestJS 11) needs Node 20 or later; this is $(node --version)" >&2
+  exit 1
+fi
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v oha >/dev/null || cargo install oha --version 1.16.0 --locked
 VENV=$OUT/venv
 if [ ! -x "$VENV/bin/uvicorn" ] || ! "$VENV/bin/python" -c "import asyncpg, jwt, fastapi, cryptography" 2>/dev/null; then
-  python3 -m venv "$VENV"
+  python3 -m venv "$VENV" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$VENV"; }
   "$VENV/bin/pip" install -q fastapi 'uvicorn[standard]' 'pyjwt[crypto]' asyncpg
 fi
 (cd bench/peers/nestjs_hasura && npm ci --no-audit --no-fund --loglevel=error && npm run -s build)
@@ -72,14 +78,16 @@ done
 "${PSQL[@]}" -c "INSERT INTO public.\"user\" (user_id, role, user_phone) VALUES ('bench-user', 'user', '+15550100');
   INSERT INTO rasura_auth.role_mapping (subject, role, is_default) VALUES ('bench-user', 'user', true);" >/dev/null
 # Rasura's pool holds the example's connections; keep Postgres on the generator's core.
-taskset -pc 1 "$(head -1 "$PG_DIR/data/postmaster.pid")" >/dev/null
+taskset -apc 1 "$(head -1 "$PG_DIR/data/postmaster.pid")" >/dev/null
 
 # The identity provider: an RS256 key pair, its JWK set served over HTTP, a token.
 IDP=$OUT/idp
 "$VENV/bin/python" bench/keys.py "$IDP"
 taskset -c 1 "$VENV/bin/python" -m http.server 18190 --bind 127.0.0.1 --directory "$IDP" >/dev/null 2>&1 &
 IDP_PID=$!
-trap 'kill $IDP_PID 2>/dev/null || true; stop_postgres' EXIT
+# The server under test, if any, is stopped on exit too (a failed run leaves no port taken).
+SERVER_PID=
+trap 'kill $IDP_PID $SERVER_PID 2>/dev/null || true; stop_postgres' EXIT
 JWKS_URL=http://127.0.0.1:18190/jwks.json
 AUTH_TOKEN=$(cat "$IDP/token.txt")
 
@@ -135,8 +143,12 @@ rate_of() { case $1 in pong_*) echo "$PONG_RATE" ;; event) echo "$EVENT_RATE" ;;
 measure() {
   local round=$1 path=$2 system=$3 port=$4 urlpath=$5 token=$6; shift 7
   local url="http://127.0.0.1:$port$urlpath" log="$OUT/$path.$system.server.log"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "error: port $port is taken (a server left over from an earlier run?)" >&2; exit 1
+  fi
   taskset -c 0 "$@" >"$log" 2>&1 &
   local pid=$!
+  SERVER_PID=$pid
   wait_port "$port" || { echo "$path/$system did not start:" >&2; cat "$log" >&2; exit 1; }
   local script; script=$(wrk_script "$path")
   local env=(BODY="$PEERS/body.json" JWT="$token" EVENT_BODY="$ROOT/bench/event.json" TOKEN="$AUTH_TOKEN")
@@ -144,7 +156,7 @@ measure() {
   env "${env[@]}" EVENT_PREFIX="$(new_prefix)" taskset -c 1 wrk -t1 -c8 -d2s -s "$script" "$url" >"$OUT/warmup.wrk"
   if grep -q "Non-2xx" "$OUT/warmup.wrk"; then
     echo "$path/$system answers non-2xx:" >&2; cat "$OUT/warmup.wrk" >&2
-    curl -s -i -X POST "$url" >&2 || true; kill "$pid"; exit 1
+    exit 1
   fi
   # Saturation.
   local t0 t1; t0=$(cpu_ticks "$pid")
@@ -186,7 +198,11 @@ print(json.dumps({"kind": "load", "path": path, "system": system, "round": int(r
     "cpu_us_per_req": int(ticks) * 1e6 / int(hz) / max(requests, 1), "rss_kb": int(rss),
     "requests": requests, "non_2xx": sum(v for k, v in codes.items() if not 200 <= k < 300) + errors}))
 PY
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  if ! kill "$pid" 2>/dev/null; then
+    echo "$path/$system exited during the run:" >&2; cat "$log" >&2; exit 1
+  fi
+  wait "$pid" 2>/dev/null || true
+  SERVER_PID=
   tail -n 2 "$RESULTS" | python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -197,7 +213,15 @@ for line in sys.stdin:
 }
 
 : >"$RESULTS"
-printf '%s\n' "{\"kind\":\"machine\",\"date\":\"$(date -u +%Y-%m-%d)\",\"commit\":\"$(git rev-parse --short HEAD)\",\"cpu\":\"$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)\",\"cores\":$(nproc),\"kernel\":\"$(uname -r)\",\"rounds\":$ROUNDS,\"duration\":\"$DURATION\",\"tools\":\"$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), oha $(oha --version | cut -d' ' -f2), Python $("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])'), Node $(node --version)\"}" >>"$RESULTS"
+python3 - "$(git rev-parse --short HEAD)" "$ROUNDS" "$DURATION" \
+  "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), oha $(oha --version | cut -d' ' -f2), Python $("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])'), Node $(node --version)" \
+  >>"$RESULTS" <<'PY'
+import datetime, json, os, platform, sys
+commit, rounds, duration, tools = sys.argv[1:]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+print(json.dumps({"kind": "machine", "date": datetime.date.today().isoformat(), "commit": commit, "cpu": cpu,
+    "cores": os.cpu_count(), "kernel": platform.release(), "rounds": int(rounds), "duration": duration, "tools": tools}))
+PY
 RELEASE=$ROOT/target/release
 AXUM_BARE=$OUT/axum_bare-target/release/axum_bare
 for round in $(seq "$ROUNDS"); do
@@ -222,6 +246,7 @@ done
 echo "== /metrics scrape (after traffic on every route)"
 taskset -c 0 env RASURA_LISTEN=127.0.0.1:18151 "${RASURA_DB[@]}" "$RELEASE/example-default" >"$OUT/metrics.server.log" 2>&1 &
 pid=$!
+SERVER_PID=$pid
 wait_port 18151
 env BODY="$PEERS/body.json" JWT="$PONG_TOKEN" EVENT_SECRET="$EVENT_SECRET" taskset -c 1 wrk -t1 -c8 -d2s -s bench/pong.lua http://127.0.0.1:18151/actions/pong >/dev/null
 env EVENT_BODY="$ROOT/bench/event.json" EVENT_PREFIX="$(new_prefix)" taskset -c 1 wrk -t1 -c8 -d2s -s bench/event.lua http://127.0.0.1:18151/events/user_role_changed >/dev/null
@@ -230,8 +255,10 @@ taskset -c 1 wrk -t1 -c4 -d5s http://127.0.0.1:18151/metrics >"$OUT/metrics.wrk"
 t1=$(cpu_ticks "$pid")
 scrapes=$(awk '/requests in/{print $1}' "$OUT/metrics.wrk")
 bytes=$(curl -s http://127.0.0.1:18151/metrics | wc -c)
-kill "$pid"; wait "$pid" 2>/dev/null || true
-echo "{\"kind\":\"scrape\",\"system\":\"rasura\",\"cpu_us_per_scrape\":$(echo "scale=2; ($t1 - $t0) * 1000000 / $HZ / $scrapes" | bc),\"bytes\":$bytes}" | tee -a "$RESULTS"
+kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+SERVER_PID=
+python3 -c 'import json, sys; t, hz, n, b = map(int, sys.argv[1:]); print(json.dumps({"kind": "scrape", "system": "rasura", "cpu_us_per_scrape": t * 1e6 / hz / max(n, 1), "bytes": b}))' \
+  "$((t1 - t0))" "$HZ" "${scrapes:-0}" "$bytes" | tee -a "$RESULTS"
 
 echo "== start-up to the first answered request (no database)"
 "$KIT" startup --system rasura --url http://127.0.0.1:18161/healthz -- env RASURA_LISTEN=127.0.0.1:18161 "${RASURA_BASE[@]}" "$RELEASE/example-default" | tee -a "$RESULTS"
@@ -239,7 +266,7 @@ echo "== start-up to the first answered request (no database)"
 "$KIT" startup --system fastapi --runs 3 --url http://127.0.0.1:18163/docs -- env "${PEER_ENV[@]}" "${UVICORN[@]}" --app-dir "$PEERS/fastapi" --port 18163 app:app | tee -a "$RESULTS"
 "$KIT" startup --system nestjs --runs 3 --url http://127.0.0.1:18164/hasura/events -- env PORT=18164 "${PEER_ENV[@]}" node bench/peers/nestjs_hasura/dist/main.js | tee -a "$RESULTS"
 
-echo "== binary sizes (release profile, not stripped; stripped in parentheses in the log)"
+echo "== binary sizes (release profile, stripped; with symbols first in the log)"
 for pair in "rasura:$RELEASE/example-default" "axum:$AXUM_BARE"; do
   system=${pair%%:*}; file=${pair#*:}
   strip -o "$OUT/stripped" "$file"

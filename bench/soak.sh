@@ -31,7 +31,13 @@ env RASURA_LISTEN=127.0.0.1:$PORT RASURA_LOG=warn DATABASE_URL="$DATABASE_URL" \
   target/release/example-default >"$OUT/soak.server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; stop_postgres' EXIT
-for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
+started=0
+for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && { started=1; break; }; sleep 0.05; done
+if [ "$started" != 1 ]; then
+  echo "error: the example did not start; its log:" >&2
+  cat "$OUT/soak.server.log" >&2
+  exit 1
+fi
 
 target/release/rasura-benchkit soak --url "http://127.0.0.1:$PORT" --pid "$PID" \
   --seconds "$SECONDS_TO_RUN" --rate "$RATE" --welcome-port "$WELCOME_PORT"

@@ -33,6 +33,7 @@ struct Bar {
     value: f64,
 }
 
+/// Draws the two panels into a PNG at `path`.
 pub fn draw(path: &Path, summaries: &BTreeMap<(String, String), Summary>) -> Result<(), String> {
     register_font(
         "sans-serif",
@@ -45,7 +46,7 @@ pub fn draw(path: &Path, summaries: &BTreeMap<(String, String), Summary>) -> Res
     for (key, title, _) in PATHS {
         let short = title.split(':').next().unwrap_or(title).replace('`', "");
         for ((p, system), s) in summaries {
-            if p != key || !s.cpu_us.is_finite() {
+            if p != key || !(s.cpu_us.is_finite() && s.cpu_us > 0.0) {
                 continue;
             }
             let label = format!("{short} · {}", system_name(system));
@@ -102,6 +103,9 @@ fn panel(
     let max = bars.iter().map(|b| b.value).fold(0.0, f64::max);
     let lo = min.log10().floor();
     let hi = max.log10().ceil().max(lo + 1.0);
+    if !(lo.is_finite() && hi.is_finite()) {
+        return Err(format!("{title}: values out of range ({min} to {max})"));
+    }
     let x = |v: f64| left + ((v.log10() - lo) / (hi - lo) * f64::from(right - left)) as i32;
     let bottom = TOP + ROW * bars.len() as i32;
     let mut decade = lo;

@@ -1,5 +1,7 @@
 //! Start-up time: from `spawn` to the first answered request (any HTTP status: a peer without
-//! a health route answers 404 or 405), polled every 200 µs over a raw TCP connection (an HTTP client's own set-up would blur a figure of a few milliseconds).
+//! a health route answers 404 or 405), polled every 200 µs over a raw TCP connection (an HTTP
+//! client's own set-up would blur a figure of a few milliseconds). Not pinned to a core: a
+//! start-up is mostly waiting, not computing.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -9,6 +11,7 @@ use std::time::{Duration, Instant};
 /// Gives up on a start after this long.
 const LIMIT: Duration = Duration::from_secs(20);
 
+/// Starts `command` `runs` times, printing the median time to the first answer as a record.
 pub fn run(system: &str, url: &str, runs: usize, command: &[String]) -> Result<(), String> {
     let rest = url
         .strip_prefix("http://")

@@ -605,7 +605,7 @@ async fn fetch_jwk_set(url: &url::Url) -> Result<usize, String> {
 }
 
 /// `url` without user information or query (where a key might be).
-fn url_without_secrets(url: &url::Url) -> String {
+pub(crate) fn url_without_secrets(url: &url::Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");
     let _ = shown.set_password(None);

@@ -824,16 +824,20 @@ async fn last_good_keys_survive_a_failed_refresh() {
 }
 
 /// A JWKS endpoint that turns slow (5 s per answer) once its keys expire costs requests
-/// nothing: they go on with the expired keys while one refresh runs behind them.
-#[tokio::test]
+/// nothing: they go on with the expired keys while one refresh runs behind them. A response
+/// that forbids reuse (`no-cache`) is never served stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_jwks_endpoint_does_not_stall_requests() {
     let server = jwks_server(&[("cache-control", "max-age=1")]).await;
     let cfg = config(json!({"jwk_url": server.url})).with_jwks_min_refresh_interval(Duration::ZERO);
     verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
     server.delay.store(5000, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    // A stall would cost the first of them the endpoint's 5 s (RS256 in a debug build takes
-    // tens of milliseconds each).
+    // The first stale verification starts the refresh; let it reach the slow endpoint.
+    verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
+    wait_for_fetches(&server, 2).await;
+    // A stall would cost each of them the endpoint's 5 s (RS256 in a debug build takes tens of
+    // milliseconds).
     let started = std::time::Instant::now();
     for _ in 0..5 {
         verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
@@ -843,8 +847,18 @@ async fn a_slow_jwks_endpoint_does_not_stall_requests() {
         "{:?}",
         started.elapsed()
     );
-    // One refresh for the five requests, still waiting on the slow endpoint.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Still one refresh, waiting on the slow endpoint.
+    assert_eq!(server.fetches.load(Ordering::SeqCst), 2);
+}
+
+/// `no-cache` keys are never used stale: after expiry the request waits for the refetch.
+#[tokio::test]
+async fn no_cache_keys_are_not_served_stale() {
+    let server = jwks_server(&[("cache-control", "no-cache")]).await;
+    let cfg = config(json!({"jwk_url": server.url})).with_jwks_min_refresh_interval(Duration::ZERO);
+    verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
+    verify(&cfg, &rsa_token("rsa-1")).await.unwrap();
+    // Each verification fetched in the foreground: nothing runs behind it.
     assert_eq!(server.fetches.load(Ordering::SeqCst), 2);
 }
 

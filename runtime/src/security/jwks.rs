@@ -4,8 +4,11 @@
 //!
 //! An expired key set whose keys still match is refreshed in the background while requests go
 //! on with it (stale while revalidating): a slow or hanging JWKS endpoint then costs no request
-//! anything. Only a request with no matching key (the first, or an unknown `kid`) waits for a
-//! fetch, bounded by its timeout.
+//! anything. A key removed from the set is therefore accepted until that refresh lands (at most
+//! the fetch timeout). A response that forbids reuse (`no-cache`, `no-store`, `max-age=0`) is
+//! never served stale. A request with no matching key (the first, or an unknown `kid`) waits for
+//! a fetch, or for one under way, each bounded by the fetch timeout; the rate limit counts from
+//! the end of an attempt, so waiters queued behind a hanging fetch do not fetch again.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,6 +22,8 @@ use super::jwt::JwtError;
 
 /// Used when the JWKS response says nothing about caching.
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+/// Keys are refetched at least this often, whatever the response says.
+const MAX_AGE_CAP: Duration = Duration::from_secs(24 * 3600);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct CachedKey {
@@ -33,6 +38,9 @@ struct State {
     keys: Vec<CachedKey>,
     expires_at: Option<Instant>,
     last_attempt: Option<Instant>,
+    /// Whether the keys may be used past `expires_at` while a refresh runs (the response
+    /// allowed reuse at all).
+    stale_ok: bool,
 }
 
 pub(crate) struct JwksCache {
@@ -80,9 +88,10 @@ impl JwksCache {
             return Ok(key);
         }
         // Expired but still matching: answer with it and refresh behind the request.
-        if let Some(key) = self.lookup(kid, alg) {
-            self.refresh_in_background();
-            return Ok(key);
+        if let Some(key) = self.stale_lookup(kid, alg) {
+            if self.refresh_in_background() {
+                return Ok(key);
+            }
         }
         let _guard = self.refresh.lock().await;
         // Another request may have refreshed while this one waited.
@@ -97,20 +106,42 @@ impl JwksCache {
         })
     }
 
-    fn refresh_in_background(self: &Arc<Self>) {
+    /// Starts a refresh on the current runtime unless one runs or the rate limit forbids it;
+    /// `false` outside a runtime (the caller then refreshes in the foreground).
+    fn refresh_in_background(self: &Arc<Self>) -> bool {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
         if !self.may_refresh() || self.refreshing.swap(true, Ordering::AcqRel) {
-            return;
+            return true;
         }
-        let cache = Arc::clone(self);
-        tokio::spawn(async move {
-            {
-                let _guard = cache.refresh.lock().await;
-                if cache.may_refresh() {
-                    cache.refresh().await;
-                }
+        /// Clears `refreshing` however the task ends (done, panicked, or dropped with its
+        /// runtime), so a later expiry can refresh again.
+        struct Refreshing(Arc<JwksCache>);
+        impl Drop for Refreshing {
+            fn drop(&mut self) {
+                self.0.refreshing.store(false, Ordering::Release);
             }
-            cache.refreshing.store(false, Ordering::Release);
+        }
+        let flag = Refreshing(Arc::clone(self));
+        runtime.spawn(async move {
+            let cache = &flag.0;
+            let _guard = cache.refresh.lock().await;
+            if cache.may_refresh() {
+                cache.refresh().await;
+            }
         });
+        true
+    }
+
+    /// A matching key of an expired set that may still be used while it is refreshed.
+    fn stale_lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
+        let state = lock(&self.state);
+        if state.stale_ok {
+            find(&state.keys, kid, alg)
+        } else {
+            None
+        }
     }
 
     fn fresh_lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
@@ -138,15 +169,26 @@ impl JwksCache {
     async fn refresh(&self) {
         let attempt = Instant::now();
         lock(&self.state).last_attempt = Some(attempt);
-        match self.fetch().await {
+        let fetched = self.fetch().await;
+        let mut state = lock(&self.state);
+        // The rate limit counts from the end of the attempt: requests that queued behind a
+        // slow fetch do not start another one at once.
+        state.last_attempt = Some(Instant::now());
+        match fetched {
             Ok((keys, max_age)) => {
-                let mut state = lock(&self.state);
+                let max_age = max_age.min(MAX_AGE_CAP);
                 state.keys = keys;
-                state.expires_at = Some(attempt + max_age);
+                state.expires_at = Some(attempt.checked_add(max_age).unwrap_or(attempt));
+                state.stale_ok = !max_age.is_zero();
             }
             Err(why) => {
+                drop(state);
                 // Keep the last good keys: an issuer outage must not lock every user out.
-                tracing::warn!(url = %self.url, error = %why, "JWKS refresh failed; keeping the previous keys");
+                tracing::warn!(
+                    url = %crate::doctor::url_without_secrets(&self.url),
+                    error = %why,
+                    "JWKS refresh failed; keeping the previous keys"
+                );
             }
         }
     }
