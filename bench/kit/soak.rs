@@ -365,21 +365,25 @@ async fn soak(args: SoakArgs) -> Result<(), String> {
             next_sample += Duration::from_secs(5);
         }
         n += 1;
-        let d = Arc::clone(&driver);
-        match n % 10 {
+        // Actions are sent here; an event delivery is returned, to be sent (maybe twice) below.
+        let delivery = match n % 10 {
             // 40%: pong, with the caller's JWT.
             0..=3 => {
                 let body = json!({"action": {"name": "pong"}, "input": {"message": "soak", "number": n},
                     "session_variables": {"x-hasura-role": "user", "x-hasura-user-id": "soak-user"},
                     "request_query": "mutation { pong(message: \"soak\", number: 1) { message number } }"});
+                let d = Arc::clone(&driver);
                 tasks.spawn(async move { d.action("pong", body, true).await });
+                None
             }
             // 20%: ping, as one of a thousand users (its rate limit is per user).
             4 | 5 => {
                 let body = json!({"action": {"name": "ping"}, "input": {},
                     "session_variables": {"x-hasura-role": "user", "x-hasura-user-id": format!("soak-{}", n % 1000)},
                     "request_query": "query { ping { user_id role } }"});
+                let d = Arc::clone(&driver);
                 tasks.spawn(async move { d.action("ping", body, false).await });
+                None
             }
             // 30%: user_role_changed, a share of them delivered twice.
             6..=8 => {
@@ -392,17 +396,7 @@ async fn soak(args: SoakArgs) -> Result<(), String> {
                     user(&format!("soak-{}", n % 1000), "user"),
                     user(&format!("soak-{}", n % 1000), "admin"),
                 );
-                if duplicated(&id, args.duplicate_share) {
-                    let again = Arc::clone(&driver);
-                    let copy = body.clone();
-                    // Half at once (a race on the record), half a second later.
-                    let delay = if n % 20 < 10 { 0 } else { 1000 };
-                    tasks.spawn(async move {
-                        tokio::time::sleep(Duration::from_millis(delay)).await;
-                        again.deliver("user_role_changed", copy, false).await
-                    });
-                }
-                tasks.spawn(async move { d.deliver("user_role_changed", body, false).await });
+                Some(("user_role_changed", id, body, false))
             }
             // 10%: welcome_user, whose welcome API fails a share of first calls.
             _ => {
@@ -415,17 +409,22 @@ async fn soak(args: SoakArgs) -> Result<(), String> {
                     Value::Null,
                     user(&format!("soak-new-{n}"), "user"),
                 );
-                if duplicated(&id, args.duplicate_share) {
-                    let again = Arc::clone(&driver);
-                    let copy = body.clone();
-                    let delay = if n % 20 < 10 { 0 } else { 1000 };
-                    tasks.spawn(async move {
-                        tokio::time::sleep(Duration::from_millis(delay)).await;
-                        again.deliver("welcome_user", copy, true).await
-                    });
-                }
-                tasks.spawn(async move { d.deliver("welcome_user", body, true).await });
+                Some(("welcome_user", id, body, true))
             }
+        };
+        if let Some((trigger, id, body, transient)) = delivery {
+            if duplicated(&id, args.duplicate_share) {
+                let again = Arc::clone(&driver);
+                let copy = body.clone();
+                // Half at once (a race on the record), half a second later.
+                let delay = if n % 20 < 10 { 0 } else { 1000 };
+                tasks.spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    again.deliver(trigger, copy, transient).await
+                });
+            }
+            let d = Arc::clone(&driver);
+            tasks.spawn(async move { d.deliver(trigger, body, transient).await });
         }
         // Reap finished tasks so the set stays small.
         while tasks.try_join_next().is_some() {}

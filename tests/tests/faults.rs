@@ -429,6 +429,18 @@ async fn call_action(client: &reqwest::Client, base: &str, name: &str) -> u16 {
         .as_u16()
 }
 
+/// `GET /healthz`'s status, within 3 s.
+async fn healthz(client: &reqwest::Client, base: &str) -> u16 {
+    client
+        .get(format!("{base}/healthz"))
+        .timeout(Duration::from_secs(3))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// Whether `block_worker` is blocking its thread right now.
 static BLOCKING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -456,13 +468,7 @@ async fn a_blocked_worker_leaves_the_other_routes_answering() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // One worker is blocked; `/healthz` is answered on the other meanwhile.
-    let health = client
-        .get(format!("{base}/healthz"))
-        .timeout(Duration::from_secs(3))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200);
+    assert_eq!(healthz(&client, &base).await, 200);
     assert!(
         BLOCKING.load(Ordering::SeqCst),
         "answered only after the block ended"
@@ -501,11 +507,5 @@ async fn a_leaking_handler_grows_the_process_and_the_service_keeps_answering() {
     }
     let grown = resident_kib().saturating_sub(before);
     assert!(grown >= 150 << 10, "the leak is resident: grew {grown} KiB");
-    let health = client
-        .get(format!("{base}/healthz"))
-        .timeout(Duration::from_secs(3))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200);
+    assert_eq!(healthz(&client, &base).await, 200);
 }
