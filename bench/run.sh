@@ -18,7 +18,11 @@
 #   Environment: PONG_RATE (default 250), EVENT_RATE (200), AUTH_RATE (200): the fixed rates,
 #   which the slowest peer of each path holds;
 #   BENCH_CODEGEN_BUILD=0 skips the generated-code build measurement (several minutes),
-#   BENCH_CODEGEN=0 both codegen measurements (their release build of the bench examples).
+#   BENCH_CODEGEN=0 both codegen measurements (their release build of the bench examples);
+#   BENCH_ONLY="path/system ..." (e.g. "pong_jwt/rasura pong_jwt/axum", or "event" for every
+#   system of a path) measures only those and prints them: no report, BENCHMARKS.md untouched;
+#   BENCH_PERF=1 also records each server's profile under saturation (perf record -g) in
+#   bench/out/perf.PATH.SYSTEM.data (`perf report -i FILE`).
 # Installs what it needs on a fresh machine: wrk, oha (cargo install), a Python venv with
 # FastAPI, uvicorn, PyJWT and asyncpg, Node's packages, and a private PostgreSQL.
 set -euo pipefail
@@ -32,6 +36,8 @@ AUTH_RATE=${AUTH_RATE:-200}
 PEERS=$ROOT/../shared/peers
 OUT=$ROOT/bench/out
 RESULTS=$OUT/results.jsonl
+ONLY=${BENCH_ONLY:-}
+[ -n "$ONLY" ] && RESULTS=$OUT/only.jsonl
 mkdir -p "$OUT"
 [ -d "$PEERS/axum_bare" ] || { echo "error: $PEERS is missing (the shared peers sit beside the checkout)" >&2; exit 1; }
 seconds() { case $1 in *ms) echo "scale=3; ${1%ms} / 1000" | bc ;; *s) echo "${1%s}" ;; *m) echo $((${1%m} * 60)) ;; *) echo "$1" ;; esac; }
@@ -143,6 +149,9 @@ rate_of() { case $1 in pong_*) echo "$PONG_RATE" ;; event) echo "$EVENT_RATE" ;;
 measure() {
   local round=$1 path=$2 system=$3 port=$4 urlpath=$5 token=$6; shift 7
   local url="http://127.0.0.1:$port$urlpath" log="$OUT/$path.$system.server.log"
+  if [ -n "$ONLY" ]; then
+    case " $ONLY " in *" $path "* | *" $path/$system "*) ;; *) return 0 ;; esac
+  fi
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "error: port $port is taken (a server left over from an earlier run?)" >&2; exit 1
   fi
@@ -159,9 +168,14 @@ measure() {
     exit 1
   fi
   # Saturation.
-  local t0 t1; t0=$(cpu_ticks "$pid")
+  local t0 t1 perf_pid=; t0=$(cpu_ticks "$pid")
+  if [ -n "${BENCH_PERF:-}" ]; then
+    perf record -q -g -F 1999 -p "$pid" -o "$OUT/perf.$path.$system.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   env "${env[@]}" EVENT_PREFIX="$(new_prefix)" taskset -c 1 wrk -t1 -c64 -d"$DURATION" --latency -s "$script" "$url" >"$OUT/run.wrk"
   t1=$(cpu_ticks "$pid")
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
   python3 - "$OUT/run.wrk" "$path" "$system" "$round" "$((t1 - t0))" "$HZ" "$(rss_kb "$pid")" >>"$RESULTS" <<'PY'
 import json, re, sys
 text = open(sys.argv[1]).read()
@@ -242,6 +256,11 @@ for round in $(seq "$ROUNDS"); do
   measure "$round" auth_uncached fastapi 18133 /auth/webhook "" -- env "${PEER_ENV[@]}" "${UVICORN[@]}" --app-dir bench/peers --port 18133 fastapi_auth_webhook:app
   measure "$round" auth_cached rasura 18141 /auth/webhook "" -- env RASURA_LISTEN=127.0.0.1:18141 "${RASURA_AUTH[@]}" "$RELEASE/example-default"
 done
+
+if [ -n "$ONLY" ]; then
+  echo "BENCH_ONLY: measured $ONLY (records in $RESULTS); BENCHMARKS.md untouched"
+  exit 0
+fi
 
 echo "== /metrics scrape (after traffic on every route)"
 taskset -c 0 env RASURA_LISTEN=127.0.0.1:18151 "${RASURA_DB[@]}" "$RELEASE/example-default" >"$OUT/metrics.server.log" 2>&1 &

@@ -254,17 +254,15 @@ pub async fn prune(
 /// concurrent delivery of the same id blocks on the insert until the first commits (then
 /// conflicts) or rolls back (then inserts).
 async fn begin_recorded(ctx: &Ctx, id: &str) -> Result<Option<Transaction>, TransactionError> {
-    ready(ctx).await?;
-    let mut tx = Transaction(ctx.transaction().await?);
-    let recorded = sqlx::query(
-        "INSERT INTO rasura.processed_delivery (handler, id) VALUES ($1, $2) \
-         ON CONFLICT DO NOTHING",
+    let pool = ready(ctx).await?;
+    let (tx, recorded) = crate::db::begin_as_recording(
+        pool,
+        ctx.identity().session_variables(),
+        ctx.handler_name(),
+        id,
     )
-    .bind(ctx.handler_name())
-    .bind(id)
-    .execute(&mut *tx.0)
     .await?;
-    Ok((recorded.rows_affected() == 1).then_some(tx))
+    Ok(recorded.then_some(Transaction(tx)))
 }
 
 /// The scope of a `once` delivery; `None` when it was processed before.

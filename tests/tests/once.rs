@@ -22,10 +22,14 @@ async fn item_added(ctx: Ctx, event: Event<Item>) -> Result<(), EventError> {
     let item = event.operation.new_row().expect("an insert");
     let outcome = ctx
         .once(&event.id, async |tx| {
-            sqlx::query("INSERT INTO effect (item_id) VALUES ($1)")
-                .bind(item.id)
-                .execute(&mut **tx)
-                .await?;
+            // The caller's session, as Hasura's trigger functions read it.
+            sqlx::query(
+                "INSERT INTO effect (item_id, session) \
+                 VALUES ($1, current_setting('hasura.user', true)::jsonb)",
+            )
+            .bind(item.id)
+            .execute(&mut **tx)
+            .await?;
             // Held open, so a concurrent duplicate has to wait for this transaction.
             tokio::time::sleep(Duration::from_millis(300)).await;
             if item.fail {
@@ -41,7 +45,7 @@ async fn item_added(ctx: Ctx, event: Event<Item>) -> Result<(), EventError> {
 
 async fn setup() -> (TestDatabase, TestService) {
     let db = TestDatabase::create().await;
-    sqlx::query("CREATE TABLE effect (item_id bigint NOT NULL)")
+    sqlx::query("CREATE TABLE effect (item_id bigint NOT NULL, session jsonb)")
         .execute(db.pool())
         .await
         .unwrap();
@@ -87,6 +91,22 @@ async fn a_redelivery_is_acknowledged_without_running_the_work() {
             ("item_added".to_owned(), "evt-2".to_owned())
         ]
     );
+}
+
+#[tokio::test]
+async fn the_work_sees_the_callers_session_in_its_transaction() {
+    let (db, s) = setup().await;
+    let session = json!({"x-hasura-role": "user", "x-hasura-user-id": "9"});
+    delivery(&s, "evt-s", false)
+        .session(session.clone())
+        .send()
+        .await
+        .assert_status(200);
+    let seen: serde_json::Value = sqlx::query_scalar("SELECT session FROM effect")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(seen, session);
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod jwks;
 pub mod jwt;
 pub mod mint;
 mod secret;
+mod signature;
 mod token;
 
 pub use secret::{WEBHOOK_SECRET_HEADER, WebhookSecrets};

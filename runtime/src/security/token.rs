@@ -65,6 +65,14 @@ impl Parts<'_> {
     /// Verifies the signature with `key` for `alg`, which the caller has already checked is
     /// the configured (or the key's) algorithm.
     pub(crate) fn verify(&self, key: &DecodingKey) -> Result<(), &'static str> {
+        let message = self.message.as_bytes();
+        if let Some(valid) = super::signature::verify(self.alg, key, message, self.signature) {
+            return if valid {
+                Ok(())
+            } else {
+                Err("JWSError JWSInvalidSignature")
+            };
+        }
         match jsonwebtoken::crypto::verify(self.signature, self.message.as_bytes(), key, self.alg) {
             Ok(true) => Ok(()),
             Ok(false) => Err("JWSError JWSInvalidSignature"),
