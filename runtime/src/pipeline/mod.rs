@@ -322,11 +322,9 @@ async fn run<W: Webhook>(
                     .request_id(request_id.as_str()),
             );
         })?;
-        let payload_trace = if trace_ids(&headers).0.is_none() {
-            W::payload_trace(&envelope)
-        } else {
-            None
-        };
+        // The payload's trace (events only) when the headers carry none; actions have none,
+        // and skip the header lookups.
+        let payload_trace = W::payload_trace(&envelope).filter(|_| trace_ids(&headers).0.is_none());
         let mut ctx = Ctx::new(
             app.shared.clone(),
             caller.identity,
