@@ -21,8 +21,9 @@
 #   BENCH_CODEGEN=0 both codegen measurements (their release build of the bench examples);
 #   BENCH_ONLY="path/system ..." (e.g. "pong_jwt/rasura pong_jwt/axum", or "event" for every
 #   system of a path) measures only those and prints them: no report, BENCHMARKS.md untouched;
-#   BENCH_PERF=1 also records each server's profile under saturation (perf record -g) in
-#   bench/out/perf.PATH.SYSTEM.data (`perf report -i FILE`).
+#   BENCH_PERF=1 (with BENCH_ONLY: sampling costs the server CPU) also records each server's
+#   profile under saturation (perf record -g) in bench/out/perf.PATH.SYSTEM.data
+#   (`perf report -i FILE`).
 # Installs what it needs on a fresh machine: wrk, oha (cargo install), a Python venv with
 # FastAPI, uvicorn, PyJWT and asyncpg, Node's packages, and a private PostgreSQL.
 set -euo pipefail
@@ -38,6 +39,16 @@ OUT=$ROOT/bench/out
 RESULTS=$OUT/results.jsonl
 ONLY=${BENCH_ONLY:-}
 [ -n "$ONLY" ] && RESULTS=$OUT/only.jsonl
+PERF=${BENCH_PERF:-0}
+if [ "$PERF" != 0 ]; then
+  [ -n "$ONLY" ] || { echo "error: BENCH_PERF needs BENCH_ONLY (profiling inflates the CPU figures)" >&2; exit 1; }
+  command -v perf >/dev/null || { echo "error: BENCH_PERF needs perf (linux-perf)" >&2; exit 1; }
+fi
+for entry in $ONLY; do
+  case ${entry%%/*} in pong_jwt | pong_nojwt | event | auth_uncached | auth_cached) ;;
+    *) echo "error: BENCH_ONLY: unknown path in '$entry' (pong_jwt, pong_nojwt, event, auth_uncached, auth_cached)" >&2; exit 1 ;;
+  esac
+done
 mkdir -p "$OUT"
 [ -d "$PEERS/axum_bare" ] || { echo "error: $PEERS is missing (the shared peers sit beside the checkout)" >&2; exit 1; }
 seconds() { case $1 in *ms) echo "scale=3; ${1%ms} / 1000" | bc ;; *s) echo "${1%s}" ;; *m) echo $((${1%m} * 60)) ;; *) echo "$1" ;; esac; }
@@ -169,13 +180,16 @@ measure() {
   fi
   # Saturation.
   local t0 t1 perf_pid=; t0=$(cpu_ticks "$pid")
-  if [ -n "${BENCH_PERF:-}" ]; then
-    perf record -q -g -F 1999 -p "$pid" -o "$OUT/perf.$path.$system.data" >/dev/null 2>&1 &
+  if [ "$PERF" != 0 ]; then
+    taskset -c 1 perf record -q -g -F 1999 -p "$pid" -o "$OUT/perf.$path.$system.data" >"$OUT/perf.log" 2>&1 &
     perf_pid=$!
   fi
   env "${env[@]}" EVENT_PREFIX="$(new_prefix)" taskset -c 1 wrk -t1 -c64 -d"$DURATION" --latency -s "$script" "$url" >"$OUT/run.wrk"
   t1=$(cpu_ticks "$pid")
-  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || { echo "perf stopped early:" >&2; cat "$OUT/perf.log" >&2; }
+    wait "$perf_pid" 2>/dev/null || true
+  fi
   python3 - "$OUT/run.wrk" "$path" "$system" "$round" "$((t1 - t0))" "$HZ" "$(rss_kb "$pid")" >>"$RESULTS" <<'PY'
 import json, re, sys
 text = open(sys.argv[1]).read()

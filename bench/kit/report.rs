@@ -480,7 +480,13 @@ const METHOD: &str = "## Method\n\n\
 - RSS is read from `/proc/PID/status` at the end of each run.\n\
 - The event peers run the same SQL as Rasura's `once` handler: in one transaction, \
   `set_config('hasura.user', …)` (the caller's Hasura session, which Rasura's transactions \
-  set for triggers and row-level security), the delivery record, the row.\n\
+  set for triggers and row-level security), the delivery record, the row. Rasura sends the \
+  session and the record as one statement and pings a pooled connection only after a second \
+  idle; the axum peer uses sqlx's defaults (a ping on every acquire).\n\
+- RS256 tokens: Rasura verifies them with `ring`; the axum peer with `jsonwebtoken` 11 and its \
+  RustCrypto backend (the one the workspace builds: about 400 µs of CPU per RS256 verification \
+  here, where `ring` takes about 20 µs), so the uncached webhook's CPU comparison with it \
+  mostly measures the two RSA implementations.\n\
 - PostgreSQL runs with `fsync=off` (the service's CPU is measured, not the disk).\n\
 - Peers: `../shared/peers/axum_bare` (hand-written axum; built with Rasura's release profile), \
   `../shared/peers/fastapi/app.py` and `pysura_style.py` (uvicorn with uvloop); written for \

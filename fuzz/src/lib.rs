@@ -232,6 +232,10 @@ fn jwt_configs() -> &'static [rasura::security::jwt::JwtConfig] {
                 "x-hasura-user-id": {"path": "$['weird key'].id", "default": "0"},
             }}),
             serde_json::json!({"type": "HS256", "key": key, "header": {"type": "Cookie", "name": "jwt"}}),
+            // Raw tokens (selector bit 0x80) reach the `ring` RSA and ECDSA checks with any
+            // header, length and signature bytes.
+            serde_json::json!({"type": "RS256", "key": include_str!("../../tests/keys/rsa_public.pem")}),
+            serde_json::json!({"type": "ES256", "key": include_str!("../../tests/keys/ec_public.pem")}),
         ]
         .iter()
         .map(|c| {

@@ -128,7 +128,7 @@ pub async fn begin_as(
     pool: &PgPool,
     session: &SessionVariables,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin(pool).await?;
     sqlx::query("SELECT set_config('hasura.user', $1, true)")
         .bind(session_json(session)?)
         .execute(&mut *tx)
@@ -146,7 +146,7 @@ pub(crate) async fn begin_as_recording(
     handler: &str,
     id: &str,
 ) -> Result<(Transaction<'static, Postgres>, bool), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin(pool).await?;
     // A data-modifying CTE always runs; the select list always sets the session.
     let (recorded, _session): (i64, String) = sqlx::query_as(
         "WITH recorded AS (\
@@ -160,6 +160,31 @@ pub(crate) async fn begin_as_recording(
     .fetch_one(&mut *tx)
     .await?;
     Ok((tx, recorded == 1))
+}
+
+/// `pool.begin()`, once more on another connection when the first one turns out dead: pooled
+/// connections are pinged only after a second idle, so one that died within that second (a
+/// database restart) fails its `BEGIN`, before anything ran.
+async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    match pool.begin().await {
+        Err(e) if connection_lost(&e) => {
+            tracing::info!(error = %e, "a pooled connection was dead; beginning on another");
+            pool.begin().await
+        }
+        begun => begun,
+    }
+}
+
+/// The connection itself failed (closed socket, or the server ended the session: admin
+/// shutdown, crash shutdown, connection exceptions), not the statement.
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(_) => sqlstate(e).is_some_and(|code| {
+            matches!(code.as_str(), "57P01" | "57P02" | "57P03") || code.starts_with("08")
+        }),
+        _ => false,
+    }
 }
 
 fn session_json(session: &SessionVariables) -> Result<String, sqlx::Error> {

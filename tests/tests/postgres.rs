@@ -359,3 +359,39 @@ async fn a_full_audit_queue_drops_and_counts_without_blocking() {
     assert_eq!(logouts, 3);
     assert_eq!(sink.written() + sink.dropped(), 1003);
 }
+
+/// Pooled connections are pinged before use only after a second idle: a transaction begun on
+/// one whose server session ended just after its last use is begun again on another connection,
+/// and the caller never sees the dead one.
+#[tokio::test]
+async fn a_transaction_on_a_connection_that_just_died_begins_on_another() {
+    let db = TestDatabase::create().await;
+    let url = rasura::config::Secret::new(db.url());
+    // One connection, so the next transaction gets the same one back.
+    let pool = rasura::db::connect(&url, 1).await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
+        .bind(pid)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert!(terminated);
+    let session: rasura::protocol::SessionVariables =
+        [("x-hasura-role", "user"), ("x-hasura-user-id", "7")]
+            .into_iter()
+            .collect();
+    let mut tx = rasura::db::begin_as(&pool, &session)
+        .await
+        .expect("begun on a new connection");
+    let (new_pid, seen): (i32, String) =
+        sqlx::query_as("SELECT pg_backend_pid(), current_setting('hasura.user')")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert_ne!(new_pid, pid);
+    assert!(seen.contains("\"x-hasura-user-id\":\"7\""), "{seen}");
+    tx.commit().await.unwrap();
+}
