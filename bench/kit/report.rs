@@ -485,7 +485,8 @@ const METHOD: &str = "## Method\n\n\
   idle; the axum peer uses sqlx's defaults (a ping on every acquire).\n\
 - RS256 tokens: Rasura verifies them with `ring`; the axum peer with `jsonwebtoken` 11 and its \
   RustCrypto backend (the one the workspace builds: about 400 µs of CPU per RS256 verification \
-  here, where `ring` takes about 20 µs), so the uncached webhook's CPU comparison with it \
+  here, 69% of Rasura's own webhook profile before it moved to `ring`), so the uncached \
+  webhook's CPU comparison with it \
   mostly measures the two RSA implementations.\n\
 - PostgreSQL runs with `fsync=off` (the service's CPU is measured, not the disk).\n\
 - Peers: `../shared/peers/axum_bare` (hand-written axum; built with Rasura's release profile), \

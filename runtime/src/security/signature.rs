@@ -2,7 +2,8 @@
 //!
 //! Why not only `jsonwebtoken`'s crypto: its RustCrypto backend checks an RS256 signature in
 //! about 400 µs of CPU here (`num-bigint-dig`'s Montgomery multiplication took 69% of the
-//! uncached auth webhook's profile), `ring` in about 20 µs; ECDSA gains several times too.
+//! uncached auth webhook's profile); with `ring` that whole request costs about 133 µs
+//! (BENCHMARKS.md).
 //! `ring` is already in the build (rustls, token signing), and its verdict is final for every
 //! key it is given here: the keys both it and `jsonwebtoken` take. The rest (RSA moduli outside
 //! 2048–4096 bits, where `ring` would accept up to 8192 and the `rsa` crate refuses above 4096;
