@@ -128,48 +128,93 @@ pub async fn begin_as(
     pool: &PgPool,
     session: &SessionVariables,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = begin(pool).await?;
-    sqlx::query("SELECT set_config('hasura.user', $1, true)")
-        .bind(session_json(session)?)
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    // `BEGIN` and the setting in one round trip: sqlx sends a custom begin statement as one
+    // simple query.
+    let statement = format!(
+        "BEGIN; SELECT set_config('hasura.user', {}, true)",
+        sql_literal(&session_json(session)?)?
+    );
+    begin(pool, statement.into()).await
 }
 
 /// [`begin_as`], recording the delivery `id` of `handler` in `rasura.processed_delivery` in the
-/// same statement (one round trip less per `once` delivery); the transaction and whether the
-/// delivery is new (`false`: it was processed before, or is being processed by a duplicate
-/// that holds its row).
+/// same round trip; `None` when the delivery was processed before (or by a concurrent duplicate,
+/// which held the record until it committed).
+///
+/// The record comes first in the one simple query, so it runs in the query's implicit
+/// transaction, which the `BEGIN` after it turns into the transaction returned (Postgres's
+/// protocol, "Multiple Statements in a Simple Query"): the record commits with the work. A
+/// recorded delivery's insert fails on the primary key instead, which rolls the whole query
+/// back and leaves the connection idle, with no transaction to end.
 pub(crate) async fn begin_as_recording(
     pool: &PgPool,
     session: &SessionVariables,
     handler: &str,
     id: &str,
-) -> Result<(Transaction<'static, Postgres>, bool), sqlx::Error> {
-    let mut tx = begin(pool).await?;
-    // A data-modifying CTE always runs; the select list always sets the session.
-    let (recorded, _session): (i64, String) = sqlx::query_as(
-        "WITH recorded AS (\
-             INSERT INTO rasura.processed_delivery (handler, id) VALUES ($2, $3) \
-             ON CONFLICT DO NOTHING RETURNING 1) \
-         SELECT (SELECT count(*) FROM recorded), set_config('hasura.user', $1, true)",
-    )
-    .bind(session_json(session)?)
-    .bind(handler)
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok((tx, recorded == 1))
+) -> Result<Option<Transaction<'static, Postgres>>, sqlx::Error> {
+    let statement = format!(
+        "INSERT INTO rasura.processed_delivery (handler, id) VALUES ({}, {}); \
+         BEGIN; SELECT set_config('hasura.user', {}, true)",
+        sql_literal(handler)?,
+        sql_literal(id)?,
+        sql_literal(&session_json(session)?)?
+    );
+    match begin(pool, statement.into()).await {
+        Ok(tx) => Ok(Some(tx)),
+        Err(e) if recorded_before(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
-/// `pool.begin()`, once more on another connection when the first one turns out dead: pooled
-/// connections are pinged only after a second idle, so one that died within that second (a
-/// database restart) fails its `BEGIN`, before anything ran.
-async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    match pool.begin().await {
+/// The delivery's record already exists: the unique violation of `rasura.processed_delivery`.
+fn recorded_before(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() else {
+        return false;
+    };
+    pg.code() == "23505"
+        && pg.schema() == Some("rasura")
+        && pg.table() == Some("processed_delivery")
+}
+
+/// `text` as a Postgres string literal (`E'…'`, whose escapes do not depend on
+/// `standard_conforming_strings`), for the few values sent inside a simple query, which has no
+/// parameters. A NUL is refused: Postgres text cannot hold one, and the protocol would end the
+/// query at it.
+fn sql_literal(text: &str) -> Result<String, sqlx::Error> {
+    if text.contains('\0') {
+        return Err(sqlx::Error::Encode(
+            "a NUL character cannot be stored in Postgres text".into(),
+        ));
+    }
+    let mut literal = String::with_capacity(text.len() + 4);
+    literal.push_str("E'");
+    for c in text.chars() {
+        match c {
+            '\'' => literal.push_str("''"),
+            '\\' => literal.push_str("\\\\"),
+            c => literal.push(c),
+        }
+    }
+    literal.push('\'');
+    Ok(literal)
+}
+
+/// `pool.begin_with(statement)`, once more on another connection when the first one turns out
+/// dead: pooled connections are pinged only after a second idle, so one that died within that
+/// second (a database restart) fails its `BEGIN`, before anything ran (a query the server did
+/// not finish is rolled back).
+async fn begin(
+    pool: &PgPool,
+    statement: std::sync::Arc<str>,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    use sqlx::AssertSqlSafe;
+    match pool.begin_with(AssertSqlSafe(statement.clone())).await {
         Err(e) if connection_lost(&e) => {
             tracing::info!(error = %e, "a pooled connection was dead; beginning on another");
-            pool.begin().await
+            pool.begin_with(AssertSqlSafe(statement)).await
         }
         begun => begun,
     }
@@ -303,6 +348,17 @@ impl fmt::Debug for PoolDebug<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literals_escape_quotes_and_backslashes_and_refuse_nul() {
+        assert_eq!(sql_literal("plain").unwrap(), "E'plain'");
+        assert_eq!(sql_literal("it's").unwrap(), "E'it''s'");
+        assert_eq!(sql_literal("a\\b").unwrap(), "E'a\\\\b'");
+        assert_eq!(sql_literal("\\'").unwrap(), "E'\\\\'''");
+        assert_eq!(sql_literal("").unwrap(), "E''");
+        assert_eq!(sql_literal("é ✓").unwrap(), "E'é ✓'");
+        assert!(sql_literal("a\0b").is_err());
+    }
 
     #[test]
     fn urls_are_checked_and_never_echoed() {

@@ -255,14 +255,14 @@ pub async fn prune(
 /// conflicts) or rolls back (then inserts).
 async fn begin_recorded(ctx: &Ctx, id: &str) -> Result<Option<Transaction>, TransactionError> {
     let pool = ready(ctx).await?;
-    let (tx, recorded) = crate::db::begin_as_recording(
+    let tx = crate::db::begin_as_recording(
         pool,
         ctx.identity().session_variables(),
         ctx.handler_name(),
         id,
     )
     .await?;
-    Ok(recorded.then_some(Transaction(tx)))
+    Ok(tx.map(Transaction))
 }
 
 /// The scope of a `once` delivery; `None` when it was processed before.

@@ -134,3 +134,83 @@ async fn concurrent_duplicates_run_the_work_once() {
     b.assert_status(200);
     assert_eq!(effects(&db).await, 1);
 }
+
+/// The delivery id and the session travel inside the one query that begins the transaction
+/// (as literals: a simple query has no parameters); quotes, backslashes and SQL in them are
+/// stored as sent, and a redelivery's conflict leaves no connection inside a transaction.
+#[tokio::test]
+async fn hostile_ids_and_sessions_are_stored_as_sent() {
+    let (db, s) = setup().await;
+    let hostile = [
+        "it's",
+        "back\\slash",
+        "'); DROP TABLE effect; --",
+        "E'\\'",
+        "\\\\'\\",
+        "$$ $x$ ; COMMIT; BEGIN",
+        "line\nbreak\ttab\r",
+        "ünïcødé ✓ 𝄞",
+    ];
+    for (i, id) in hostile.iter().enumerate() {
+        let session = json!({"x-hasura-role": "user", "x-hasura-user-id": format!("{id}|{i}")});
+        delivery(&s, id, false)
+            .session(session.clone())
+            .send()
+            .await
+            .assert_status(200);
+        delivery(&s, id, false)
+            .session(session)
+            .send()
+            .await
+            .assert_status(200);
+    }
+    assert_eq!(effects(&db).await, hostile.len() as i64, "once per id");
+    let mut recorded: Vec<String> = sqlx::query_scalar("SELECT id FROM rasura.processed_delivery")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    recorded.sort();
+    let mut expected: Vec<String> = hostile.iter().map(|id| (*id).to_owned()).collect();
+    expected.sort();
+    assert_eq!(recorded, expected);
+    let mut users: Vec<String> =
+        sqlx::query_scalar("SELECT session->>'x-hasura-user-id' FROM effect")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    users.sort();
+    let mut expected: Vec<String> = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("{id}|{i}"))
+        .collect();
+    expected.sort();
+    assert_eq!(users, expected);
+    let stuck: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(stuck, 0, "no connection left inside a transaction");
+}
+
+/// Postgres text cannot hold a NUL: such an id is refused before anything is sent, with an
+/// answer and no effect, and the service goes on.
+#[tokio::test]
+async fn an_id_with_a_nul_is_refused_and_the_next_delivery_runs() {
+    let (db, s) = setup().await;
+    let refused = delivery(&s, "evt\0nul", false).send().await;
+    assert!(
+        !refused.status.is_success() && refused.status.as_u16() != 503,
+        "{}",
+        refused.status
+    );
+    assert_eq!(effects(&db).await, 0);
+    delivery(&s, "evt-after", false)
+        .send()
+        .await
+        .assert_status(200);
+    assert_eq!(effects(&db).await, 1);
+}
