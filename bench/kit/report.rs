@@ -481,13 +481,18 @@ const METHOD: &str = "## Method\n\n\
 - The event peers run the same SQL as Rasura's `once` handler: in one transaction, \
   `set_config('hasura.user', …)` (the caller's Hasura session, which Rasura's transactions \
   set for triggers and row-level security), the delivery record, the row. Rasura sends the \
-  session and the record as one statement and pings a pooled connection only after a second \
-  idle; the axum peer uses sqlx's defaults (a ping on every acquire).\n\
+  record, `BEGIN` and the session as one simple query (one round trip) and pings a pooled \
+  connection only after a second idle; the axum peer uses sqlx's defaults (a ping on every \
+  acquire). sqlx also pings every connection that goes back to its pool, Rasura's included: a \
+  round trip per transaction that node-postgres does not make.\n\
+- This machine is shared, and its speed drifts: in one run the same system's CPU per request \
+  can move by a third from one round to the next. Rounds alternate, so systems measured in the \
+  same round saw the same machine; a difference of a few percent between medians is within \
+  that drift.\n\
 - RS256 tokens: Rasura verifies them with `ring`; the axum peer with `jsonwebtoken` 11 and its \
-  RustCrypto backend (the one the workspace builds: about 400 µs of CPU per RS256 verification \
-  here, 69% of Rasura's own webhook profile before it moved to `ring`), so the uncached \
-  webhook's CPU comparison with it \
-  mostly measures the two RSA implementations.\n\
+  RustCrypto backend (the one the workspace builds: its RS256 verification was 69% of Rasura's \
+  own webhook profile before Rasura moved to `ring`), so the uncached webhook's CPU comparison \
+  with it mostly measures the two RSA implementations.\n\
 - PostgreSQL runs with `fsync=off` (the service's CPU is measured, not the disk).\n\
 - Peers: `../shared/peers/axum_bare` (hand-written axum; built with Rasura's release profile), \
   `../shared/peers/fastapi/app.py` and `pysura_style.py` (uvicorn with uvloop); written for \
