@@ -128,10 +128,11 @@ pub async fn begin_as(
     pool: &PgPool,
     session: &SessionVariables,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    // `BEGIN` and the setting in one round trip: sqlx sends a custom begin statement as one
-    // simple query.
+    // The setting and `BEGIN` in one round trip: sqlx sends a custom begin statement as one
+    // simple query. `BEGIN` last (the setting is kept: the statements before it are part of
+    // the transaction it opens), so a failure leaves no transaction behind.
     let statement = format!(
-        "BEGIN; SELECT set_config('hasura.user', {}, true)",
+        "SELECT set_config('hasura.user', {}, true); BEGIN",
         sql_literal(&session_json(session)?)?
     );
     begin(pool, statement.into()).await
@@ -141,11 +142,12 @@ pub async fn begin_as(
 /// same round trip; `None` when the delivery was processed before (or by a concurrent duplicate,
 /// which held the record until it committed).
 ///
-/// The record comes first in the one simple query, so it runs in the query's implicit
-/// transaction, which the `BEGIN` after it turns into the transaction returned (Postgres's
-/// protocol, "Multiple Statements in a Simple Query"): the record commits with the work. A
-/// recorded delivery's insert fails on the primary key instead, which rolls the whole query
-/// back and leaves the connection idle, with no transaction to end.
+/// The record and the setting come first in the one simple query, so they run in the query's
+/// implicit transaction, which the `BEGIN` at its end turns into the transaction returned
+/// (Postgres's protocol, "Multiple Statements in a Simple Query"): the record commits with the
+/// work. A recorded delivery's insert fails on the primary key instead, as does anything else
+/// that fails before `BEGIN`: that rolls the whole query back and leaves the connection idle,
+/// with no transaction to end.
 pub(crate) async fn begin_as_recording(
     pool: &PgPool,
     session: &SessionVariables,
@@ -154,7 +156,7 @@ pub(crate) async fn begin_as_recording(
 ) -> Result<Option<Transaction<'static, Postgres>>, sqlx::Error> {
     let statement = format!(
         "INSERT INTO rasura.processed_delivery (handler, id) VALUES ({}, {}); \
-         BEGIN; SELECT set_config('hasura.user', {}, true)",
+         SELECT set_config('hasura.user', {}, true); BEGIN",
         sql_literal(handler)?,
         sql_literal(id)?,
         sql_literal(&session_json(session)?)?
@@ -179,10 +181,11 @@ fn recorded_before(e: &sqlx::Error) -> bool {
         && pg.table() == Some("processed_delivery")
 }
 
-/// `text` as a Postgres string literal (`E'…'`, whose escapes do not depend on
-/// `standard_conforming_strings`), for the few values sent inside a simple query, which has no
-/// parameters. A NUL is refused: Postgres text cannot hold one, and the protocol would end the
-/// query at it.
+/// `text` as a Postgres string literal, for the few values sent inside a simple query, which has
+/// no parameters: `E'…'` (its escapes do not depend on `standard_conforming_strings`), all
+/// ASCII (characters beyond it as `\uXXXX`/`\UXXXXXXXX` escapes, so no client encoding a
+/// session may have switched to can read a quote or a backslash into a multibyte character). A
+/// NUL is refused: Postgres text cannot hold one, and the protocol would end the query at it.
 fn sql_literal(text: &str) -> Result<String, sqlx::Error> {
     if text.contains('\0') {
         return Err(sqlx::Error::Encode(
@@ -195,7 +198,16 @@ fn sql_literal(text: &str) -> Result<String, sqlx::Error> {
         match c {
             '\'' => literal.push_str("''"),
             '\\' => literal.push_str("\\\\"),
-            c => literal.push(c),
+            c if c.is_ascii() => literal.push(c),
+            c => {
+                use std::fmt::Write;
+                let code = u32::from(c);
+                let _ = if code <= 0xFFFF {
+                    write!(literal, "\\u{code:04X}")
+                } else {
+                    write!(literal, "\\U{code:08X}")
+                };
+            }
         }
     }
     literal.push('\'');
@@ -206,25 +218,39 @@ fn sql_literal(text: &str) -> Result<String, sqlx::Error> {
 /// dead: pooled connections are pinged only after a second idle, so one that died within that
 /// second (a database restart) fails its `BEGIN`, before anything ran (a query the server did
 /// not finish is rolled back).
+///
+/// In a task of its own: sqlx counts a transaction as begun only once the statement has
+/// answered, so a caller that stopped waiting midway (a handler timeout, a dropped request,
+/// often while a duplicate delivery waits on a record) would put the connection back in the
+/// pool inside the transaction, holding what the statement did (the delivery's record) for
+/// whoever uses it next. The task always finishes; a transaction nobody waits for any more is
+/// dropped there, which rolls it back.
 async fn begin(
     pool: &PgPool,
     statement: std::sync::Arc<str>,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     use sqlx::AssertSqlSafe;
-    match pool.begin_with(AssertSqlSafe(statement.clone())).await {
-        Err(e) if connection_lost(&e) => {
-            tracing::info!(error = %e, "a pooled connection was dead; beginning on another");
-            pool.begin_with(AssertSqlSafe(statement)).await
+    let pool = pool.clone();
+    let begun = tokio::spawn(async move {
+        match pool.begin_with(AssertSqlSafe(statement.clone())).await {
+            Err(e) if connection_lost(&e) => {
+                tracing::info!(error = %e, "a pooled connection was dead; beginning on another");
+                pool.begin_with(AssertSqlSafe(statement)).await
+            }
+            begun => begun,
         }
-        begun => begun,
-    }
+    });
+    begun
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("beginning the transaction failed: {e}")))?
 }
 
 /// The connection itself failed (closed socket, or the server ended the session: admin
-/// shutdown, crash shutdown, connection exceptions), not the statement.
+/// shutdown, crash shutdown, connection exceptions), not the statement. Not sqlx's protocol
+/// errors: the connection may still be alive, with the statement's effects.
 fn connection_lost(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Io(_) => true,
         sqlx::Error::Database(_) => sqlstate(e).is_some_and(|code| {
             matches!(code.as_str(), "57P01" | "57P02" | "57P03") || code.starts_with("08")
         }),
@@ -356,7 +382,10 @@ mod tests {
         assert_eq!(sql_literal("a\\b").unwrap(), "E'a\\\\b'");
         assert_eq!(sql_literal("\\'").unwrap(), "E'\\\\'''");
         assert_eq!(sql_literal("").unwrap(), "E''");
-        assert_eq!(sql_literal("é ✓").unwrap(), "E'é ✓'");
+        // Beyond ASCII, escapes: no client encoding can misread them.
+        assert_eq!(sql_literal("é ✓").unwrap(), "E'\\u00E9 \\u2713'");
+        assert_eq!(sql_literal("𝄞'").unwrap(), "E'\\U0001D11E'''");
+        assert!(sql_literal("\u{7f}\u{80}\u{10FFFF}").unwrap().is_ascii());
         assert!(sql_literal("a\0b").is_err());
     }
 

@@ -196,8 +196,8 @@ async fn hostile_ids_and_sessions_are_stored_as_sent() {
     assert_eq!(stuck, 0, "no connection left inside a transaction");
 }
 
-/// Postgres text cannot hold a NUL: such an id is refused before anything is sent, with an
-/// answer and no effect, and the service goes on.
+/// Postgres text cannot hold a NUL (and a simple query would end at one): such an id gets an
+/// answer that does not acknowledge it, nothing is recorded, and the service goes on.
 #[tokio::test]
 async fn an_id_with_a_nul_is_refused_and_the_next_delivery_runs() {
     let (db, s) = setup().await;
@@ -213,4 +213,56 @@ async fn an_id_with_a_nul_is_refused_and_the_next_delivery_runs() {
         .await
         .assert_status(200);
     assert_eq!(effects(&db).await, 1);
+}
+
+/// A duplicate that waits on the first delivery's record and is given up (its request dropped,
+/// as a timeout does) must not leave its connection inside a transaction once the first rolls
+/// back: that transaction would hold the record, so the redelivery would be skipped (or wait
+/// forever) and the work lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_given_up_while_it_waits_leaves_no_transaction_behind() {
+    let (db, s) = setup().await;
+    // The first holds the record for 300 ms, then fails and rolls back.
+    let first = delivery(&s, "evt-gone", true).send();
+    let duplicate = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let given_up = tokio::time::timeout(
+            Duration::from_millis(100),
+            delivery(&s, "evt-gone", false).send(),
+        )
+        .await;
+        assert!(given_up.is_err(), "the duplicate should still be waiting");
+    };
+    let (first, ()) = tokio::join!(first, duplicate);
+    assert_eq!(first.status.as_u16(), 500);
+    let in_transaction = async || -> i64 {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+    };
+    // The abandoned begin goes on once the first delivery rolls back; then it rolls back too.
+    let mut stuck = in_transaction().await;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stuck = in_transaction().await;
+        if stuck == 0 {
+            break;
+        }
+    }
+    assert_eq!(stuck, 0, "a connection was left inside a transaction");
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM rasura.processed_delivery WHERE id = 'evt-gone'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(recorded, 0, "nothing committed the abandoned record");
+    delivery(&s, "evt-gone", false)
+        .send()
+        .await
+        .assert_status(200);
+    assert_eq!(effects(&db).await, 1, "the redelivery ran the work");
 }
