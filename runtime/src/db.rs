@@ -168,6 +168,14 @@ pub(crate) async fn begin_as_recording(
     }
 }
 
+/// `pool.begin()`, safe to give up midway (see [`begin`]): for Rasura's own transactions that
+/// carry no session.
+pub(crate) async fn begin_plain(
+    pool: &PgPool,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    begin(pool, std::sync::Arc::from("BEGIN")).await
+}
+
 /// The delivery's record already exists: the unique violation of `rasura.processed_delivery`.
 fn recorded_before(e: &sqlx::Error) -> bool {
     let sqlx::Error::Database(db) = e else {
@@ -183,9 +191,10 @@ fn recorded_before(e: &sqlx::Error) -> bool {
 
 /// `text` as a Postgres string literal, for the few values sent inside a simple query, which has
 /// no parameters: `E'…'` (its escapes do not depend on `standard_conforming_strings`), all
-/// ASCII (characters beyond it as `\uXXXX`/`\UXXXXXXXX` escapes, so no client encoding a
-/// session may have switched to can read a quote or a backslash into a multibyte character). A
-/// NUL is refused: Postgres text cannot hold one, and the protocol would end the query at it.
+/// ASCII (characters beyond it as escapes such as `\u00E9` and `\U0001D11E`, so no client
+/// encoding a session may have switched to can read a quote or a backslash into a multibyte
+/// character). A NUL is refused: Postgres text cannot hold one, and the protocol would end the
+/// query at it.
 fn sql_literal(text: &str) -> Result<String, sqlx::Error> {
     if text.contains('\0') {
         return Err(sqlx::Error::Encode(
@@ -219,8 +228,8 @@ fn sql_literal(text: &str) -> Result<String, sqlx::Error> {
 /// second (a database restart) fails its `BEGIN`, before anything ran (a query the server did
 /// not finish is rolled back).
 ///
-/// In a task of its own: sqlx counts a transaction as begun only once the statement has
-/// answered, so a caller that stopped waiting midway (a handler timeout, a dropped request,
+/// In a task of its own: sqlx 0.9.0 counts a transaction as begun only once the statement has
+/// answered (transact-rs/sqlx#4393, fixed upstream after 0.9.0), so a caller that stopped waiting midway (a handler timeout, a dropped request,
 /// often while a duplicate delivery waits on a record) would put the connection back in the
 /// pool inside the transaction, holding what the statement did (the delivery's record) for
 /// whoever uses it next. The task always finishes; a transaction nobody waits for any more is

@@ -249,7 +249,7 @@ impl Tokens<'_> {
     /// again.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, TokenError> {
         let db = self.db()?;
-        let mut tx = db.begin().await?;
+        let mut tx = crate::db::begin_plain(db).await?;
         type Row = (uuid::Uuid, sqlx::types::Json<Grant>, bool, bool, bool);
         // The audit names the family's subject (never the token).
         let row: Option<Row> = sqlx::query_as(
@@ -299,7 +299,7 @@ impl Tokens<'_> {
         access: Option<&VerifiedClaims>,
     ) -> Result<(), TokenError> {
         let db = self.db()?;
-        let mut tx = db.begin().await?;
+        let mut tx = crate::db::begin_plain(db).await?;
         let family: Option<(uuid::Uuid, String)> = sqlx::query_as(
             "SELECT family, subject FROM rasura_auth.refresh_token WHERE token_hash = $1",
         )
