@@ -129,6 +129,9 @@ pub(crate) struct Shared {
     /// Set once the delivery tables (`rasura.processed_delivery`, …) are known to exist (the
     /// first delivery that needs them).
     pub(crate) deliveries_ready: tokio::sync::OnceCell<()>,
+    /// The connections `once` deliveries begin on (opened on first use, beside `db`).
+    pub(crate) delivery_connections:
+        std::sync::OnceLock<crate::delivery::connections::DeliveryConnections>,
     /// When processed deliveries were last pruned (seconds since the Unix epoch).
     pub(crate) deliveries_pruned_at: std::sync::atomic::AtomicU64,
     /// `RASURA_DELIVERY_RETENTION_DAYS`.

@@ -138,9 +138,9 @@ pub async fn begin_as(
     begin(pool, statement.into()).await
 }
 
-/// [`begin_as`], recording the delivery `id` of `handler` in `rasura.processed_delivery` in the
-/// same round trip; `None` when the delivery was processed before (or by a concurrent duplicate,
-/// which held the record until it committed).
+/// [`begin_as`] on one of the delivery connections, recording the delivery `id` of `handler` in
+/// `rasura.processed_delivery` in the same round trip; `None` when the delivery was processed
+/// before (or by a concurrent duplicate, which held the record until it committed).
 ///
 /// The record and the setting come first in the one simple query, so they run in the query's
 /// implicit transaction, which the `BEGIN` at its end turns into the transaction returned
@@ -148,22 +148,41 @@ pub async fn begin_as(
 /// work. A recorded delivery's insert fails on the primary key instead, as does anything else
 /// that fails before `BEGIN`: that rolls the whole query back and leaves the connection idle,
 /// with no transaction to end.
+///
+/// A connection that turns out dead (pinged only after a second idle, so one that died within
+/// that second, such as at a database restart) fails the query before anything ran; the begin
+/// is then tried once more on another connection.
 pub(crate) async fn begin_as_recording(
-    pool: &PgPool,
+    connections: &crate::delivery::connections::DeliveryConnections,
     session: &SessionVariables,
     handler: &str,
     id: &str,
-) -> Result<Option<Transaction<'static, Postgres>>, sqlx::Error> {
-    let statement = format!(
+) -> Result<Option<crate::delivery::connections::Taken>, sqlx::Error> {
+    use sqlx::SqlSafeStr;
+    let statement = sqlx::AssertSqlSafe(format!(
         "INSERT INTO rasura.processed_delivery (handler, id) VALUES ({}, {}); \
          SELECT set_config('hasura.user', {}, true); BEGIN",
         sql_literal(handler)?,
         sql_literal(id)?,
         sql_literal(&session_json(session)?)?
-    );
-    match begin(pool, statement.into()).await {
-        Ok(tx) => Ok(Some(tx)),
-        Err(e) if recorded_before(&e) => Ok(None),
+    ))
+    .into_sql_str();
+    let mut conn = connections.take().await?;
+    let mut begun = conn.begin(statement.clone()).await;
+    if let Err(e) = &begun {
+        if connection_lost(e) {
+            tracing::info!(error = %e, "a delivery connection was dead; beginning on another");
+            drop(conn);
+            conn = connections.take().await?;
+            begun = conn.begin(statement).await;
+        }
+    }
+    match begun {
+        Ok(()) => Ok(Some(conn)),
+        Err(e) if recorded_before(&e) => {
+            conn.ended_before_begin();
+            Ok(None)
+        }
         Err(e) => Err(e),
     }
 }

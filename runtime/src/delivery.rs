@@ -13,6 +13,8 @@
 use crate::context::Ctx;
 use crate::db::TransactionError;
 
+pub(crate) mod connections;
+
 /// What `ctx.once` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Once<T> {
@@ -35,7 +37,7 @@ impl<T> Once<T> {
 /// A type of its own, without a lifetime parameter: with `sqlx::Transaction<'static, _>` in the
 /// closure's argument, rustc cannot prove the handler's future `Send` (a higher-ranked lifetime
 /// limitation of async closures).
-pub struct Transaction(sqlx::Transaction<'static, sqlx::Postgres>);
+pub struct Transaction(connections::Taken);
 
 impl std::ops::Deref for Transaction {
     type Target = sqlx::PgConnection;
@@ -98,7 +100,13 @@ impl Ctx {
             self.shared.metrics.duplicate_skipped(self.handler_name());
             return Ok(Once::AlreadyProcessed);
         };
-        let value = work(&mut tx).await?;
+        let value = match work(&mut tx).await {
+            Ok(value) => value,
+            Err(e) => {
+                tx.0.roll_back().await;
+                return Err(e);
+            }
+        };
         tx.0.commit().await.map_err(TransactionError::from)?;
         Ok(Once::Ran(value))
     }
@@ -173,12 +181,20 @@ pub(crate) struct DeliveryScope {
 }
 
 impl DeliveryScope {
-    /// Rolls the transaction back now (not when the last clone of the context goes), so its
-    /// record's lock and its connection are released; a guard still held elsewhere keeps it
-    /// until that guard goes.
-    pub(crate) fn roll_back(&self) {
-        if let Ok(mut guard) = self.tx.try_lock() {
-            drop(guard.take());
+    /// Ends the transaction without committing, now (not when the last clone of the context
+    /// goes), releasing its record's lock: rolled back, keeping the connection, when the
+    /// handler finished (`settled`); closed otherwise (a handler that timed out or panicked may
+    /// have left a statement running). A guard still held elsewhere keeps the transaction until
+    /// that guard goes (then the connection is closed).
+    pub(crate) async fn roll_back(&self, settled: bool) {
+        let taken = match self.tx.try_lock() {
+            Ok(mut guard) => guard.take(),
+            Err(_) => None,
+        };
+        if let Some(tx) = taken {
+            if settled {
+                tx.0.roll_back().await;
+            }
         }
     }
 }
@@ -255,8 +271,12 @@ pub async fn prune(
 /// conflicts) or rolls back (then inserts).
 async fn begin_recorded(ctx: &Ctx, id: &str) -> Result<Option<Transaction>, TransactionError> {
     let pool = ready(ctx).await?;
+    let connections = ctx
+        .shared
+        .delivery_connections
+        .get_or_init(|| connections::DeliveryConnections::beside(pool));
     let tx = crate::db::begin_as_recording(
-        pool,
+        connections,
         ctx.identity().session_variables(),
         ctx.handler_name(),
         id,

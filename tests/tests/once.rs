@@ -267,3 +267,98 @@ async fn a_duplicate_given_up_while_it_waits_leaves_no_transaction_behind() {
         .assert_status(200);
     assert_eq!(effects(&db).await, 1, "the redelivery ran the work");
 }
+
+/// The Postgres backend each run of `backend_noted`'s work used, by delivery id.
+static BACKENDS: std::sync::Mutex<Vec<(String, i32)>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes its connection's backend, then writes an effect inside a savepoint it rolls back and
+/// one outside it; fails (after writing) when the row says so.
+#[event(table = "public.item", insert)]
+async fn backend_noted(ctx: Ctx, event: Event<Item>) -> Result<(), EventError> {
+    let item = event.operation.new_row().expect("an insert");
+    ctx.once(&event.id, async |tx| {
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut **tx)
+            .await?;
+        BACKENDS.lock().unwrap().push((event.id.clone(), pid));
+        let mut savepoint = sqlx::Connection::begin(&mut **tx).await?;
+        sqlx::query("INSERT INTO effect (item_id) VALUES (-1)")
+            .execute(&mut *savepoint)
+            .await?;
+        savepoint.rollback().await?;
+        sqlx::query("INSERT INTO effect (item_id) VALUES ($1)")
+            .bind(item.id)
+            .execute(&mut **tx)
+            .await?;
+        if item.fail {
+            return Err(EventError::new("the effect failed after writing"));
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+fn noted(s: &TestService, id: &str, fail: bool) -> rasura::testing::EventRequestBuilder {
+    s.event("backend_noted")
+        .table("public.item")
+        .id(id)
+        .insert(json!({"id": 7, "fail": fail}))
+}
+
+fn backends_of(prefix: &str) -> Vec<i32> {
+    BACKENDS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(id, _)| id.starts_with(prefix))
+        .map(|&(_, pid)| pid)
+        .collect()
+}
+
+/// A delivery's connection goes back for the next one after a commit, after a duplicate was
+/// skipped and after the work failed and rolled back: one connection serves them all in turn.
+#[tokio::test]
+async fn one_connection_serves_deliveries_in_turn_whatever_they_end_with() {
+    let (db, _) = setup().await;
+    let s = TestService::new(
+        Service::with_handlers([handler!(backend_noted)])
+            .with_config(TestService::config().with_database_url(db.url())),
+    );
+    noted(&s, "turn-1", false).send().await.assert_status(200);
+    noted(&s, "turn-1", false).send().await.assert_status(200);
+    assert_eq!(noted(&s, "turn-2", true).send().await.status.as_u16(), 500);
+    noted(&s, "turn-3", false).send().await.assert_status(200);
+    noted(&s, "turn-2", false).send().await.assert_status(200);
+    let backends = backends_of("turn-");
+    assert_eq!(
+        backends.len(),
+        4,
+        "the work ran for turn-1, turn-2 twice and turn-3"
+    );
+    assert!(
+        backends.iter().all(|&pid| pid == backends[0]),
+        "every delivery began on the same connection: {backends:?}"
+    );
+    assert_eq!(connections_in_a_transaction(&db).await, 0);
+}
+
+/// A transaction begun inside the work is a savepoint of the delivery's transaction: rolling it
+/// back keeps the delivery's record and the work's other writes.
+#[tokio::test]
+async fn a_transaction_begun_inside_the_work_is_a_savepoint() {
+    let (db, _) = setup().await;
+    let s = TestService::new(
+        Service::with_handlers([handler!(backend_noted)])
+            .with_config(TestService::config().with_database_url(db.url())),
+    );
+    noted(&s, "save-1", false).send().await.assert_status(200);
+    let items: Vec<i64> = sqlx::query_scalar("SELECT item_id FROM effect")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(items, [7], "only the write outside the savepoint committed");
+    noted(&s, "save-1", false).send().await.assert_status(200);
+    assert_eq!(backends_of("save-").len(), 1, "the redelivery was skipped");
+    assert_eq!(effects(&db).await, 1);
+}

@@ -141,7 +141,7 @@ pub(crate) async fn deliver(
         Ok(future) => future,
         Err(e) => {
             if let Some(scope) = &scope {
-                scope.roll_back();
+                scope.roll_back(true).await;
             }
             let rejection = input_rejection(e);
             if !delivery.policy.dead_letter || delivery.replay {
@@ -155,11 +155,14 @@ pub(crate) async fn deliver(
     };
     let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
     let outcome = invoke::guarded(remaining, handler_future).await;
+    // A handler that returned left its connection between statements; one that panicked or
+    // timed out may have left a statement running.
+    let settled = matches!(outcome, Outcome::Done(_));
     let error = match outcome {
         Outcome::Done(Ok(())) => {
             if let Some(scope) = scope {
                 if let Err(e) = delivery::commit_scope(&scope, &delivery).await {
-                    scope.roll_back();
+                    scope.roll_back(false).await;
                     return Ok(failed(app, &delivery, &ctx, e).await);
                 }
             } else if delivery.replay || delivery.policy.dead_letter {
@@ -190,7 +193,7 @@ pub(crate) async fn deliver(
     // Nothing of this attempt commits: the transaction (if any) rolls back now, releasing the
     // record for the retry.
     if let Some(scope) = scope {
-        scope.roll_back();
+        scope.roll_back(settled).await;
     }
     ctx.delivery = None;
     Ok(failed(app, &delivery, &ctx, error).await)
