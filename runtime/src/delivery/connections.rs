@@ -106,12 +106,12 @@ impl Taken {
     /// is a savepoint). A failure leaves the connection closed on drop, except a statement
     /// that failed before its `BEGIN` (`ended_before_begin`), which leaves it idle.
     pub(crate) async fn begin(&mut self, statement: sqlx::SqlStr) -> Result<(), sqlx::Error> {
-        manager::begin(&mut **self, statement).await
+        manager::begin(self, statement).await
     }
 
     /// Commits the transaction begun; the connection is idle again once Postgres answered.
     pub(crate) async fn commit(&mut self) -> Result<(), sqlx::Error> {
-        manager::commit(&mut **self).await?;
+        manager::commit(self).await?;
         self.idle = true;
         Ok(())
     }
@@ -120,7 +120,7 @@ impl Taken {
     /// not answer in time (a statement of the work may still be running).
     pub(crate) async fn roll_back(mut self) {
         if let Ok(Ok(())) =
-            tokio::time::timeout(ROLLBACK_TIMEOUT, manager::rollback(&mut *self)).await
+            tokio::time::timeout(ROLLBACK_TIMEOUT, manager::rollback(&mut self)).await
         {
             self.idle = true;
         }
