@@ -249,10 +249,10 @@ fn sql_literal(text: &str) -> Result<String, sqlx::Error> {
 ///
 /// In a task of its own: sqlx 0.9.0 counts a transaction as begun only once the statement has
 /// answered (transact-rs/sqlx#4393, fixed upstream after 0.9.0), so a caller that stopped
-/// waiting midway (a handler timeout, a dropped request, often while a duplicate delivery waits
-/// on a record) would put the connection back in the pool inside the transaction, holding what
-/// the statement did (the delivery's record) for whoever uses it next. The task always finishes; a transaction nobody waits for any more is
-/// dropped there, which rolls it back.
+/// waiting midway (a handler timeout, a dropped request) would put the connection back in the
+/// pool inside the transaction, for whoever uses it next. The task always finishes; a
+/// transaction nobody waits for any more is dropped there, which rolls it back. (`once`
+/// deliveries begin on connections of their own instead: [`begin_as_recording`].)
 async fn begin(
     pool: &PgPool,
     statement: std::sync::Arc<str>,
