@@ -362,3 +362,61 @@ async fn a_transaction_begun_inside_the_work_is_a_savepoint() {
     assert_eq!(backends_of("save-").len(), 1, "the redelivery was skipped");
     assert_eq!(effects(&db).await, 1);
 }
+
+/// Gives up a nested transaction while its `SAVEPOINT` waits (behind a statement given up
+/// before it, still running), so sqlx queues a full `ROLLBACK` and counts no transaction open;
+/// then returns, failing when the row says so.
+#[event(table = "public.item", insert)]
+async fn savepoint_given_up(ctx: Ctx, event: Event<Item>) -> Result<(), EventError> {
+    let item = event.operation.new_row().expect("an insert");
+    ctx.once(&event.id, async |tx| {
+        let slow = sqlx::query("SELECT pg_sleep(0.5)").execute(&mut **tx);
+        let given_up = tokio::time::timeout(Duration::from_millis(20), slow).await;
+        assert!(given_up.is_err(), "the sleep should still be running");
+        let nested = sqlx::Connection::begin(&mut **tx);
+        let given_up = tokio::time::timeout(Duration::from_millis(50), nested).await;
+        assert!(given_up.is_err(), "the savepoint should still wait");
+        if item.fail {
+            return Err(EventError::new("the work failed"));
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// A delivery whose work ended the transaction itself is neither committed nor its connection
+/// reused (it still holds the record, its `ROLLBACK` unsent): whether the work then succeeds or
+/// fails, no session stays inside a transaction and nothing is recorded.
+#[tokio::test]
+async fn a_transaction_the_work_ended_itself_is_not_reused() {
+    let (db, _) = setup().await;
+    let s = TestService::new(
+        Service::with_handlers([handler!(savepoint_given_up)])
+            .with_config(TestService::config().with_database_url(db.url())),
+    );
+    for (id, fail) in [("ended-ok", false), ("ended-err", true)] {
+        let answer = s
+            .event("savepoint_given_up")
+            .table("public.item")
+            .id(id)
+            .insert(json!({"id": 3, "fail": fail}))
+            .send()
+            .await;
+        assert_ne!(answer.status.as_u16(), 200, "{id}: nothing committed");
+        let mut stuck = 1;
+        for _ in 0..50 {
+            stuck = connections_in_a_transaction(&db).await;
+            if stuck == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(stuck, 0, "{id}: a connection was left inside a transaction");
+    }
+    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM rasura.processed_delivery")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(recorded, 0);
+}

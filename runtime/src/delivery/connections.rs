@@ -7,14 +7,18 @@
 //!
 //! Here a connection goes back to the set only from a state Rasura saw end cleanly: its
 //! `COMMIT` or `ROLLBACK` answered, or its begin failed before `BEGIN` (a recorded delivery).
-//! Anything else (a handler that timed out or panicked, a request given up, an error midway)
-//! closes the connection, and Postgres rolls back what it held at once. A connection idle for
-//! over a second is pinged before it is handed out, and one older than 30 minutes is replaced,
-//! as sqlx does for its own pool.
+//! Anything else (a handler that timed out or panicked, a request given up, an error midway, a
+//! transaction the work ended itself) closes the connection, and Postgres rolls back what it
+//! held (a backend still running a statement notices once that statement ends). A connection
+//! idle for over a second is pinged before it is handed out, one older than 30 minutes is
+//! replaced and one idle for 10 minutes is closed, as sqlx does for its own pool. The most
+//! recently returned connection is handed out first, so the others can go idle and close.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use deadpool::managed::{Manager, Metrics, Object, Pool, PoolError, RecycleError, RecycleResult};
+use deadpool::managed::{
+    Manager, Metrics, Object, Pool, PoolError, QueueMode, RecycleError, RecycleResult,
+};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
@@ -22,6 +26,10 @@ use sqlx::{Connection, PgConnection, PgPool};
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 /// A connection older than this is replaced (sqlx's default `max_lifetime`).
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+/// A connection idle for this long is closed (sqlx's default `idle_timeout`).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// How long the ping of an idle connection may take before it is replaced.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long an explicit rollback may take before the connection is closed instead.
 const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -30,7 +38,7 @@ const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) struct DeliveryConnections(Pool<Connector>);
 
 impl DeliveryConnections {
-    /// A set connecting where `pool` connects, up to its size.
+    /// A set connecting where `pool` connects, up to its size (inside a Tokio runtime).
     pub(crate) fn beside(pool: &PgPool) -> Self {
         let connector = Connector {
             options: (*pool.connect_options()).clone(),
@@ -38,31 +46,57 @@ impl DeliveryConnections {
         let size = usize::try_from(pool.options().get_max_connections()).unwrap_or(1);
         let pool = Pool::builder(connector)
             .max_size(size.max(1))
+            .queue_mode(QueueMode::Lifo)
             .wait_timeout(Some(crate::db::ACQUIRE_TIMEOUT))
             .create_timeout(Some(crate::db::ACQUIRE_TIMEOUT))
-            .recycle_timeout(Some(crate::db::ACQUIRE_TIMEOUT))
+            .recycle_timeout(Some(PING_TIMEOUT))
             .runtime(deadpool::Runtime::Tokio1);
         match pool.build() {
-            Ok(pool) => DeliveryConnections(pool),
+            Ok(pool) => {
+                close_idle_now_and_then(&pool);
+                DeliveryConnections(pool)
+            }
             // Only a missing runtime fails the build, and one is always given.
             Err(e) => unreachable!("the delivery connections' pool is always buildable: {e}"),
         }
     }
 
-    /// A connection, as sqlx errors: no connection within the acquire timeout is
-    /// `PoolTimedOut` (transient, as for `ctx.db()`).
+    /// A connection, as sqlx errors: none within the acquire timeout (waiting for a free
+    /// one, pinging idle ones, connecting) is `PoolTimedOut`, transient as for `ctx.db()`.
     pub(crate) async fn take(&self) -> Result<Taken, sqlx::Error> {
-        match self.0.get().await {
-            Ok(conn) => Ok(Taken {
+        // deadpool bounds each step (the wait, each ping, the connect); this bounds them all.
+        match tokio::time::timeout(crate::db::ACQUIRE_TIMEOUT, self.0.get()).await {
+            Ok(Ok(conn)) => Ok(Taken {
                 conn: Some(conn),
                 idle: false,
             }),
-            Err(PoolError::Backend(e)) => Err(e),
-            Err(PoolError::Timeout(_)) => Err(sqlx::Error::PoolTimedOut),
-            Err(PoolError::Closed) => Err(sqlx::Error::PoolClosed),
-            Err(e) => Err(sqlx::Error::Protocol(e.to_string())),
+            Ok(Err(PoolError::Backend(e))) => Err(e),
+            Ok(Err(PoolError::Timeout(_))) | Err(_) => Err(sqlx::Error::PoolTimedOut),
+            Ok(Err(PoolError::Closed)) => Err(sqlx::Error::PoolClosed),
+            Ok(Err(e)) => Err(sqlx::Error::Protocol(e.to_string())),
         }
     }
+}
+
+/// Closes the connections idle for longer than the idle timeout, once a minute, for as long as
+/// the set exists.
+fn close_idle_now_and_then(pool: &Pool<Connector>) {
+    let pool = pool.weak();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let Some(pool) = pool.upgrade() else { return };
+            pool.retain(|conn, _| conn.returned.elapsed() < IDLE_TIMEOUT);
+        }
+    });
+}
+
+/// A connection in the set, with when it last came back.
+struct Pooled {
+    conn: PgConnection,
+    returned: Instant,
 }
 
 /// Opens connections, and checks one before handing it out again.
@@ -71,24 +105,26 @@ struct Connector {
 }
 
 impl Manager for Connector {
-    type Type = PgConnection;
+    type Type = Pooled;
     type Error = sqlx::Error;
 
-    async fn create(&self) -> Result<PgConnection, sqlx::Error> {
-        PgConnection::connect_with(&self.options).await
+    async fn create(&self) -> Result<Pooled, sqlx::Error> {
+        Ok(Pooled {
+            conn: PgConnection::connect_with(&self.options).await?,
+            returned: Instant::now(),
+        })
     }
 
-    async fn recycle(
-        &self,
-        conn: &mut PgConnection,
-        metrics: &Metrics,
-    ) -> RecycleResult<sqlx::Error> {
+    async fn recycle(&self, pooled: &mut Pooled, metrics: &Metrics) -> RecycleResult<sqlx::Error> {
         if metrics.created.elapsed() > MAX_LIFETIME {
             return Err(RecycleError::message("older than the maximum lifetime"));
         }
-        // `last_used` is the time since it was last handed out: at least its idle time.
-        if metrics.last_used() > PING_WHEN_IDLE_FOR {
-            conn.ping().await.map_err(RecycleError::Backend)?;
+        if manager::depth(&pooled.conn) != 0 {
+            // Never expected (see `Taken`): a backstop.
+            return Err(RecycleError::message("returned inside a transaction"));
+        }
+        if pooled.returned.elapsed() > PING_WHEN_IDLE_FOR {
+            pooled.conn.ping().await.map_err(RecycleError::Backend)?;
         }
         Ok(())
     }
@@ -109,16 +145,30 @@ impl Taken {
         manager::begin(self, statement).await
     }
 
-    /// Commits the transaction begun; the connection is idle again once Postgres answered.
+    /// Commits the transaction begun; the connection is idle again once Postgres answered. A
+    /// transaction the work ended itself (sqlx counts none open: a nested `begin` given up
+    /// midway queues a full `ROLLBACK`) is an error, not a commit of nothing.
     pub(crate) async fn commit(&mut self) -> Result<(), sqlx::Error> {
+        if manager::depth(self) != 1 {
+            // Not transient: the work does it again on every retry.
+            return Err(sqlx::Error::InvalidArgument(
+                "the delivery's transaction was ended inside the work (a nested transaction \
+                 given up midway rolls it back)"
+                    .into(),
+            ));
+        }
         manager::commit(self).await?;
         self.idle = true;
         Ok(())
     }
 
     /// Rolls the transaction back and keeps the connection, or closes it when Postgres does
-    /// not answer in time (a statement of the work may still be running).
+    /// not answer in time (a statement of the work may still be running) or the work ended
+    /// the transaction itself (its `ROLLBACK` may still be queued, unsent).
     pub(crate) async fn roll_back(mut self) {
+        if manager::depth(&self) != 1 {
+            return;
+        }
         if let Ok(Ok(())) =
             tokio::time::timeout(ROLLBACK_TIMEOUT, manager::rollback(&mut self)).await
         {
@@ -136,7 +186,7 @@ impl std::ops::Deref for Taken {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {
         match &self.conn {
-            Some(conn) => conn,
+            Some(pooled) => &pooled.conn,
             None => unreachable!("a Taken holds its connection until dropped"),
         }
     }
@@ -145,7 +195,7 @@ impl std::ops::Deref for Taken {
 impl std::ops::DerefMut for Taken {
     fn deref_mut(&mut self) -> &mut PgConnection {
         match &mut self.conn {
-            Some(conn) => conn,
+            Some(pooled) => &mut pooled.conn,
             None => unreachable!("a Taken holds its connection until dropped"),
         }
     }
@@ -154,6 +204,9 @@ impl std::ops::DerefMut for Taken {
 impl Drop for Taken {
     fn drop(&mut self) {
         if self.idle {
+            if let Some(pooled) = &mut self.conn {
+                pooled.returned = Instant::now();
+            }
             return;
         }
         if let Some(conn) = self.conn.take() {
@@ -184,5 +237,10 @@ mod manager {
 
     pub(super) async fn rollback(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         PgTransactionManager::rollback(conn).await
+    }
+
+    /// The transactions and savepoints sqlx counts open on `conn`.
+    pub(super) fn depth(conn: &PgConnection) -> usize {
+        PgTransactionManager::get_transaction_depth(conn)
     }
 }
