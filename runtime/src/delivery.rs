@@ -184,16 +184,20 @@ impl DeliveryScope {
     /// Ends the transaction without committing, now (not when the last clone of the context
     /// goes), releasing its record's lock: rolled back, keeping the connection, when the
     /// handler finished (`settled`); closed otherwise (a handler that timed out or panicked may
-    /// have left a statement running). A guard still held elsewhere keeps the transaction until
-    /// that guard goes (then the connection is closed).
+    /// have left a statement running). A guard still held elsewhere (a task the handler
+    /// spawned) keeps the transaction until that guard goes; then the connection is closed.
     pub(crate) async fn roll_back(&self, settled: bool) {
-        let taken = match self.tx.try_lock() {
-            Ok(mut guard) => guard.take(),
-            Err(_) => None,
-        };
-        if let Some(tx) = taken {
-            if settled {
-                tx.0.roll_back().await;
+        match self.tx.try_lock() {
+            Ok(mut guard) => {
+                if let Some(tx) = guard.take() {
+                    if settled {
+                        tx.0.roll_back().await;
+                    }
+                }
+            }
+            Err(_) => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move { drop(tx.lock().await.take()) });
             }
         }
     }

@@ -83,6 +83,30 @@ async fn job_once(ctx: Ctx, event: Event<Job>) -> Result<(), EventError> {
     Ok(())
 }
 
+/// The Postgres backend each delivery of `job_backend` wrote through, by delivery id.
+static BACKENDS: Mutex<Vec<(String, i32)>> = Mutex::new(Vec::new());
+
+/// Notes its delivery transaction's backend; fails when the id is negative, outlives its
+/// timeout when it is 0.
+#[event(table = "public.job", insert, once, timeout = 1)]
+async fn job_backend(ctx: Ctx, event: Event<Job>) -> Result<(), EventError> {
+    let job = event.operation.new_row().expect("an insert");
+    let pid: i32 = {
+        let mut tx = ctx.delivery_transaction().await?;
+        sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *tx)
+            .await?
+    };
+    BACKENDS.lock().unwrap().push((event.id.clone(), pid));
+    if job.id == 0 {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    if job.id < 0 {
+        return Err(EventError::new("failed after writing"));
+    }
+    Ok(())
+}
+
 /// Jobs whose cause of failure is fixed (per id: tests run in parallel).
 static FIXED_JOBS: Mutex<Vec<i64>> = Mutex::new(Vec::new());
 
@@ -171,6 +195,7 @@ async fn setup() -> (TestDatabase, TestService) {
             handler!(job_rejected),
             handler!(job_slow),
             handler!(job_once),
+            handler!(job_backend),
             handler!(job_dead_letter),
             handler!(job_no_once),
             handler!(job_nested_once),
@@ -281,6 +306,55 @@ async fn once_runs_the_whole_handler_once_per_delivery() {
         )
         .await,
         0
+    );
+}
+
+/// A `once` handler's connection goes back for the next delivery after the handler succeeded
+/// or failed (rolled back), and is closed after it timed out (a statement may still have been
+/// running); the record of the timed-out delivery is released, so its redelivery runs.
+#[tokio::test]
+async fn a_once_handlers_connection_is_reused_after_a_failure_and_closed_after_a_timeout() {
+    let (db, s) = setup().await;
+    let backend = |id: &str| {
+        BACKENDS
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|(seen, _)| seen == id)
+            .map(|&(_, pid)| pid)
+            .expect("the handler ran")
+    };
+    job(&s, "job_backend", 1)
+        .id("b-1")
+        .send()
+        .await
+        .assert_status(200);
+    let failed = job(&s, "job_backend", -1).id("b-2").send().await;
+    assert_eq!(failed.status.as_u16(), 500);
+    job(&s, "job_backend", 1)
+        .id("b-3")
+        .send()
+        .await
+        .assert_status(200);
+    assert_eq!(backend("b-2"), backend("b-1"), "kept after a success");
+    assert_eq!(backend("b-3"), backend("b-1"), "kept after a failure");
+    let timed_out = job(&s, "job_backend", 0).id("b-4").send().await;
+    assert!(timed_out.status.is_server_error(), "{}", timed_out.status);
+    assert_eq!(backend("b-4"), backend("b-1"));
+    job(&s, "job_backend", 1)
+        .id("b-4")
+        .send()
+        .await
+        .assert_status(200);
+    assert_ne!(backend("b-4"), backend("b-1"), "closed after the timeout");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM rasura.processed_delivery WHERE id LIKE 'b-%'"
+        )
+        .await,
+        3
     );
 }
 
