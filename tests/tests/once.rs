@@ -56,6 +56,16 @@ async fn setup() -> (TestDatabase, TestService) {
     (db, service)
 }
 
+/// [`setup`]'s database, served by `handler` alone.
+async fn setup_with(handler: &'static rasura::registry::Handler) -> (TestDatabase, TestService) {
+    let (db, _) = setup().await;
+    let service = TestService::new(
+        Service::with_handlers([handler])
+            .with_config(TestService::config().with_database_url(db.url())),
+    );
+    (db, service)
+}
+
 async fn effects(db: &TestDatabase) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM effect")
         .fetch_one(db.pool())
@@ -320,11 +330,7 @@ fn backends_of(prefix: &str) -> Vec<i32> {
 /// skipped and after the work failed and rolled back: one connection serves them all in turn.
 #[tokio::test]
 async fn one_connection_serves_deliveries_in_turn_whatever_they_end_with() {
-    let (db, _) = setup().await;
-    let s = TestService::new(
-        Service::with_handlers([handler!(backend_noted)])
-            .with_config(TestService::config().with_database_url(db.url())),
-    );
+    let (db, s) = setup_with(handler!(backend_noted)).await;
     noted(&s, "turn-1", false).send().await.assert_status(200);
     noted(&s, "turn-1", false).send().await.assert_status(200);
     assert_eq!(noted(&s, "turn-2", true).send().await.status.as_u16(), 500);
@@ -347,11 +353,7 @@ async fn one_connection_serves_deliveries_in_turn_whatever_they_end_with() {
 /// back keeps the delivery's record and the work's other writes.
 #[tokio::test]
 async fn a_transaction_begun_inside_the_work_is_a_savepoint() {
-    let (db, _) = setup().await;
-    let s = TestService::new(
-        Service::with_handlers([handler!(backend_noted)])
-            .with_config(TestService::config().with_database_url(db.url())),
-    );
+    let (db, s) = setup_with(handler!(backend_noted)).await;
     noted(&s, "save-1", false).send().await.assert_status(200);
     let items: Vec<i64> = sqlx::query_scalar("SELECT item_id FROM effect")
         .fetch_all(db.pool())
@@ -390,11 +392,7 @@ async fn savepoint_given_up(ctx: Ctx, event: Event<Item>) -> Result<(), EventErr
 /// fails, no session stays inside a transaction and nothing is recorded.
 #[tokio::test]
 async fn a_transaction_the_work_ended_itself_is_not_reused() {
-    let (db, _) = setup().await;
-    let s = TestService::new(
-        Service::with_handlers([handler!(savepoint_given_up)])
-            .with_config(TestService::config().with_database_url(db.url())),
-    );
+    let (db, s) = setup_with(handler!(savepoint_given_up)).await;
     for (id, fail) in [("ended-ok", false), ("ended-err", true)] {
         let answer = s
             .event("savepoint_given_up")
