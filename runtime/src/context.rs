@@ -129,9 +129,9 @@ pub(crate) struct Shared {
     /// Set once the delivery tables (`rasura.processed_delivery`, …) are known to exist (the
     /// first delivery that needs them).
     pub(crate) deliveries_ready: tokio::sync::OnceCell<()>,
-    /// The connections `once` deliveries begin on (opened on first use, beside `db`).
-    pub(crate) delivery_connections:
-        std::sync::OnceLock<crate::delivery::connections::DeliveryConnections>,
+    /// Rasura's own connections beside `db` (`once` deliveries, the auth webhook's lookups):
+    /// created on first use, through [`Shared::connections`].
+    pub(crate) connections: std::sync::OnceLock<crate::db::connections::Connections>,
     /// When processed deliveries were last pruned (seconds since the Unix epoch).
     pub(crate) deliveries_pruned_at: std::sync::atomic::AtomicU64,
     /// `RASURA_DELIVERY_RETENTION_DAYS`.
@@ -142,6 +142,24 @@ pub(crate) struct Shared {
     pub(crate) base_url_env: String,
     /// This service's Prometheus metrics.
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl Shared {
+    /// Rasura's own connections beside `ctx.db()`'s pool (`db::connections`), opened on first
+    /// use.
+    pub(crate) fn connections(&self) -> Result<&crate::db::connections::Connections, Unavailable> {
+        let pool = self.db.as_ref().ok_or_else(no_database)?;
+        Ok(self
+            .connections
+            .get_or_init(|| crate::db::connections::Connections::beside(pool)))
+    }
+}
+
+fn no_database() -> Unavailable {
+    Unavailable {
+        resource: "ctx.db()",
+        hint: "set DATABASE_URL (or HASURA_GRAPHQL_DATABASE_URL)".into(),
+    }
 }
 
 impl fmt::Debug for Shared {
@@ -340,10 +358,7 @@ impl Ctx {
 
     /// The shared Postgres pool (`DATABASE_URL`).
     pub fn db(&self) -> Result<&sqlx::PgPool, Unavailable> {
-        self.shared.db.as_ref().ok_or_else(|| Unavailable {
-            resource: "ctx.db()",
-            hint: "set DATABASE_URL (or HASURA_GRAPHQL_DATABASE_URL)".into(),
-        })
+        self.shared.db.as_ref().ok_or_else(no_database)
     }
 
     /// Begins a database transaction with `hasura.user` set to the caller's session variables,

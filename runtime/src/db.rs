@@ -12,6 +12,8 @@ use crate::protocol::SessionVariables;
 
 pub use sqlx;
 
+pub(crate) mod connections;
+
 /// How long a handler waits for a pooled connection before failing.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -153,11 +155,11 @@ pub async fn begin_as(
 /// that second, such as at a database restart) fails the query before anything ran; the begin
 /// is then tried once more on another connection.
 pub(crate) async fn begin_as_recording(
-    connections: &crate::delivery::connections::DeliveryConnections,
+    connections: &connections::Connections,
     session: &SessionVariables,
     handler: &str,
     id: &str,
-) -> Result<Option<crate::delivery::connections::Taken>, sqlx::Error> {
+) -> Result<Option<connections::Taken>, sqlx::Error> {
     use sqlx::SqlSafeStr;
     let statement = sqlx::AssertSqlSafe(format!(
         "INSERT INTO rasura.processed_delivery (handler, id) VALUES ({}, {}); \
@@ -185,6 +187,31 @@ pub(crate) async fn begin_as_recording(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Runs one statement outside any transaction on Rasura's own connections (one round trip: no
+/// release ping), once more on another connection when the first turns out dead. For the
+/// framework's own per-request reads; `statement` may run twice, so it must be one that can.
+pub(crate) async fn run_statement<T>(
+    connections: &connections::Connections,
+    statement: impl for<'c> Fn(
+        &'c mut sqlx::PgConnection,
+    ) -> futures_util::future::BoxFuture<'c, Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error> {
+    let mut conn = connections.take().await?;
+    let mut answer = statement(&mut conn).await;
+    if let Err(e) = &answer {
+        if connection_lost(e) {
+            tracing::info!(error = %e, "a Postgres connection was dead; running on another");
+            drop(conn);
+            conn = connections.take().await?;
+            answer = statement(&mut conn).await;
+        }
+    }
+    if answer.is_ok() {
+        conn.answered();
+    }
+    answer
 }
 
 /// `pool.begin()`, safe to give up midway (see [`begin`]): for Rasura's own transactions that

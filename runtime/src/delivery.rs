@@ -13,8 +13,6 @@
 use crate::context::Ctx;
 use crate::db::TransactionError;
 
-pub(crate) mod connections;
-
 /// What `ctx.once` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Once<T> {
@@ -37,7 +35,7 @@ impl<T> Once<T> {
 /// A type of its own, without a lifetime parameter: with `sqlx::Transaction<'static, _>` in the
 /// closure's argument, rustc cannot prove the handler's future `Send` (a higher-ranked lifetime
 /// limitation of async closures).
-pub struct Transaction(connections::Taken);
+pub struct Transaction(crate::db::connections::Taken);
 
 impl std::ops::Deref for Transaction {
     type Target = sqlx::PgConnection;
@@ -274,11 +272,8 @@ pub async fn prune(
 /// concurrent delivery of the same id blocks on the insert until the first commits (then
 /// conflicts) or rolls back (then inserts).
 async fn begin_recorded(ctx: &Ctx, id: &str) -> Result<Option<Transaction>, TransactionError> {
-    let pool = ready(ctx).await?;
-    let connections = ctx
-        .shared
-        .delivery_connections
-        .get_or_init(|| connections::DeliveryConnections::beside(pool));
+    ready(ctx).await?;
+    let connections = ctx.shared.connections()?;
     let tx = crate::db::begin_as_recording(
         connections,
         ctx.identity().session_variables(),

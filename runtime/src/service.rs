@@ -489,7 +489,7 @@ pub(crate) fn build_shared_with(
         rate: Arc::new(rate),
         audit,
         deliveries_ready: tokio::sync::OnceCell::new(),
-        delivery_connections: std::sync::OnceLock::new(),
+        connections: std::sync::OnceLock::new(),
         metrics,
         deliveries_pruned_at: std::sync::atomic::AtomicU64::new(0),
         delivery_retention: config.delivery_retention,

@@ -283,6 +283,61 @@ async fn a_changed_role_row_is_answered_within_the_cache_lifetime() {
     );
 }
 
+/// The backends whose last statement was the webhook's role lookup.
+async fn lookup_backends(db: &TestDatabase) -> Vec<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid() AND query LIKE 'SELECT role, is_default%' ORDER BY pid",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn uncached_lookups_share_one_connection_and_a_dead_one_is_replaced_at_once() {
+    let db = TestDatabase::create().await;
+    let provider = Provider::start().await;
+    let mut identity = identity_config(webhook_config(&provider, json!({})));
+    identity.cache = Duration::ZERO;
+    let s = TestService::start(
+        Service::with_handlers([]).with_config(
+            TestService::config()
+                .with_database_url(db.url())
+                .with_identity(identity),
+        ),
+    )
+    .await;
+    map_role(&db, "finn", "user", true, json!({})).await;
+    let token = provider.token("finn");
+    let role = || async {
+        let r = s.auth_webhook_get().bearer(&token).send().await;
+        r.assert_status(200);
+        r.json::<Value>()["X-Hasura-Role"].clone()
+    };
+    for _ in 0..5 {
+        assert_eq!(role().await, "user");
+    }
+    let backends = lookup_backends(&db).await;
+    assert_eq!(
+        backends.len(),
+        1,
+        "one connection served the lookups in turn"
+    );
+    let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
+        .bind(backends[0])
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert!(terminated);
+    // At once (a connection idle for under a second is not pinged first): the lookup finds its
+    // connection dead and runs again on a new one, so the caller sees nothing.
+    assert_eq!(role().await, "user");
+    let after = lookup_backends(&db).await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_ne!(after[0], backends[0]);
+}
+
 #[tokio::test]
 async fn a_user_written_mapping_replaces_the_table() {
     let provider = Provider::start().await;

@@ -212,20 +212,25 @@ impl AuthState {
     /// list, so nothing is revoked.
     pub(crate) async fn is_revoked(
         &self,
-        db: Option<&sqlx::PgPool>,
+        connections: Option<&crate::db::connections::Connections>,
         jti: &str,
     ) -> Result<bool, sqlx::Error> {
-        let Some(db) = db.filter(|_| self.config.enabled()) else {
+        let Some(connections) = connections.filter(|_| self.config.enabled()) else {
             return Ok(false);
         };
         if let Some(revoked) = self.revoked.get(&jti.to_owned()) {
             return Ok(revoked);
         }
-        let revoked: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM rasura_auth.revoked_token WHERE jti = $1)",
-        )
-        .bind(jti)
-        .fetch_one(db)
+        let revoked: bool = crate::db::run_statement(connections, |conn| {
+            Box::pin(
+                sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM rasura_auth.revoked_token WHERE jti = $1)",
+                )
+                // Owned: the statement's future may borrow only the connection.
+                .bind(jti.to_owned())
+                .fetch_one(conn),
+            )
+        })
         .await?;
         self.revoked.insert(
             jti.to_owned(),

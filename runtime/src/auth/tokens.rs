@@ -348,7 +348,11 @@ impl Tokens<'_> {
             .exchange_provider
             .as_ref()
             .ok_or(TokenError::NotConfigured("RASURA_EXCHANGE_PROVIDER"))?;
-        let db = self.db()?;
+        let connections = self
+            .ctx
+            .shared
+            .connections()
+            .map_err(|_| TokenError::NotConfigured("DATABASE_URL"))?;
         let verified = provider
             .verify_token(id_token)
             .await
@@ -357,7 +361,7 @@ impl Tokens<'_> {
             Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
             _ => return Err(TokenError::InvalidToken("no `sub` claim".into())),
         };
-        let rows = super::webhook::fetch_role_rows(db, &subject).await?;
+        let rows = super::webhook::fetch_role_rows(connections, &subject).await?;
         let default = rows
             .iter()
             .find(|r| r.is_default)
@@ -380,7 +384,10 @@ impl Tokens<'_> {
 
     /// Whether the access token `jti` was revoked (cached for `RASURA_AUTH_CACHE_SECONDS`).
     pub async fn is_revoked(&self, jti: &str) -> Result<bool, TokenError> {
-        Ok(self.auth.is_revoked(self.db, jti).await?)
+        Ok(self
+            .auth
+            .is_revoked(self.ctx.shared.connections().ok(), jti)
+            .await?)
     }
 }
 

@@ -142,15 +142,19 @@ pub(crate) struct RoleRow {
 /// The subject's rows of `rasura_auth.role_mapping`, roles in order; `session_variables` values
 /// as strings (a non-string JSON value as its JSON text).
 pub(crate) async fn fetch_role_rows(
-    db: &sqlx::PgPool,
+    connections: &crate::db::connections::Connections,
     subject: &str,
 ) -> Result<Vec<RoleRow>, sqlx::Error> {
-    let found: Vec<(String, bool, Value)> = sqlx::query_as(
-        "SELECT role, is_default, session_variables FROM rasura_auth.role_mapping \
-         WHERE subject = $1 ORDER BY role",
-    )
-    .bind(subject)
-    .fetch_all(db)
+    let found: Vec<(String, bool, Value)> = crate::db::run_statement(connections, |conn| {
+        Box::pin(
+            sqlx::query_as(
+                "SELECT role, is_default, session_variables FROM rasura_auth.role_mapping \
+                 WHERE subject = $1 ORDER BY role",
+            )
+            .bind(subject.to_owned())
+            .fetch_all(conn),
+        )
+    })
     .await?;
     Ok(found
         .into_iter()
@@ -332,7 +336,7 @@ async fn answer(
     );
     let revoked = async |jti: Option<&str>| -> Result<(), ErrorCore> {
         let Some(jti) = jti else { return Ok(()) };
-        match shared.auth.is_revoked(shared.db.as_ref(), jti).await {
+        match shared.auth.is_revoked(shared.connections().ok(), jti).await {
             Ok(false) => Ok(()),
             Ok(true) => Err(denied("Could not verify JWT: the token was revoked")),
             Err(e) => {
@@ -384,7 +388,7 @@ async fn answer(
         }
     } else {
         let rows = if config.role_mapping {
-            role_rows(state, shared.db.as_ref(), &subject).await?
+            role_rows(state, shared.connections().ok(), &subject).await?
         } else {
             Arc::new(Vec::new())
         };
@@ -477,16 +481,16 @@ fn session_from_claims(
 /// The subject's role rows, cached for the cache lifetime.
 async fn role_rows(
     state: &WebhookState,
-    db: Option<&sqlx::PgPool>,
+    connections: Option<&crate::db::connections::Connections>,
     subject: &str,
 ) -> Result<Arc<Vec<RoleRow>>, ErrorCore> {
     if let Some(rows) = state.roles.get(&subject.to_owned()) {
         return Ok(rows);
     }
-    let Some(db) = db else {
+    let Some(connections) = connections else {
         return Err(unavailable());
     };
-    let rows = Arc::new(fetch_role_rows(db, subject).await.map_err(|e| {
+    let rows = Arc::new(fetch_role_rows(connections, subject).await.map_err(|e| {
         tracing::error!(error = %e, "reading rasura_auth.role_mapping failed");
         unavailable()
     })?);

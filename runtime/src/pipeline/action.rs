@@ -95,7 +95,7 @@ impl Webhook for Action {
                 let shared = &app.shared;
                 let revoked = shared
                     .auth
-                    .is_revoked(shared.db.as_ref(), jti)
+                    .is_revoked(shared.connections().ok(), jti)
                     .await
                     .map_err(|e| {
                         tracing::error!(error = %e, "reading the token deny list failed");

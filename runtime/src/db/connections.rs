@@ -1,18 +1,22 @@
-//! Rasura's own Postgres connections for `once` deliveries, beside `ctx.db()`'s sqlx pool.
+//! Rasura's own Postgres connections, beside `ctx.db()`'s sqlx pool: `once` deliveries begin
+//! on them, and the framework's own per-request statements (the auth webhook's role and deny
+//! list lookups) run on them.
 //!
 //! A delivery needs three messages to Postgres: the begin (which also records the delivery),
-//! the handler's write, `COMMIT`. Through sqlx's pool it needed four: sqlx pings every
-//! connection it takes back (no option skips it), and its 0.9.0 release puts a connection back
-//! inside the transaction when a begin is given up midway (transact-rs/sqlx#4393).
+//! the handler's write, `COMMIT`; a lookup needs one. Through sqlx's pool each needed one more:
+//! sqlx pings every connection it takes back (no option skips it), and its 0.9.0 release puts
+//! a connection back inside the transaction when a begin is given up midway
+//! (transact-rs/sqlx#4393).
 //!
 //! Here a connection goes back to the set only from a state Rasura saw end cleanly: its
-//! `COMMIT` or `ROLLBACK` answered, or its begin failed before `BEGIN` (a recorded delivery).
-//! Anything else (a handler that timed out or panicked, a request given up, an error midway, a
-//! transaction the work ended itself) closes the connection, and Postgres rolls back what it
-//! held (a backend still running a statement notices once that statement ends). A connection
-//! idle for over a second is pinged before it is handed out, one older than 30 minutes is
-//! replaced and one idle for 10 minutes is closed, as sqlx does for its own pool. The most
-//! recently returned connection is handed out first, so the others can go idle and close.
+//! `COMMIT` or `ROLLBACK` answered, its begin failed before `BEGIN` (a recorded delivery), or a
+//! statement outside any transaction answered. Anything else (a handler that timed out or
+//! panicked, a request given up, an error midway, a transaction the work ended itself) closes
+//! the connection, and Postgres rolls back what it held (a backend still running a statement
+//! notices once that statement ends). A connection idle for over a second is pinged before it
+//! is handed out, one older than 30 minutes is replaced and one idle for 10 minutes is closed,
+//! as sqlx does for its own pool. The most recently returned connection is handed out first,
+//! so the others can go idle and close.
 
 use std::time::{Duration, Instant};
 
@@ -33,11 +37,11 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long an explicit rollback may take before the connection is closed instead.
 const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The set of connections `once` deliveries begin on: as many as `ctx.db()`'s pool may hold,
-/// opened on first use.
-pub(crate) struct DeliveryConnections(Pool<Connector>);
+/// Rasura's own set of connections: as many as `ctx.db()`'s pool may hold, each opened when
+/// first needed.
+pub(crate) struct Connections(Pool<Connector>);
 
-impl DeliveryConnections {
+impl Connections {
     /// A set connecting where `pool` connects, up to its size (inside a Tokio runtime).
     pub(crate) fn beside(pool: &PgPool) -> Self {
         let connector = Connector {
@@ -54,7 +58,7 @@ impl DeliveryConnections {
         match pool.build() {
             Ok(pool) => {
                 close_idle_now_and_then(&pool);
-                DeliveryConnections(pool)
+                Connections(pool)
             }
             // Only a missing runtime fails the build, and one is always given.
             Err(e) => unreachable!("the delivery connections' pool is always buildable: {e}"),
@@ -179,6 +183,14 @@ impl Taken {
     /// The begin failed before its `BEGIN`: the query rolled back whole, no transaction is open.
     pub(crate) fn ended_before_begin(&mut self) {
         self.idle = true;
+    }
+
+    /// A statement run outside any transaction has answered: the connection is idle again
+    /// (sqlx reads whatever of the answer a `fetch_one` left unread before its next statement).
+    pub(crate) fn answered(&mut self) {
+        if manager::depth(self) == 0 {
+            self.idle = true;
+        }
     }
 }
 
