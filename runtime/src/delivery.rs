@@ -208,9 +208,13 @@ async fn ready(ctx: &Ctx) -> Result<&sqlx::PgPool, TransactionError> {
     ctx.shared
         .deliveries_ready
         .get_or_try_init(|| async {
-            crate::migrations::apply(pool, &[crate::migrations::DELIVERIES])
-                .await
-                .map(|_| ())
+            // Boxed: once per replica, and otherwise inline in every delivery's future.
+            Box::pin(crate::migrations::apply(
+                pool,
+                &[crate::migrations::DELIVERIES],
+            ))
+            .await
+            .map(|_| ())
         })
         .await?;
     prune_now_and_then(ctx, pool);

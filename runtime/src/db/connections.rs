@@ -113,8 +113,11 @@ impl Manager for Connector {
     type Error = sqlx::Error;
 
     async fn create(&self) -> Result<Pooled, sqlx::Error> {
+        // Boxed, here and for the ping: deadpool's `get` future holds these inline, and it is
+        // part of every delivery's future (moved whole when axum boxes it), while a connect or
+        // a ping is rare.
         Ok(Pooled {
-            conn: PgConnection::connect_with(&self.options).await?,
+            conn: Box::pin(PgConnection::connect_with(&self.options)).await?,
             returned: Instant::now(),
         })
     }
@@ -128,7 +131,9 @@ impl Manager for Connector {
             return Err(RecycleError::message("returned inside a transaction"));
         }
         if pooled.returned.elapsed() > PING_WHEN_IDLE_FOR {
-            pooled.conn.ping().await.map_err(RecycleError::Backend)?;
+            Box::pin(pooled.conn.ping())
+                .await
+                .map_err(RecycleError::Backend)?;
         }
         Ok(())
     }

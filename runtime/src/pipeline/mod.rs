@@ -430,3 +430,26 @@ pub(crate) fn handler_timeout(
 pub(crate) fn trace_ids(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
     crate::trace::header_ids(headers)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The size of the future `f` returns, without calling it.
+    fn future_size<A, B, C, F: Future>(_: &impl Fn(A, B, C) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// A request's future is moved whole when axum boxes it, so rare work (a connect, a ping,
+    /// the migrations) is boxed where it is awaited rather than held inline: the event path's
+    /// was 15 KB when deadpool's `get` held a whole connect.
+    #[test]
+    fn a_requests_future_stays_small() {
+        for (kind, size) in [
+            ("action", future_size(&super::handle::<super::Action>)),
+            ("event", future_size(&super::handle::<super::Event>)),
+            ("cron", future_size(&super::handle::<super::Cron>)),
+            ("scheduled", future_size(&super::handle::<super::Scheduled>)),
+        ] {
+            assert!(size <= 8 * 1024, "{kind}: {size} bytes");
+        }
+    }
+}
