@@ -86,6 +86,24 @@ async fn webhook_service(db: &TestDatabase, webhook: AuthWebhookConfig) -> TestS
     .await
 }
 
+/// The webhook with its answers (and role rows) cached for `cache`.
+async fn cached_webhook_service(
+    db: &TestDatabase,
+    provider: &Provider,
+    cache: Duration,
+) -> TestService {
+    let mut identity = identity_config(webhook_config(provider, json!({})));
+    identity.cache = cache;
+    TestService::start(
+        Service::with_handlers([]).with_config(
+            TestService::config()
+                .with_database_url(db.url())
+                .with_identity(identity),
+        ),
+    )
+    .await
+}
+
 async fn map_role(db: &TestDatabase, subject: &str, role: &str, default: bool, vars: Value) {
     sqlx::query(
         "INSERT INTO rasura_auth.role_mapping (subject, role, is_default, session_variables) \
@@ -253,16 +271,7 @@ async fn the_webhook_answers_hasura_sessions_from_the_role_mapping_in_get_and_po
 async fn a_changed_role_row_is_answered_within_the_cache_lifetime() {
     let db = TestDatabase::create().await;
     let provider = Provider::start().await;
-    let mut identity = identity_config(webhook_config(&provider, json!({})));
-    identity.cache = Duration::from_secs(1);
-    let s = TestService::start(
-        Service::with_handlers([]).with_config(
-            TestService::config()
-                .with_database_url(db.url())
-                .with_identity(identity),
-        ),
-    )
-    .await;
+    let s = cached_webhook_service(&db, &provider, Duration::from_secs(1)).await;
     map_role(&db, "erin", "user", true, json!({})).await;
     let token = provider.token("erin");
     let role = || async {
@@ -298,16 +307,7 @@ async fn lookup_backends(db: &TestDatabase) -> Vec<i32> {
 async fn uncached_lookups_share_one_connection_and_a_dead_one_is_replaced_at_once() {
     let db = TestDatabase::create().await;
     let provider = Provider::start().await;
-    let mut identity = identity_config(webhook_config(&provider, json!({})));
-    identity.cache = Duration::ZERO;
-    let s = TestService::start(
-        Service::with_handlers([]).with_config(
-            TestService::config()
-                .with_database_url(db.url())
-                .with_identity(identity),
-        ),
-    )
-    .await;
+    let s = cached_webhook_service(&db, &provider, Duration::ZERO).await;
     map_role(&db, "finn", "user", true, json!({})).await;
     let token = provider.token("finn");
     let role = || async {
