@@ -169,16 +169,8 @@ pub(crate) async fn begin_as_recording(
         sql_literal(&session_json(session)?)?
     ))
     .into_sql_str();
-    let mut conn = connections.take().await?;
-    let mut begun = conn.begin(statement.clone()).await;
-    if let Err(e) = &begun {
-        if connection_lost(e) {
-            tracing::info!(error = %e, "a delivery connection was dead; beginning on another");
-            drop(conn);
-            conn = connections.take().await?;
-            begun = conn.begin(statement).await;
-        }
-    }
+    let (mut conn, begun) =
+        on_live_connection(connections, |conn| Box::pin(conn.begin(statement.clone()))).await?;
     match begun {
         Ok(()) => Ok(Some(conn)),
         Err(e) if recorded_before(&e) => {
@@ -198,20 +190,32 @@ pub(crate) async fn run_statement<T>(
         &'c mut sqlx::PgConnection,
     ) -> futures_util::future::BoxFuture<'c, Result<T, sqlx::Error>>,
 ) -> Result<T, sqlx::Error> {
+    let (mut conn, answer) = on_live_connection(connections, |conn| statement(conn)).await?;
+    if answer.is_ok() {
+        conn.answered();
+    }
+    answer
+}
+
+/// Runs `op` on one of Rasura's own connections, and once more on another when the first turns
+/// out dead (`connection_lost`); returns the connection `op` last ran on, with its answer.
+async fn on_live_connection<T>(
+    connections: &connections::Connections,
+    op: impl for<'c> Fn(
+        &'c mut connections::Taken,
+    ) -> futures_util::future::BoxFuture<'c, Result<T, sqlx::Error>>,
+) -> Result<(connections::Taken, Result<T, sqlx::Error>), sqlx::Error> {
     let mut conn = connections.take().await?;
-    let mut answer = statement(&mut conn).await;
+    let mut answer = op(&mut conn).await;
     if let Err(e) = &answer {
         if connection_lost(e) {
             tracing::info!(error = %e, "a Postgres connection was dead; running on another");
             drop(conn);
             conn = connections.take().await?;
-            answer = statement(&mut conn).await;
+            answer = op(&mut conn).await;
         }
     }
-    if answer.is_ok() {
-        conn.answered();
-    }
-    answer
+    Ok((conn, answer))
 }
 
 /// `pool.begin()`, safe to give up midway (see [`begin`]): for Rasura's own transactions that
