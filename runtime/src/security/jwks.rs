@@ -19,6 +19,7 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 use serde_json::Value;
 
 use super::jwt::JwtError;
+use super::signature::VerifyingKey;
 
 /// Used when the JWKS response says nothing about caching.
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
@@ -30,7 +31,7 @@ struct CachedKey {
     kid: Option<String>,
     algorithm: Option<Algorithm>,
     family: AlgorithmFamily,
-    key: DecodingKey,
+    key: Arc<VerifyingKey>,
 }
 
 #[derive(Default)]
@@ -83,7 +84,7 @@ impl JwksCache {
         self: &Arc<Self>,
         kid: Option<&str>,
         alg: Algorithm,
-    ) -> Result<DecodingKey, JwtError> {
+    ) -> Result<Arc<VerifyingKey>, JwtError> {
         if let Some(key) = self.fresh_lookup(kid, alg) {
             return Ok(key);
         }
@@ -135,7 +136,7 @@ impl JwksCache {
     }
 
     /// A matching key of an expired set that may still be used while it is refreshed.
-    fn stale_lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
+    fn stale_lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<Arc<VerifyingKey>> {
         let state = lock(&self.state);
         if state.stale_ok {
             find(&state.keys, kid, alg)
@@ -144,7 +145,7 @@ impl JwksCache {
         }
     }
 
-    fn fresh_lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
+    fn fresh_lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<Arc<VerifyingKey>> {
         let state = lock(&self.state);
         let fresh = state.expires_at.is_some_and(|t| Instant::now() < t);
         if fresh {
@@ -154,7 +155,7 @@ impl JwksCache {
         }
     }
 
-    fn lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
+    fn lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<Arc<VerifyingKey>> {
         find(&lock(&self.state).keys, kid, alg)
     }
 
@@ -241,7 +242,8 @@ impl JwksCache {
                 kid: jwk.common.key_id.clone(),
                 algorithm,
                 family,
-                key,
+                // Parsed once per fetch, not per token.
+                key: Arc::new(VerifyingKey::new(key, algorithm)),
             });
         }
         Ok((keys, max_age))
@@ -272,14 +274,14 @@ fn signing_algorithm(k: KeyAlgorithm) -> Option<Algorithm> {
 
 /// A key usable for `alg`: same `kid` (when the token names one), and an algorithm the key
 /// allows. This is what stops algorithm confusion (an RSA public key used as an HMAC secret).
-fn find(keys: &[CachedKey], kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
+fn find(keys: &[CachedKey], kid: Option<&str>, alg: Algorithm) -> Option<Arc<VerifyingKey>> {
     keys.iter()
         .filter(|k| kid.is_none() || k.kid.as_deref() == kid)
         .find(|k| match k.algorithm {
             Some(a) => a == alg,
             None => k.family.algorithms().contains(&alg),
         })
-        .map(|k| k.key.clone())
+        .map(|k| Arc::clone(&k.key))
 }
 
 /// How long a JWKS response may be reused (`Cache-Control` first, then `Expires`).

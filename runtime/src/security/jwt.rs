@@ -178,7 +178,7 @@ pub enum NamespaceLocation {
 pub(crate) enum KeySource {
     Static {
         algorithm: Algorithm,
-        key: DecodingKey,
+        key: super::signature::VerifyingKey,
         /// For HS256/384/512: the key prepared once (see [`token::PreparedHmac`]).
         hmac: Option<Box<token::PreparedHmac>>,
     },
@@ -301,7 +301,10 @@ impl JwtConfig {
                 let algorithm = hasura_algorithm(&name)?;
                 KeySource::Static {
                     algorithm,
-                    key: decoding_key(algorithm, &key)?,
+                    key: super::signature::VerifyingKey::new(
+                        decoding_key(algorithm, &key)?,
+                        Some(algorithm),
+                    ),
                     hmac: token::PreparedHmac::new(algorithm, key.as_bytes()).map(Box::new),
                 }
             }

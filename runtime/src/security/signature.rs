@@ -1,31 +1,104 @@
-//! RSA and ECDSA token signatures checked with `ring`.
+//! RSA and ECDSA token signatures checked with `aws-lc-rs`, on keys parsed once.
 //!
 //! Why not only `jsonwebtoken`'s crypto: its RustCrypto backend (`num-bigint-dig`'s Montgomery
-//! multiplication) was 69% of the uncached auth webhook's CPU profile; with `ring` the whole
-//! request costs about a third of the hand-written axum peer's, which still uses it
-//! (BENCHMARKS.md).
-//! `ring` is already in the build (rustls, token signing), and its verdict is final for every
-//! key it is given here: the keys both it and `jsonwebtoken` take. The rest (RSA moduli outside
-//! 2048–4096 bits, where `ring` would accept up to 8192 and the `rsa` crate refuses above 4096;
-//! unusual exponents; compressed EC points) and signatures that are not base64url go on to
-//! `jsonwebtoken` as before, with its answers.
+//! multiplication) was 69% of the uncached auth webhook's CPU profile. Why `aws-lc-rs` rather
+//! than `ring` (used until then, and still in the build for TLS and token signing): `ring` has no
+//! parsed public key, so every RSA check recomputed the modulus's Montgomery constants, a third
+//! of its cost; `aws-lc-rs`'s `ParsedPublicKey` keeps them (an RS256 check: 24 µs with `ring`,
+//! 18 µs on a parsed key, on the benchmark machine). A [`VerifyingKey`] is parsed once, for the
+//! algorithm it is loaded for; another algorithm on the same key is checked on the unparsed key.
+//!
+//! Its verdict is final for every key it is given here: the keys both it and `jsonwebtoken`
+//! take. The rest (RSA moduli outside 2048–4096 bits, where `aws-lc-rs` would accept up to 8192
+//! and the `rsa` crate refuses above 4096; unusual exponents; compressed EC points) and
+//! signatures that are not base64url go on to `jsonwebtoken` as before, with its answers.
 
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{
+    self as lc, ParsedPublicKey, RsaPublicKeyComponents, UnparsedPublicKey,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
-use jsonwebtoken::{DecodingKey, DecodingKeyKind};
-use ring::signature::{self as ring_sig, RsaPublicKeyComponents, UnparsedPublicKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
 
-/// `Some(verdict)` when `ring` can check `signature` (base64url) over `message` with `key` for
-/// `alg`; `None` when the algorithm, key family, key shape or signature encoding is not one it
-/// is given.
+/// A public key that checks token signatures: `jsonwebtoken`'s key, and `aws-lc-rs`'s parsed
+/// form of it for the algorithm it is expected to check. Cloning shares the parsed form.
+#[derive(Clone)]
+pub(crate) struct VerifyingKey {
+    decoding: DecodingKey,
+    parsed: Option<Arc<(Algorithm, ParsedPublicKey)>>,
+}
+
+impl VerifyingKey {
+    /// Prepares `decoding` for `alg`: a static key's configured algorithm or a JWK's `alg`.
+    /// Without one (a JWK that names none), RSA keys are prepared for RS256, by far the most
+    /// used, and EC keys for their curve's algorithm.
+    pub(crate) fn new(decoding: DecodingKey, alg: Option<Algorithm>) -> Self {
+        let alg = alg.or_else(|| match decoding.family() {
+            AlgorithmFamily::Rsa => Some(Algorithm::RS256),
+            AlgorithmFamily::Ec => ec_point(&decoding).map(|(alg, _)| alg),
+            _ => None,
+        });
+        let parsed = alg
+            .and_then(|alg| Some((alg, parse(alg, &decoding)?)))
+            .map(Arc::new);
+        Self { decoding, parsed }
+    }
+
+    /// `jsonwebtoken`'s key (for the checks `aws-lc-rs` is not given).
+    pub(crate) fn decoding(&self) -> &DecodingKey {
+        &self.decoding
+    }
+
+    /// `Some(verdict)` when `aws-lc-rs` can check `signature` (base64url) over `message` for
+    /// `alg`; `None` when the algorithm, key family, key shape or signature encoding is not one
+    /// it is given.
+    pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &str) -> Option<bool> {
+        match self.parsed.as_deref() {
+            Some((prepared, key)) if *prepared == alg => with_signature(signature, |signature| {
+                key.verify_sig(message, signature).is_ok()
+            }),
+            _ => verify(alg, &self.decoding, message, signature),
+        }
+    }
+}
+
+/// The parsed key for `alg`, when `aws-lc-rs` is given this key for it.
+fn parse(alg: Algorithm, key: &DecodingKey) -> Option<ParsedPublicKey> {
+    if let Some(params) = rsa_params(alg) {
+        let (n, e) = rsa_components(key)?;
+        RsaPublicKeyComponents { n, e }
+            .to_parsed_public_key(params)
+            .ok()
+    } else {
+        let (curve_alg, point) = ec_point(key)?;
+        (curve_alg == alg)
+            .then(|| ParsedPublicKey::new(ec_params(alg)?, point).ok())
+            .flatten()
+    }
+}
+
+/// Decodes a base64url signature onto the stack (the longest, RSA-4096's, is 512 bytes) and
+/// checks it; a longer one is simply wrong, and one that is not base64url is not decided here.
+fn with_signature(signature: &str, check: impl FnOnce(&[u8]) -> bool) -> Option<bool> {
+    let mut bytes = [0u8; 512];
+    match URL_SAFE_NO_PAD.decode_slice(signature, &mut bytes) {
+        Ok(len) => Some(check(&bytes[..len])),
+        Err(base64::DecodeSliceError::OutputSliceTooSmall) => Some(false),
+        Err(base64::DecodeSliceError::DecodeError(_)) => None,
+    }
+}
+
+/// `Some(verdict)` when `aws-lc-rs` can check `signature` (base64url) over `message` with
+/// `key` for `alg`, parsing the key for this one check; `None` when the algorithm, key family,
+/// key shape or signature encoding is not one it is given.
 pub(crate) fn verify(
     alg: Algorithm,
     key: &DecodingKey,
     message: &[u8],
     signature: &str,
 ) -> Option<bool> {
-    use jsonwebtoken::AlgorithmFamily;
     match (alg, key.family()) {
         (
             Algorithm::RS256
@@ -38,51 +111,71 @@ pub(crate) fn verify(
         ) => {
             let (n, e) = rsa_components(key)?;
             let params = rsa_params(alg)?;
-            let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-            Some(
+            with_signature(signature, |signature| {
                 RsaPublicKeyComponents { n, e }
-                    .verify(params, message, &signature)
-                    .is_ok(),
-            )
+                    .verify(params, message, signature)
+                    .is_ok()
+            })
         }
         (Algorithm::ES256 | Algorithm::ES384, AlgorithmFamily::Ec) => {
-            let DecodingKeyKind::SecretOrDer(point) = key.kind() else {
-                return None;
-            };
-            let (params, len): (&'static ring_sig::EcdsaVerificationAlgorithm, usize) = match alg {
-                Algorithm::ES256 => (&ring_sig::ECDSA_P256_SHA256_FIXED, 65),
-                _ => (&ring_sig::ECDSA_P384_SHA384_FIXED, 97),
-            };
-            // Uncompressed points only (what JWKs and `from_ec_components` give).
-            if point.len() != len || point.first() != Some(&0x04) {
+            let (curve_alg, point) = ec_point(key)?;
+            if curve_alg != alg {
                 return None;
             }
-            let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-            Some(
+            let params = ec_params(alg)?;
+            with_signature(signature, |signature| {
                 UnparsedPublicKey::new(params, point)
-                    .verify(message, &signature)
-                    .is_ok(),
-            )
+                    .verify(message, signature)
+                    .is_ok()
+            })
         }
         _ => None,
     }
 }
 
-fn rsa_params(alg: Algorithm) -> Option<&'static ring_sig::RsaParameters> {
+fn rsa_params(alg: Algorithm) -> Option<&'static lc::RsaParameters> {
     Some(match alg {
-        Algorithm::RS256 => &ring_sig::RSA_PKCS1_2048_8192_SHA256,
-        Algorithm::RS384 => &ring_sig::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &ring_sig::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &ring_sig::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &ring_sig::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &ring_sig::RSA_PSS_2048_8192_SHA512,
+        Algorithm::RS256 => &lc::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &lc::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &lc::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &lc::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &lc::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &lc::RSA_PSS_2048_8192_SHA512,
         _ => return None,
     })
 }
 
-/// The key's modulus and exponent (big-endian, no leading zeros) when `ring` and the `rsa`
+fn ec_params(alg: Algorithm) -> Option<&'static lc::EcdsaVerificationAlgorithm> {
+    match alg {
+        Algorithm::ES256 => Some(&lc::ECDSA_P256_SHA256_FIXED),
+        Algorithm::ES384 => Some(&lc::ECDSA_P384_SHA384_FIXED),
+        _ => None,
+    }
+}
+
+/// An EC key's uncompressed point (what JWKs and `from_ec_components` give) and the algorithm
+/// of its curve, told by its length.
+fn ec_point(key: &DecodingKey) -> Option<(Algorithm, &[u8])> {
+    if key.family() != AlgorithmFamily::Ec {
+        return None;
+    }
+    let DecodingKeyKind::SecretOrDer(point) = key.kind() else {
+        return None;
+    };
+    let alg = match point.len() {
+        65 => Algorithm::ES256,
+        97 => Algorithm::ES384,
+        _ => return None,
+    };
+    (point.first() == Some(&0x04)).then_some((alg, point.as_slice()))
+}
+
+/// The key's modulus and exponent (big-endian, no leading zeros) when `aws-lc-rs` and the `rsa`
 /// crate both take them: a 2048–4096-bit modulus and an odd exponent from 3 to 2³³ − 1.
 fn rsa_components(key: &DecodingKey) -> Option<(&[u8], &[u8])> {
+    if key.family() != AlgorithmFamily::Rsa {
+        return None;
+    }
     let (n, e) = match key.kind() {
         DecodingKeyKind::RsaModulusExponent { n, e } => (n.as_slice(), e.as_slice()),
         // PKCS#1 `RSAPublicKey` (from a PEM or DER key).
@@ -130,10 +223,11 @@ mod tests {
         (message.to_owned(), signature.to_owned())
     }
 
-    /// `ring` decides (`Some`) for every RSA and ECDSA key shape Rasura loads, and agrees with
-    /// `jsonwebtoken`'s own crypto on good, tampered and foreign signatures.
+    /// `aws-lc-rs` decides (`Some`) for every RSA and ECDSA key shape Rasura loads, on a key
+    /// parsed for the algorithm, on one parsed for another and on the unparsed key alike, and
+    /// agrees with `jsonwebtoken`'s own crypto on good, tampered and foreign signatures.
     #[test]
-    fn ring_decides_and_agrees_with_jsonwebtoken() {
+    fn aws_lc_decides_and_agrees_with_jsonwebtoken() {
         let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&read("jwks.json")).unwrap();
         let jwk = |kid: &str| DecodingKey::from_jwk(jwks.find(kid).unwrap()).unwrap();
         let rsa = EncodingKey::from_rsa_pem(&read("rsa_private.pem")).unwrap();
@@ -154,6 +248,18 @@ mod tests {
             (Algorithm::ES256, &ec, &rsa_other, jwk("ec-1")),
         ];
         for (alg, private, other, public) in cases {
+            let prepared = VerifyingKey::new(public.clone(), Some(alg));
+            assert!(
+                prepared.parsed.as_deref().is_some_and(|(a, _)| *a == alg),
+                "{alg:?}: parsed"
+            );
+            // Parsed for another algorithm (or, for EC, for its curve's only one).
+            let other_alg = match alg {
+                Algorithm::RS256 => Algorithm::PS256,
+                Algorithm::ES256 => Algorithm::ES256,
+                _ => Algorithm::RS256,
+            };
+            let prepared_other = VerifyingKey::new(public.clone(), Some(other_alg));
             let (message, signature) = sign(alg, private);
             let reference =
                 |m: &str, s: &str| jsonwebtoken::crypto::verify(s, m.as_bytes(), &public, alg);
@@ -173,6 +279,10 @@ mod tests {
             ] {
                 let verdict = verify(alg, &public, m.as_bytes(), s);
                 assert_eq!(verdict, Some(expected), "{alg:?} {m} {s}");
+                let verdict = prepared.verify(alg, m.as_bytes(), s);
+                assert_eq!(verdict, Some(expected), "{alg:?} parsed: {m} {s}");
+                let verdict = prepared_other.verify(alg, m.as_bytes(), s);
+                assert_eq!(verdict, Some(expected), "{alg:?} parsed for {other_alg:?}");
                 assert_eq!(
                     reference(m, s).unwrap(),
                     expected,
@@ -181,6 +291,7 @@ mod tests {
             }
             // Not base64url: jsonwebtoken's answer (an error), as before.
             assert_eq!(verify(alg, &public, message.as_bytes(), "not*base64"), None);
+            assert_eq!(prepared.verify(alg, message.as_bytes(), "not*base64"), None);
             assert!(reference(&message, "not*base64").is_err());
         }
         // Hostile signatures: empty, oversized or of the wrong length are refused; padded
@@ -192,17 +303,23 @@ mod tests {
             } else {
                 rsa_pem.clone()
             };
-            for bad in ["", "AA", huge.as_str()] {
+            let prepared = VerifyingKey::new(key.clone(), None);
+            assert!(prepared.parsed.is_some(), "{alg:?}: parsed without `alg`");
+            // Just past the longest signature the stack buffer takes (512 bytes).
+            let long = "A".repeat(684);
+            for bad in ["", "AA", long.as_str(), huge.as_str()] {
                 assert_eq!(
                     verify(alg, &key, b"m", bad),
                     Some(false),
                     "{alg:?} {}",
                     bad.len()
                 );
+                assert_eq!(prepared.verify(alg, b"m", bad), Some(false));
             }
             assert_eq!(verify(alg, &key, b"m", "AAAA=="), None);
+            assert_eq!(prepared.verify(alg, b"m", "AAAA=="), None);
         }
-        // Not ring's: HMAC, EdDSA, and a key of the wrong family (jsonwebtoken refuses those).
+        // Not aws-lc's: HMAC, EdDSA, and a key of the wrong family (jsonwebtoken refuses those).
         let hmac = DecodingKey::from_secret(b"secret");
         assert_eq!(verify(Algorithm::HS256, &hmac, b"m", "c2ln"), None);
         assert_eq!(verify(Algorithm::RS256, &hmac, b"m", "c2ln"), None);
@@ -211,8 +328,8 @@ mod tests {
         assert_eq!(verify(Algorithm::EdDSA, &ed, b"m", "c2ln"), None);
     }
 
-    /// ES384 (no P-384 key among the test keys: one made by `ring`), checked by `ring` and by
-    /// `jsonwebtoken` alike.
+    /// ES384 (no P-384 key among the test keys: one made by `ring`), checked by `aws-lc-rs`
+    /// and by `jsonwebtoken` alike.
     #[test]
     fn es384_with_a_fresh_key() {
         use ring::signature::{ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
@@ -236,12 +353,29 @@ mod tests {
         assert!(reference.unwrap());
         // A P-384 point is not a P-256 key: jsonwebtoken refuses it.
         assert_eq!(verify(Algorithm::ES256, &public, message, &signature), None);
+        // Without `alg`, the key is parsed for its curve's algorithm.
+        let prepared = VerifyingKey::new(public, None);
+        assert!(
+            prepared
+                .parsed
+                .as_deref()
+                .is_some_and(|(a, _)| *a == Algorithm::ES384)
+        );
+        assert_eq!(
+            prepared.verify(Algorithm::ES384, message, &signature),
+            Some(true)
+        );
+        assert_eq!(
+            prepared.verify(Algorithm::ES384, b"header.other", &signature),
+            Some(false)
+        );
+        assert_eq!(prepared.verify(Algorithm::ES256, message, &signature), None);
     }
 
-    /// A key `ring` is not given (a compressed P-256 point) is still checked, by
+    /// A key `aws-lc-rs` is not given (a compressed P-256 point) is still checked, by
     /// `jsonwebtoken`, through the token path.
     #[test]
-    fn keys_ring_is_not_given_fall_back_to_jsonwebtoken() {
+    fn keys_aws_lc_is_not_given_fall_back_to_jsonwebtoken() {
         let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&read("jwks.json")).unwrap();
         let jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(ec) =
             &jwks.find("ec-1").unwrap().algorithm
@@ -264,6 +398,8 @@ mod tests {
             verify(Algorithm::ES256, &public, message.as_bytes(), signature),
             None
         );
+        let public = VerifyingKey::new(public, None);
+        assert!(public.parsed.is_none());
         let parts = super::super::token::split(&token).unwrap();
         assert_eq!(parts.verify(&public), Ok(()));
         let mut altered = signature.as_bytes().to_vec();
@@ -281,12 +417,12 @@ mod tests {
         let key = |n: Vec<u8>, e: Vec<u8>| DecodingKey::from_rsa_raw_components(&n, &e);
         let n2048 = [vec![0x00, 0x80], vec![0x11; 255]].concat();
         assert!(rsa_components(&key(n2048.clone(), vec![1, 0, 1])).is_some());
-        // ring's limits: too short, even or tiny exponents go to jsonwebtoken.
+        // aws-lc-rs's limits: too short, even or tiny exponents go to jsonwebtoken.
         assert!(rsa_components(&key(vec![0xff; 128], vec![1, 0, 1])).is_none());
         assert!(rsa_components(&key(n2048.clone(), vec![1, 0, 0])).is_none());
         assert!(rsa_components(&key(n2048.clone(), vec![1])).is_none());
         assert!(rsa_components(&key(n2048, vec![3])).is_some());
-        // Above 4096 bits the rsa crate refuses the key (ring would take it): jsonwebtoken says.
+        // Above 4096 bits the rsa crate refuses the key (aws-lc-rs would take it): jsonwebtoken says.
         let n4096 = [vec![0x80], vec![0x11; 511]].concat();
         assert!(rsa_components(&key(n4096, vec![1, 0, 1])).is_some());
         let n4104 = [vec![0x80], vec![0x11; 512]].concat();

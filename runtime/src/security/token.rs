@@ -11,10 +11,12 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
+
+use super::signature::VerifyingKey;
 
 /// A token split into its parts, with the header read.
 pub(crate) struct Parts<'t> {
@@ -64,15 +66,16 @@ pub(crate) fn split(token: &str) -> Result<Parts<'_>, &'static str> {
 impl Parts<'_> {
     /// Verifies the signature with `key` for `alg`, which the caller has already checked is
     /// the configured (or the key's) algorithm.
-    pub(crate) fn verify(&self, key: &DecodingKey) -> Result<(), &'static str> {
+    pub(crate) fn verify(&self, key: &VerifyingKey) -> Result<(), &'static str> {
         let message = self.message.as_bytes();
-        if let Some(valid) = super::signature::verify(self.alg, key, message, self.signature) {
+        if let Some(valid) = key.verify(self.alg, message, self.signature) {
             return if valid {
                 Ok(())
             } else {
                 Err("JWSError JWSInvalidSignature")
             };
         }
+        let key = key.decoding();
         match jsonwebtoken::crypto::verify(self.signature, self.message.as_bytes(), key, self.alg) {
             Ok(true) => Ok(()),
             Ok(false) => Err("JWSError JWSInvalidSignature"),
