@@ -489,10 +489,11 @@ const METHOD: &str = "## Method\n\n\
   can move by a third from one round to the next. Rounds alternate, so systems measured in the \
   same round saw the same machine; a difference of a few percent between medians is within \
   that drift.\n\
-- RS256 tokens: Rasura verifies them with `ring`; the axum peer with `jsonwebtoken` 11 and its \
-  RustCrypto backend (the one the workspace builds: its RS256 verification was 69% of Rasura's \
-  own webhook profile before Rasura moved to `ring`), so the uncached webhook's CPU comparison \
-  with it mostly measures the two RSA implementations.\n\
+- RS256 tokens: Rasura verifies them with `aws-lc-rs` on a key parsed once per JWKS fetch; the \
+  axum peer with `jsonwebtoken` 11 and its RustCrypto backend (the one the workspace builds: its \
+  RS256 verification was 69% of Rasura's own webhook profile before Rasura moved to `ring`, then \
+  `aws-lc-rs`), so the uncached webhook's CPU comparison with it mostly measures the two RSA \
+  implementations; the FastAPI webhook's PyJWT uses `cryptography` (OpenSSL).\n\
 - PostgreSQL runs with `fsync=off` (the service's CPU is measured, not the disk).\n\
 - Peers: `../shared/peers/axum_bare` (hand-written axum; built with Rasura's release profile), \
   `../shared/peers/fastapi/app.py` and `pysura_style.py` (uvicorn with uvloop); written for \
