@@ -12,6 +12,7 @@ use crate::protocol::SessionVariables;
 
 pub use sqlx;
 
+pub(crate) mod batch;
 pub(crate) mod connections;
 
 /// How long a handler waits for a pooled connection before failing.

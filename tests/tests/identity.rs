@@ -296,7 +296,7 @@ async fn a_changed_role_row_is_answered_within_the_cache_lifetime() {
 async fn lookup_backends(db: &TestDatabase) -> Vec<i32> {
     sqlx::query_scalar(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
-         AND pid <> pg_backend_pid() AND query LIKE 'SELECT role, is_default%' ORDER BY pid",
+         AND pid <> pg_backend_pid() AND query LIKE 'SELECT subject, role, is_default%' ORDER BY pid",
     )
     .fetch_all(db.pool())
     .await
@@ -336,6 +336,69 @@ async fn uncached_lookups_share_one_connection_and_a_dead_one_is_replaced_at_onc
     let after = lookup_backends(&db).await;
     assert_eq!(after.len(), 1, "{after:?}");
     assert_ne!(after[0], backends[0]);
+}
+
+#[tokio::test]
+async fn concurrent_uncached_lookups_are_batched_yet_each_answered_its_own_fresh_rows() {
+    let db = TestDatabase::create().await;
+    let provider = Provider::start().await;
+    let s = cached_webhook_service(&db, &provider, Duration::ZERO).await;
+    // 40 subjects, each with its own default role and variable; 10 have a second role.
+    for i in 0..40 {
+        let subject = format!("user-{i}");
+        map_role(
+            &db,
+            &subject,
+            &format!("role-{i}"),
+            true,
+            json!({"x-hasura-n": i}),
+        )
+        .await;
+        if i % 4 == 0 {
+            map_role(&db, &subject, "zz-extra", false, json!({})).await;
+        }
+    }
+    let tokens: Vec<String> = (0..40)
+        .map(|i| provider.token(&format!("user-{i}")))
+        .collect();
+    // 400 requests at once (each subject ten times, some asking for a role): they queue behind
+    // the lookups in flight and share statements, and no answer is another subject's.
+    let requests = (0..400).map(|n| {
+        let (i, token, s) = (n % 40, &tokens[n % 40], &s);
+        async move {
+            let ask_extra = i % 4 == 0 && n % 3 == 0;
+            let mut req = s.auth_webhook_get().bearer(token);
+            if ask_extra {
+                req = req.role("zz-extra");
+            }
+            let r = req.send().await;
+            r.assert_status(200);
+            let body: Value = r.json();
+            assert_eq!(body["X-Hasura-User-Id"], format!("user-{i}"), "{body}");
+            if ask_extra {
+                assert_eq!(body["X-Hasura-Role"], "zz-extra", "{body}");
+            } else {
+                assert_eq!(body["X-Hasura-Role"], format!("role-{i}"), "{body}");
+                assert_eq!(body["x-hasura-n"], i.to_string(), "{body}");
+            }
+        }
+    });
+    futures_util::future::join_all(requests).await;
+    // A subject with no rows (and no Hasura claims) is refused, even beside others that have.
+    let stranger = provider.token("stranger");
+    let (known, unknown) = tokio::join!(
+        s.auth_webhook_get().bearer(&tokens[1]).send(),
+        s.auth_webhook_get().bearer(&stranger).send(),
+    );
+    known.assert_status(200);
+    unknown.assert_error(401, "access-denied");
+    // Batching is not caching: a change is answered by the next request.
+    sqlx::query("UPDATE rasura_auth.role_mapping SET role = 'changed' WHERE subject = 'user-1'")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let r = s.auth_webhook_get().bearer(&tokens[1]).send().await;
+    assert_eq!(r.json::<Value>()["X-Hasura-Role"], "changed");
 }
 
 #[tokio::test]

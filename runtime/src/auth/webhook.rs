@@ -18,6 +18,7 @@ use sha2::Digest as _;
 
 use super::cache::ExpiringCache;
 use crate::context::{Ctx, Identity, RequestId, Shared};
+use crate::db::batch::{Batcher, Read};
 use crate::error::{ErrorCore, json_response};
 use crate::security::jwt::{JwtConfig, JwtConfigError, JwtError, VerifiedClaims};
 
@@ -145,37 +146,61 @@ pub(crate) async fn fetch_role_rows(
     connections: &crate::db::connections::Connections,
     subject: &str,
 ) -> Result<Vec<RoleRow>, sqlx::Error> {
-    let found: Vec<(String, bool, Value)> = crate::db::run_statement(connections, |conn| {
+    let mut found = fetch_role_rows_of(connections, vec![subject.to_owned()]).await?;
+    Ok(found.remove(subject).unwrap_or_default())
+}
+
+/// The rows of each of `subjects` that has any, in one statement (see [`fetch_role_rows`]).
+async fn fetch_role_rows_of(
+    connections: &crate::db::connections::Connections,
+    subjects: Vec<String>,
+) -> Result<std::collections::HashMap<String, Vec<RoleRow>>, sqlx::Error> {
+    let found: Vec<(String, String, bool, Value)> = crate::db::run_statement(connections, |conn| {
         Box::pin(
             sqlx::query_as(
-                "SELECT role, is_default, session_variables FROM rasura_auth.role_mapping \
-                 WHERE subject = $1 ORDER BY role",
+                "SELECT subject, role, is_default, session_variables \
+                     FROM rasura_auth.role_mapping WHERE subject = ANY($1) ORDER BY subject, role",
             )
-            .bind(subject.to_owned())
+            // Owned: the statement's future may borrow only the connection.
+            .bind(subjects.clone())
             .fetch_all(conn),
         )
     })
     .await?;
-    Ok(found
-        .into_iter()
-        .map(|(role, is_default, variables)| RoleRow {
+    let mut rows = std::collections::HashMap::<String, Vec<RoleRow>>::new();
+    for (subject, role, is_default, variables) in found {
+        let variables = match variables {
+            Value::Object(map) => map
+                .into_iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (k, text)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        rows.entry(subject).or_default().push(RoleRow {
             role,
             is_default,
-            variables: match variables {
-                Value::Object(map) => map
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let text = match v {
-                            Value::String(s) => s,
-                            other => other.to_string(),
-                        };
-                        (k, text)
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            },
-        })
-        .collect())
+            variables,
+        });
+    }
+    Ok(rows)
+}
+
+/// The [`Batcher`] statement of the webhook's role lookups.
+fn read_role_rows(
+    connections: &crate::db::connections::Connections,
+    subjects: Vec<String>,
+) -> Read<String, Arc<Vec<RoleRow>>> {
+    let connections = connections.clone();
+    Box::pin(async move {
+        let rows = fetch_role_rows_of(&connections, subjects).await?;
+        Ok(rows.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
+    })
 }
 
 /// The webhook's runtime state: its configuration and caches.
@@ -186,6 +211,8 @@ pub(crate) struct WebhookState {
     answers: ExpiringCache<([u8; 32], Option<String>), Answer>,
     /// Role rows by subject.
     roles: ExpiringCache<String, Arc<Vec<RoleRow>>>,
+    /// Role lookups that miss `roles`, batched.
+    role_reads: Arc<Batcher<String, Arc<Vec<RoleRow>>>>,
     cache: Duration,
 }
 
@@ -201,6 +228,12 @@ struct Answer {
 /// At most this many answers and subjects are cached.
 const CACHE_ENTRIES: usize = 10_000;
 
+/// Role lookups run at most this many statements at once (more wait and share the next one;
+/// the rest of the service's connections stay free for handlers) ...
+const ROLE_READS_IN_FLIGHT: usize = 2;
+/// ... each for at most this many subjects.
+const ROLE_READ_KEYS: usize = 256;
+
 impl WebhookState {
     pub(crate) fn new(
         config: Arc<AuthWebhookConfig>,
@@ -212,6 +245,7 @@ impl WebhookState {
             mapping,
             answers: ExpiringCache::new(CACHE_ENTRIES),
             roles: ExpiringCache::new(CACHE_ENTRIES),
+            role_reads: Arc::new(Batcher::new(ROLE_READS_IN_FLIGHT, ROLE_READ_KEYS)),
             cache,
         }
     }
@@ -388,7 +422,7 @@ async fn answer(
         }
     } else {
         let rows = if config.role_mapping {
-            role_rows(state, shared.connections().ok(), &subject).await?
+            role_rows(state, shared, &subject).await?
         } else {
             Arc::new(Vec::new())
         };
@@ -481,19 +515,24 @@ fn session_from_claims(
 /// The subject's role rows, cached for the cache lifetime.
 async fn role_rows(
     state: &WebhookState,
-    connections: Option<&crate::db::connections::Connections>,
+    shared: &Arc<Shared>,
     subject: &str,
 ) -> Result<Arc<Vec<RoleRow>>, ErrorCore> {
     if let Some(rows) = state.roles.get(&subject.to_owned()) {
         return Ok(rows);
     }
-    let Some(connections) = connections else {
+    let Ok(connections) = shared.connections() else {
         return Err(unavailable());
     };
-    let rows = Arc::new(fetch_role_rows(connections, subject).await.map_err(|e| {
-        tracing::error!(error = %e, "reading rasura_auth.role_mapping failed");
-        unavailable()
-    })?);
+    let rows = state
+        .role_reads
+        .load(subject.to_owned(), connections.clone(), read_role_rows)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading rasura_auth.role_mapping failed");
+            unavailable()
+        })?
+        .unwrap_or_default();
     state.roles.insert(
         subject.to_owned(),
         Arc::clone(&rows),

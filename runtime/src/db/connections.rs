@@ -38,7 +38,8 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Rasura's own set of connections: as many as `ctx.db()`'s pool may hold, each opened when
-/// first needed.
+/// first needed. A clone is another handle on the same set.
+#[derive(Clone)]
 pub(crate) struct Connections(Pool<Connector>);
 
 impl Connections {
