@@ -231,7 +231,8 @@ const CACHE_ENTRIES: usize = 10_000;
 /// Role lookups run at most this many statements at once (more wait and share the next one;
 /// the rest of the service's connections stay free for handlers) ...
 const ROLE_READS_IN_FLIGHT: usize = 2;
-/// ... each for at most this many subjects.
+/// ... each for at most this many subjects. A statement gets `db::ACQUIRE_TIMEOUT`; its callers
+/// answer 503 past it.
 const ROLE_READ_KEYS: usize = 256;
 
 impl WebhookState {
@@ -245,7 +246,11 @@ impl WebhookState {
             mapping,
             answers: ExpiringCache::new(CACHE_ENTRIES),
             roles: ExpiringCache::new(CACHE_ENTRIES),
-            role_reads: Arc::new(Batcher::new(ROLE_READS_IN_FLIGHT, ROLE_READ_KEYS)),
+            role_reads: Arc::new(Batcher::new(
+                ROLE_READS_IN_FLIGHT,
+                ROLE_READ_KEYS,
+                crate::db::ACQUIRE_TIMEOUT,
+            )),
             cache,
         }
     }

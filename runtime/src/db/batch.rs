@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
@@ -23,6 +24,8 @@ pub(crate) enum BatchError {
     Failed(Arc<sqlx::Error>),
     /// The statement's task ended without an answer (a panic, or the runtime shutting down).
     Abandoned,
+    /// The statement did not answer within the batcher's time limit.
+    TimedOut,
 }
 
 impl std::fmt::Display for BatchError {
@@ -30,6 +33,7 @@ impl std::fmt::Display for BatchError {
         match self {
             Self::Failed(e) => e.fmt(f),
             Self::Abandoned => f.write_str("the batched read ended without an answer"),
+            Self::TimedOut => f.write_str("the batched read did not answer in time"),
         }
     }
 }
@@ -47,6 +51,9 @@ pub(crate) struct Batcher<K, V> {
     state: Mutex<State<K, V>>,
     in_flight: usize,
     max_keys: usize,
+    /// A statement still running after this fails its batch and gives its slot back, so a
+    /// connection that hangs (a network black hole) does not hold every later key behind it.
+    limit: Duration,
 }
 
 struct State<K, V> {
@@ -59,8 +66,9 @@ where
     K: Eq + Hash + Clone + Send + 'static,
     V: Clone + Send + 'static,
 {
-    /// At most `in_flight` statements at once (at least 1), each for at most `max_keys` keys.
-    pub(crate) fn new(in_flight: usize, max_keys: usize) -> Self {
+    /// At most `in_flight` statements at once (at least 1), each for at most `max_keys` keys
+    /// and at most `limit` long.
+    pub(crate) fn new(in_flight: usize, max_keys: usize, limit: Duration) -> Self {
         Self {
             state: Mutex::new(State {
                 waiting: Vec::new(),
@@ -68,6 +76,7 @@ where
             }),
             in_flight: in_flight.max(1),
             max_keys: max_keys.max(1),
+            limit,
         }
     }
 
@@ -129,18 +138,25 @@ where
                     .map(|(key, _)| key.clone())
                     .collect()
             };
-            let result = fetch(&source, keys).await;
+            // A timed-out statement's future is dropped, and its connection with it (closed,
+            // not returned: it was not seen to end cleanly).
+            let result = tokio::time::timeout(self.limit, fetch(&source, keys)).await;
             match result {
-                Ok(values) => {
+                Ok(Ok(values)) => {
                     for (key, answer) in batch {
                         // A caller that gave up dropped its receiver; nothing to tell it.
                         let _ = answer.send(Ok(values.get(&key).cloned()));
                     }
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     let e = Arc::new(e);
                     for (_, answer) in batch {
                         let _ = answer.send(Err(BatchError::Failed(Arc::clone(&e))));
+                    }
+                }
+                Err(_) => {
+                    for (_, answer) in batch {
+                        let _ = answer.send(Err(BatchError::TimedOut));
                     }
                 }
             }
@@ -184,9 +200,10 @@ impl<K, V> Drop for Running<'_, K, V> {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
 
     use super::*;
+
+    const LIMIT: Duration = Duration::from_millis(200);
 
     /// A source that answers `key * 10` for even keys, counts statements and keys, and can be
     /// told to fail or panic on a key.
@@ -215,6 +232,10 @@ mod tests {
                 return Err(sqlx::Error::Protocol("key 13 fails".into()));
             }
             assert!(!keys.contains(&666), "key 666 panics");
+            if keys.contains(&777) {
+                // Key 777 never answers (a hung connection).
+                std::future::pending::<()>().await;
+            }
             Ok(keys
                 .into_iter()
                 .filter(|k| k % 2 == 0)
@@ -236,7 +257,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_keys_share_statements_and_each_gets_its_own_value() {
-        let batcher = Arc::new(Batcher::new(1, 1000));
+        let batcher = Arc::new(Batcher::new(1, 1000, LIMIT));
         let source = Arc::new(Numbers::default());
         let keys: Vec<u32> = (100..300).collect();
         let answers = load_all(&batcher, &source, &keys).await;
@@ -250,7 +271,7 @@ mod tests {
 
     #[tokio::test]
     async fn duplicated_keys_are_read_once_per_statement_and_answered_to_every_caller() {
-        let batcher = Arc::new(Batcher::new(1, 1000));
+        let batcher = Arc::new(Batcher::new(1, 1000, LIMIT));
         let source = Arc::new(Numbers::default());
         let keys = vec![4; 50];
         let answers = load_all(&batcher, &source, &keys).await;
@@ -260,7 +281,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_lone_key_runs_at_once_and_statements_respect_the_key_limit() {
-        let batcher = Arc::new(Batcher::new(2, 16));
+        let batcher = Arc::new(Batcher::new(2, 16, LIMIT));
         let source = Arc::new(Numbers::default());
         assert_eq!(
             batcher.load(8, Arc::clone(&source), fetch).await.unwrap(),
@@ -282,7 +303,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_statement_fails_its_batch_only() {
-        let batcher = Arc::new(Batcher::new(1, 1000));
+        let batcher = Arc::new(Batcher::new(1, 1000, LIMIT));
         let source = Arc::new(Numbers::default());
         // 2 runs alone; 13 and 6 wait and share the failing statement.
         let answers = load_all(&batcher, &source, &[2, 13, 6]).await;
@@ -305,7 +326,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_statement_abandons_its_callers_and_frees_its_slot() {
-        let batcher = Arc::new(Batcher::new(1, 1000));
+        let batcher = Arc::new(Batcher::new(1, 1000, LIMIT));
         let source = Arc::new(Numbers::default());
         let answers = load_all(&batcher, &source, &[666, 2, 4]).await;
         assert!(matches!(answers[0], Err(BatchError::Abandoned)));
@@ -323,8 +344,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_hung_statement_times_out_its_batch_and_frees_its_slot() {
+        let batcher = Arc::new(Batcher::new(1, 1000, LIMIT));
+        let source = Arc::new(Numbers::default());
+        // 777 hangs alone; 2 and 4 queue behind it and run once it has timed out.
+        let answers = load_all(&batcher, &source, &[777, 2, 4]).await;
+        assert!(matches!(answers[0], Err(BatchError::TimedOut)));
+        assert_eq!(
+            answers[0].as_ref().unwrap_err().to_string(),
+            "the batched read did not answer in time"
+        );
+        assert_eq!(answers[1].as_ref().unwrap(), &Some(20));
+        assert_eq!(answers[2].as_ref().unwrap(), &Some(40));
+        assert_eq!(batcher.lock().running, 0);
+    }
+
+    #[tokio::test]
     async fn a_caller_giving_up_leaves_the_others_answered() {
-        let batcher = Arc::new(Batcher::new(1, 1000));
+        let batcher = Arc::new(Batcher::new(1, 1000, LIMIT));
         let source = Arc::new(Numbers::default());
         let first = tokio::spawn({
             let (batcher, source) = (Arc::clone(&batcher), Arc::clone(&source));
