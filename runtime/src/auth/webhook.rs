@@ -159,7 +159,7 @@ async fn fetch_role_rows_of(
         Box::pin(
             sqlx::query_as(
                 "SELECT subject, role, is_default, session_variables \
-                     FROM rasura_auth.role_mapping WHERE subject = ANY($1) ORDER BY subject, role",
+                     FROM rasura_auth.role_mapping WHERE subject = ANY($1) ORDER BY role",
             )
             // Owned: the statement's future may borrow only the connection.
             .bind(subjects.clone())
@@ -525,6 +525,11 @@ async fn role_rows(
 ) -> Result<Arc<Vec<RoleRow>>, ErrorCore> {
     if let Some(rows) = state.roles.get(&subject.to_owned()) {
         return Ok(rows);
+    }
+    // Postgres text cannot hold NUL, so no row names such a subject; sent, it would fail the
+    // whole batch's statement.
+    if subject.contains('\0') {
+        return Ok(Arc::new(Vec::new()));
     }
     let Ok(connections) = shared.connections() else {
         return Err(unavailable());

@@ -82,7 +82,8 @@ where
 
     /// The value of `key` (`None`: the key has none), read by `fetch` from `source` in a
     /// statement that starts after this call. The statement runs in a task of its own, so a
-    /// caller giving up does not take the other callers' answers with it.
+    /// caller giving up does not take the other callers' answers with it. A caller waits at
+    /// most the batcher's time limit in all, queueing included.
     pub(crate) async fn load<S: Send + Sync + 'static>(
         self: &Arc<Self>,
         key: K,
@@ -95,13 +96,21 @@ where
             state.waiting.push((key, answer));
             (state.running < self.in_flight).then(|| {
                 state.running += 1;
-                self.next_batch(&mut state)
+                // The slot is owned from here on: given back even if the task never runs.
+                let slot = Running {
+                    batcher: Arc::clone(self),
+                    done: false,
+                };
+                (slot, self.next_batch(&mut state))
             })
         };
-        if let Some(batch) = start {
-            tokio::spawn(Arc::clone(self).run(batch, source, fetch));
+        if let Some((slot, batch)) = start {
+            tokio::spawn(run(slot, batch, source, fetch));
         }
-        answered.await.unwrap_or(Err(BatchError::Abandoned))
+        match tokio::time::timeout(self.limit, answered).await {
+            Ok(answer) => answer.unwrap_or(Err(BatchError::Abandoned)),
+            Err(_) => Err(BatchError::TimedOut),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<K, V>> {
@@ -109,7 +118,7 @@ where
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn next_batch(&self, state: &mut State<K, V>) -> Vec<(K, oneshot::Sender<Answer<V>>)> {
+    fn next_batch(&self, state: &mut State<K, V>) -> Waiting<K, V> {
         if state.waiting.len() <= self.max_keys {
             return std::mem::take(&mut state.waiting);
         }
@@ -117,19 +126,25 @@ where
         let rest = state.waiting.split_off(self.max_keys);
         std::mem::replace(&mut state.waiting, rest)
     }
+}
 
-    /// Runs statements until no key waits.
-    async fn run<S>(
-        self: Arc<Self>,
-        mut batch: Vec<(K, oneshot::Sender<Answer<V>>)>,
-        source: S,
-        fetch: Fetch<S, K, V>,
-    ) {
-        let mut running = Running {
-            batcher: &self,
-            done: false,
-        };
-        loop {
+type Waiting<K, V> = Vec<(K, oneshot::Sender<Answer<V>>)>;
+
+/// Runs statements until no key waits.
+async fn run<K, V, S>(
+    mut slot: Running<K, V>,
+    mut batch: Waiting<K, V>,
+    source: S,
+    fetch: Fetch<S, K, V>,
+) where
+    K: Eq + Hash + Clone + Send + 'static,
+    V: Clone + Send + 'static,
+{
+    let limit = slot.batcher.limit;
+    loop {
+        // Callers that gave up (their own time limit) need no statement.
+        batch.retain(|(_, answer)| !answer.is_closed());
+        if !batch.is_empty() {
             let keys: Vec<K> = {
                 let mut seen = HashSet::with_capacity(batch.len());
                 batch
@@ -140,7 +155,7 @@ where
             };
             // A timed-out statement's future is dropped, and its connection with it (closed,
             // not returned: it was not seen to end cleanly).
-            let result = tokio::time::timeout(self.limit, fetch(&source, keys)).await;
+            let result = tokio::time::timeout(limit, fetch(&source, keys)).await;
             match result {
                 Ok(Ok(values)) => {
                     for (key, answer) in batch {
@@ -160,26 +175,27 @@ where
                     }
                 }
             }
-            let mut state = self.lock();
-            if state.waiting.is_empty() {
-                state.running -= 1;
-                running.done = true;
-                return;
-            }
-            batch = self.next_batch(&mut state);
         }
+        let batcher = Arc::clone(&slot.batcher);
+        let mut state = batcher.lock();
+        if state.waiting.is_empty() {
+            state.running -= 1;
+            slot.done = true;
+            return;
+        }
+        batch = batcher.next_batch(&mut state);
     }
 }
 
 /// Gives the statement slot back if its task ends early (a panic in `fetch`, or the runtime
 /// dropping the task), and fails the keys still waiting rather than leave them to a next
 /// caller that may never come.
-struct Running<'a, K, V> {
-    batcher: &'a Batcher<K, V>,
+struct Running<K, V> {
+    batcher: Arc<Batcher<K, V>>,
     done: bool,
 }
 
-impl<K, V> Drop for Running<'_, K, V> {
+impl<K, V> Drop for Running<K, V> {
     fn drop(&mut self) {
         if self.done {
             return;
@@ -244,6 +260,13 @@ mod tests {
         })
     }
 
+    /// Fails a test that would otherwise hang.
+    async fn within<T>(f: impl Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(10), f)
+            .await
+            .expect("an answer within 10 s")
+    }
+
     async fn load_all(
         batcher: &Arc<Batcher<u32, u32>>,
         source: &Arc<Numbers>,
@@ -297,7 +320,7 @@ mod tests {
                 .all(|(a, k)| a.as_ref().unwrap() == &Some(k * 10))
         );
         assert!(source.largest.load(Ordering::SeqCst) <= 16);
-        // 100 keys in at most 16 at a time, two statements at once: at least 7 statements.
+        // 100 keys, at most 16 per statement (the first two alone): at least 8 statements.
         assert!(source.statements.load(Ordering::SeqCst) > 7);
     }
 
@@ -306,7 +329,7 @@ mod tests {
         let batcher = Arc::new(Batcher::new(1, 1000, LIMIT));
         let source = Arc::new(Numbers::default());
         // 2 runs alone; 13 and 6 wait and share the failing statement.
-        let answers = load_all(&batcher, &source, &[2, 13, 6]).await;
+        let answers = within(load_all(&batcher, &source, &[2, 13, 6])).await;
         assert_eq!(answers[0].as_ref().unwrap(), &Some(20));
         assert!(matches!(answers[1], Err(BatchError::Failed(_))));
         assert!(matches!(answers[2], Err(BatchError::Failed(_))));
@@ -328,7 +351,7 @@ mod tests {
     async fn a_panicking_statement_abandons_its_callers_and_frees_its_slot() {
         let batcher = Arc::new(Batcher::new(1, 1000, LIMIT));
         let source = Arc::new(Numbers::default());
-        let answers = load_all(&batcher, &source, &[666, 2, 4]).await;
+        let answers = within(load_all(&batcher, &source, &[666, 2, 4])).await;
         assert!(matches!(answers[0], Err(BatchError::Abandoned)));
         // The keys queued behind the panic are failed, not left waiting.
         assert!(
@@ -343,41 +366,86 @@ mod tests {
         assert_eq!(batcher.lock().running, 0);
     }
 
-    #[tokio::test]
-    async fn a_hung_statement_times_out_its_batch_and_frees_its_slot() {
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_statement_bounds_every_caller_and_frees_its_slot() {
         let batcher = Arc::new(Batcher::new(1, 1000, LIMIT));
         let source = Arc::new(Numbers::default());
-        // 777 hangs alone; 2 and 4 queue behind it and run once it has timed out.
-        let answers = load_all(&batcher, &source, &[777, 2, 4]).await;
-        assert!(matches!(answers[0], Err(BatchError::TimedOut)));
+        // 777 hangs alone; 2 and 4 queue behind it. Every caller's wait is bounded by the
+        // limit in all (not one limit per statement ahead of it).
+        let started = tokio::time::Instant::now();
+        let answers = within(load_all(&batcher, &source, &[777, 2, 4])).await;
+        assert!(started.elapsed() <= LIMIT + Duration::from_millis(1));
+        assert!(
+            answers
+                .iter()
+                .all(|a| matches!(a, Err(BatchError::TimedOut)))
+        );
         assert_eq!(
             answers[0].as_ref().unwrap_err().to_string(),
             "the batched read did not answer in time"
         );
-        assert_eq!(answers[1].as_ref().unwrap(), &Some(20));
-        assert_eq!(answers[2].as_ref().unwrap(), &Some(40));
+        // The queued keys' callers gave up, so no statement runs for them; the next key does.
+        assert_eq!(
+            within(batcher.load(2, Arc::clone(&source), fetch))
+                .await
+                .unwrap(),
+            Some(20)
+        );
+        assert_eq!(source.statements.load(Ordering::SeqCst), 2);
         assert_eq!(batcher.lock().running, 0);
     }
 
     #[tokio::test]
-    async fn a_caller_giving_up_leaves_the_others_answered() {
+    async fn the_caller_that_started_a_statement_giving_up_leaves_the_others_answered() {
         let batcher = Arc::new(Batcher::new(1, 1000, LIMIT));
         let source = Arc::new(Numbers::default());
-        let first = tokio::spawn({
-            let (batcher, source) = (Arc::clone(&batcher), Arc::clone(&source));
-            async move { batcher.load(2, source, fetch).await }
-        });
-        tokio::task::yield_now().await;
-        // These queue behind the first; one of them gives up before its answer.
+        // 2 starts the statement and gives up during it; 4 and 6 queue behind it. Were the
+        // statement run in 2's own future, it would go with it and 4 and 6 would never start.
         let gives_up = tokio::time::timeout(
             Duration::from_millis(1),
-            batcher.load(4, Arc::clone(&source), fetch),
+            batcher.load(2, Arc::clone(&source), fetch),
         );
-        let waits = batcher.load(6, Arc::clone(&source), fetch);
-        let (gave_up, waited) = tokio::join!(gives_up, waits);
+        let (gave_up, four, six) = within(async {
+            tokio::join!(
+                gives_up,
+                batcher.load(4, Arc::clone(&source), fetch),
+                batcher.load(6, Arc::clone(&source), fetch)
+            )
+        })
+        .await;
         assert!(gave_up.is_err());
-        assert_eq!(waited.unwrap(), Some(60));
-        assert_eq!(first.await.unwrap().unwrap(), Some(20));
+        assert_eq!(four.unwrap(), Some(40));
+        assert_eq!(six.unwrap(), Some(60));
         assert_eq!(batcher.lock().running, 0);
+    }
+
+    #[tokio::test]
+    async fn a_slot_is_given_back_when_its_task_never_runs() {
+        let batcher = Arc::new(Batcher::<u32, u32>::new(1, 1000, LIMIT));
+        // A runtime that shuts down before running the spawned statement task.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let source = Arc::new(Numbers::default());
+        let b = Arc::clone(&batcher);
+        let s = Arc::clone(&source);
+        std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let load = b.load(2, s, fetch);
+                // Poll once (the key is queued and the task spawned), then drop everything.
+                let _ = tokio::time::timeout(Duration::ZERO, load).await;
+            });
+            drop(runtime);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(batcher.lock().running, 0);
+        assert_eq!(
+            within(batcher.load(4, Arc::clone(&source), fetch))
+                .await
+                .unwrap(),
+            Some(40)
+        );
     }
 }
