@@ -231,8 +231,8 @@ const CACHE_ENTRIES: usize = 10_000;
 /// Role lookups run at most this many statements at once (more wait and share the next one;
 /// the rest of the service's connections stay free for handlers) ...
 const ROLE_READS_IN_FLIGHT: usize = 2;
-/// ... each for at most this many subjects. A statement gets `db::ACQUIRE_TIMEOUT`; its callers
-/// answer 503 past it.
+/// ... each for at most this many subjects. A lookup waits at most `db::ACQUIRE_TIMEOUT` in all
+/// (then 503), and so long may a statement run.
 const ROLE_READ_KEYS: usize = 256;
 
 impl WebhookState {
