@@ -51,13 +51,17 @@ pub(crate) struct Batcher<K, V> {
     state: Mutex<State<K, V>>,
     in_flight: usize,
     max_keys: usize,
-    /// A statement still running after this fails its batch and gives its slot back, so a
-    /// connection that hangs (a network black hole) does not hold every later key behind it.
+    /// The longest a caller waits in all, and a statement runs: past it the caller answers
+    /// `TimedOut`, and a hung statement (a network black hole) gives its slot back rather than
+    /// hold every later key behind it.
     limit: Duration,
 }
 
+/// The keys waiting for a statement, each with its caller's answer.
+type Waiting<K, V> = Vec<(K, oneshot::Sender<Answer<V>>)>;
+
 struct State<K, V> {
-    waiting: Vec<(K, oneshot::Sender<Answer<V>>)>,
+    waiting: Waiting<K, V>,
     running: usize,
 }
 
@@ -128,8 +132,6 @@ where
     }
 }
 
-type Waiting<K, V> = Vec<(K, oneshot::Sender<Answer<V>>)>;
-
 /// Runs statements until no key waits.
 async fn run<K, V, S>(
     mut slot: Running<K, V>,
@@ -178,6 +180,8 @@ async fn run<K, V, S>(
         }
         let batcher = Arc::clone(&slot.batcher);
         let mut state = batcher.lock();
+        // The slot is given back in the same critical section that finds nothing waiting, so a
+        // key queued just after finds a free slot and starts its own statement.
         if state.waiting.is_empty() {
             state.running -= 1;
             slot.done = true;
