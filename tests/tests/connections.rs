@@ -7,8 +7,18 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use rasura::testing::{RunningService, TEST_WEBHOOK_SECRET, TestService};
-use rasura::{Service, handler};
+use rasura::{ActionError, Ctx, Service, action, handler};
 use serde_json::{Value, json};
+
+#[derive(serde::Serialize, rasura::CustomType)]
+struct Settled {}
+
+/// Takes 700 ms of its one-second timeout.
+#[action(timeout = 1)]
+async fn settle(_ctx: Ctx) -> Result<Settled, ActionError> {
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    Ok(Settled {})
+}
 
 /// A service on loopback with short limits: headers 1 s, body 1 s, idle 3 s, at most `cap`
 /// connections.
@@ -21,7 +31,8 @@ async fn start(cap: usize) -> SocketAddr {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let service = Service::with_handlers([handler!(example_default::ping)]).with_config(config);
+    let service = Service::with_handlers([handler!(example_default::ping), handler!(settle)])
+        .with_config(config);
     tokio::spawn(async move { service.serve(listener).await });
     address
 }
@@ -114,6 +125,39 @@ async fn a_client_that_stops_mid_body_gets_408_in_hasuras_format() {
     assert!(out.contains(r#""code":"request-timeout""#), "{out}");
     assert!(out.to_ascii_lowercase().contains("x-request-id: "), "{out}");
     assert!(took < Duration::from_secs(5), "held for {took:?}");
+}
+
+/// Hasura's clock starts when it sends the request, so the handler's timeout counts from the
+/// request's arrival, not from when its body was complete: 600 ms of body plus 700 ms of
+/// handler is past the one-second limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_actions_timeout_counts_from_the_requests_arrival() {
+    let address = start(16).await;
+    let out = tokio::task::spawn_blocking(move || {
+        let mut stream = connect(address);
+        let request = settle_request();
+        let (head, rest) = request.split_at(request.find("\r\n\r\n").unwrap() + 14);
+        stream.write_all(head.as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(600));
+        stream.write_all(rest.as_bytes()).unwrap();
+        read_to_close(stream).0
+    })
+    .await
+    .unwrap();
+    assert!(out.starts_with("HTTP/1.1 504"), "{out}");
+    assert_eq!(body_of(&out)["extensions"]["code"], "timeout", "{out}");
+    // Sent at once, the same request is answered.
+    let out = raw(address, settle_request()).await;
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+}
+
+/// `settle`, the whole request.
+fn settle_request() -> String {
+    let body = json!({"action": {"name": "settle"}, "input": {}, "session_variables": {"x-hasura-role": "admin"}, "request_query": null}).to_string();
+    format!(
+        "POST /actions/settle HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-rasura-webhook-secret: {TEST_WEBHOOK_SECRET}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

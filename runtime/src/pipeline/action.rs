@@ -148,17 +148,13 @@ impl Webhook for Action {
         spec: &'static ActionSpec,
         ctx: Ctx,
         envelope: ActionRequest<'a>,
-        _request: RequestParts<'a>,
+        request: RequestParts<'a>,
     ) -> Result<Response, Rejection> {
         let handler_future = call(spec, ctx, envelope).map_err(input_rejection)?;
         let timeout = handler_timeout(&app.config, spec.timeout_secs, None);
-        let outcome = invoke::guarded(timeout, handler_future).await;
-        if matches!(outcome, Outcome::Panicked) {
-            tracing::error!(
-                handler = handler.name,
-                "handler panicked; answered 500 and kept serving"
-            );
-        }
+        // Counted from the request's arrival: Hasura's own clock started before that.
+        let deadline = request.started + timeout;
+        let outcome = invoke::guarded(deadline, timeout, handler_future).await;
         Ok(respond(handler, outcome))
     }
 }
@@ -182,14 +178,32 @@ fn call(
 
 fn respond(handler: &'static Handler, outcome: Outcome<Result<Bytes, ActionError>>) -> Response {
     match outcome {
-        Outcome::Done(Ok(output)) => {
-            let mut response = (StatusCode::OK, output).into_response();
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            response
-        }
+        Outcome::Done(Ok(output)) => answer(output),
+        failed => respond_failed(handler, failed),
+    }
+}
+
+/// 200 with the handler's JSON.
+fn answer(output: Bytes) -> Response {
+    let mut response = (StatusCode::OK, output).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The handler's error, a panic or a timeout, in Hasura's format (out of the success path's
+/// way, like the pipeline's refusals).
+#[cold]
+#[inline(never)]
+fn respond_failed(
+    handler: &'static Handler,
+    outcome: Outcome<Result<Bytes, ActionError>>,
+) -> Response {
+    match outcome {
+        // `respond` answers this one; kept whole rather than unreachable.
+        Outcome::Done(Ok(output)) => answer(output),
         Outcome::Done(Err(error)) => {
             tracing::info!(
                 status = error.status().as_u16(),
@@ -198,7 +212,13 @@ fn respond(handler: &'static Handler, outcome: Outcome<Result<Bytes, ActionError
             );
             error.into_response()
         }
-        Outcome::Panicked => Rejection::internal().into_response(),
+        Outcome::Panicked => {
+            tracing::error!(
+                handler = handler.name,
+                "handler panicked; answered 500 and kept serving"
+            );
+            Rejection::internal().into_response()
+        }
         Outcome::TimedOut(after) => {
             tracing::warn!(
                 timeout_secs = after.as_secs_f32(),

@@ -25,11 +25,14 @@ pub(crate) fn check_secret(
     if config.webhook_secrets.verify(presented) {
         return Ok(());
     }
-    let why = if presented.is_some() {
-        "invalid"
-    } else {
-        "missing"
-    };
+    Err(secret_refused(audit, presented.is_some(), request_id))
+}
+
+/// The refusal (logged and audited), out of the accepted path's way.
+#[cold]
+#[inline(never)]
+fn secret_refused(audit: &Audit, presented: bool, request_id: &RequestId) -> Rejection {
+    let why = if presented { "invalid" } else { "missing" };
     tracing::warn!(
         request_id = request_id.as_str(),
         "webhook secret {why}; check the X-Rasura-Webhook-Secret header Hasura sends"
@@ -39,10 +42,10 @@ pub(crate) fn check_secret(
             .reason(why)
             .request_id(request_id.as_str()),
     );
-    Err(Rejection::access_denied(
+    Rejection::access_denied(
         StatusCode::UNAUTHORIZED,
         format!("{why} webhook secret (header X-Rasura-Webhook-Secret)"),
-    ))
+    )
 }
 
 /// Step 2: the whole body, at most `body_limit` bytes (413), sent within `body_read_timeout`

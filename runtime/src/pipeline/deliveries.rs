@@ -153,8 +153,7 @@ pub(crate) async fn deliver(
             return Ok(failed(app, &delivery, &ctx, error).await);
         }
     };
-    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-    let outcome = invoke::guarded(remaining, handler_future).await;
+    let outcome = invoke::guarded(deadline, delivery.timeout, handler_future).await;
     // A handler that returned left its connection between statements; one that panicked or
     // timed out may have left a statement running.
     let settled = matches!(outcome, Outcome::Done(_));

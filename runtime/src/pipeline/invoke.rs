@@ -18,11 +18,17 @@ pub(crate) enum Outcome<T> {
     TimedOut(Duration),
 }
 
-/// Runs `fut` for at most `timeout`, catching a panic.
-pub(crate) async fn guarded<T>(timeout: Duration, fut: BoxFuture<T>) -> Outcome<T> {
-    match tokio::time::timeout(timeout, AssertUnwindSafe(fut).catch_unwind()).await {
+/// Runs `fut` until `deadline` at the latest, catching a panic. `limit` is the time limit the
+/// deadline stands for, reported when it passes. (A deadline rather than a duration: the caller
+/// already knows when the request arrived, so no clock is read here.)
+pub(crate) async fn guarded<T>(
+    deadline: tokio::time::Instant,
+    limit: Duration,
+    fut: BoxFuture<T>,
+) -> Outcome<T> {
+    match tokio::time::timeout_at(deadline, AssertUnwindSafe(fut).catch_unwind()).await {
         Ok(Ok(value)) => Outcome::Done(value),
         Ok(Err(_panic)) => Outcome::Panicked,
-        Err(_) => Outcome::TimedOut(timeout),
+        Err(_) => Outcome::TimedOut(limit),
     }
 }

@@ -35,7 +35,7 @@ mod scheduled;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -180,6 +180,19 @@ pub(crate) struct RequestParts<'a> {
     pub replay: bool,
     /// The concurrency slot a delivery's last try waits for (`deliveries::deliver`).
     pub wait_for_slot: Option<Arc<tokio::sync::Semaphore>>,
+    /// When the request arrived (an action's timeout counts from here).
+    pub started: tokio::time::Instant,
+}
+
+/// What is known of a request before the steps run.
+#[derive(Clone, Copy)]
+struct Arrival<'r> {
+    request_id: &'r RequestId,
+    /// tokio's clock (the real one outside tests), so deadlines made from it agree with
+    /// tokio's timers under a paused test clock.
+    started: tokio::time::Instant,
+    /// A `dead-letters replay` run.
+    replay: bool,
 }
 
 /// Entry point of every webhook route: runs the pipeline, then sets `x-request-id` and tells
@@ -188,36 +201,23 @@ pub(crate) async fn handle<W: Webhook>(app: Arc<App>, route: Route, req: Request
     let (parts, body) = req.into_parts();
     let replay = parts.extensions.get::<deliveries::Replay>().is_some();
     let request_id = RequestId::from_headers(&parts.headers);
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     let mut resolved = match route {
         Route::Handler(h) => Some(h),
         Route::ByName => None,
     };
     let routed = resolved.and_then(|h| app.handler_metrics.get(&handler_key(h)));
     let in_flight = routed.map(crate::metrics::HandlerMetrics::start);
-    let mut response = match run::<W>(
-        &app,
-        route,
-        parts.headers,
-        body,
-        &request_id,
-        &mut resolved,
+    let arrival = Arrival {
+        request_id: &request_id,
+        started,
         replay,
-    )
-    .await
-    {
-        Ok(response) => response,
-        Err(rejection) => {
-            tracing::info!(
-                request_id = request_id.as_str(),
-                status = rejection.core.status().as_u16(),
-                code = rejection.core.code(),
-                message = rejection.core.message(),
-                "request rejected"
-            );
-            rejection.into_response()
-        }
     };
+    let mut response =
+        match run::<W>(&app, route, parts.headers, body, arrival, &mut resolved).await {
+            Ok(response) => response,
+            Err(rejection) => rejected(&request_id, rejection),
+        };
     drop(in_flight);
     response
         .headers_mut()
@@ -231,24 +231,49 @@ pub(crate) async fn handle<W: Webhook>(app: Arc<App>, route: Route, req: Request
     };
     record_metrics(&app, resolved, handler_metrics, W::KIND, &response, elapsed);
     if !app.observers.is_empty() {
-        let record = RequestRecord {
-            kind: W::KIND,
-            handler: resolved,
-            status: response.status(),
-            elapsed,
-            request_id: request_id.as_str(),
-        };
-        for observer in &app.observers {
-            // An observer's panic must not cost the answer (or the connection).
-            let observed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                observer.observe(&record);
-            }));
-            if observed.is_err() {
-                tracing::error!("an observer panicked; the request was answered");
-            }
-        }
+        observe(
+            &app.observers,
+            &RequestRecord {
+                kind: W::KIND,
+                handler: resolved,
+                status: response.status(),
+                elapsed,
+                request_id: request_id.as_str(),
+            },
+        );
     }
     response
+}
+
+// The rare paths are functions of their own (not inlined), so the success path's machine code
+// stays short: a request's code competes for the instruction cache with hyper's and the
+// kernel's.
+
+/// A refusal, logged and answered in Hasura's format.
+#[cold]
+#[inline(never)]
+fn rejected(request_id: &RequestId, rejection: Rejection) -> Response {
+    tracing::info!(
+        request_id = request_id.as_str(),
+        status = rejection.core.status().as_u16(),
+        code = rejection.core.code(),
+        message = rejection.core.message(),
+        "request rejected"
+    );
+    rejection.into_response()
+}
+
+/// Tells every observer; an observer's panic must not cost the answer (or the connection).
+#[inline(never)]
+fn observe(observers: &[Arc<dyn Observer>], record: &RequestRecord<'_>) {
+    for observer in observers {
+        let observed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            observer.observe(record);
+        }));
+        if observed.is_err() {
+            tracing::error!("an observer panicked; the request was answered");
+        }
+    }
 }
 
 /// Counts the answer: status and duration per handler, and the refusals and retries that have
@@ -268,9 +293,20 @@ fn record_metrics(
         return;
     };
     handler_metrics.record(metrics, status, elapsed);
-    if status == 200 {
-        return;
+    if status != 200 {
+        record_refusal(metrics, handler, status, response);
     }
+}
+
+/// The counters a refusal or a retry adds.
+#[cold]
+#[inline(never)]
+fn record_refusal(
+    metrics: &crate::metrics::Metrics,
+    handler: &'static Handler,
+    status: u16,
+    response: &Response,
+) {
     match status {
         403 => metrics.access_denied(handler.name),
         429 => metrics.rate_limited(handler.name),
@@ -287,10 +323,14 @@ async fn run<W: Webhook>(
     route: Route,
     headers: HeaderMap,
     body: axum::body::Body,
-    request_id: &RequestId,
+    arrival: Arrival<'_>,
     resolved: &mut Option<&'static Handler>,
-    replay: bool,
 ) -> Result<Response, Rejection> {
+    let Arrival {
+        request_id,
+        started,
+        replay,
+    } = arrival;
     // A `dead-letters replay` comes from the service's own CLI (a request extension, which
     // the network cannot set), not from Hasura.
     if !replay {
@@ -361,6 +401,7 @@ async fn run<W: Webhook>(
             body,
             replay,
             wait_for_slot,
+            started,
         };
         W::invoke(app, handler, spec, ctx, envelope, parts).await
     }
