@@ -384,7 +384,12 @@ async fn answer(
             }
         }
     };
-    let cached = state.answers.get(&key);
+    // `RASURA_AUTH_CACHE_SECONDS=0`: nothing is ever stored, so nothing is looked up.
+    let cached = if state.cache.is_zero() {
+        None
+    } else {
+        state.answers.get(&key)
+    };
     shared.metrics.auth_cache(cached.is_some());
     if let Some(cached) = cached {
         revoked(cached.token_id.as_deref()).await?;
@@ -444,12 +449,14 @@ async fn answer(
         expires_at: verified.expires_at,
         token_id: verified.token_id,
     };
-    let mut until = Instant::now() + state.cache;
-    if let Some(exp) = verified.expires_at {
-        let left = Duration::from_secs(exp.saturating_sub(crate::unix_now()));
-        until = until.min(Instant::now() + left);
+    if !state.cache.is_zero() {
+        let mut until = Instant::now() + state.cache;
+        if let Some(exp) = verified.expires_at {
+            let left = Duration::from_secs(exp.saturating_sub(crate::unix_now()));
+            until = until.min(Instant::now() + left);
+        }
+        state.answers.insert(key, answer.clone(), until);
     }
-    state.answers.insert(key, answer.clone(), until);
     Ok(render(
         &answer.session,
         answer.expires_at,
@@ -523,7 +530,8 @@ async fn role_rows(
     shared: &Arc<Shared>,
     subject: &str,
 ) -> Result<Arc<Vec<RoleRow>>, ErrorCore> {
-    if let Some(rows) = state.roles.get(&subject.to_owned()) {
+    let cached = !state.cache.is_zero();
+    if cached && let Some(rows) = state.roles.get(&subject.to_owned()) {
         return Ok(rows);
     }
     // Postgres text cannot hold NUL, so no row names such a subject; sent, it would fail the
@@ -543,11 +551,13 @@ async fn role_rows(
             unavailable()
         })?
         .unwrap_or_default();
-    state.roles.insert(
-        subject.to_owned(),
-        Arc::clone(&rows),
-        Instant::now() + state.cache,
-    );
+    if cached {
+        state.roles.insert(
+            subject.to_owned(),
+            Arc::clone(&rows),
+            Instant::now() + state.cache,
+        );
+    }
     Ok(rows)
 }
 

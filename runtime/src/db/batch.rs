@@ -88,6 +88,10 @@ where
     /// statement that starts after this call. The statement runs in a task of its own, so a
     /// caller giving up does not take the other callers' answers with it. A caller waits at
     /// most the batcher's time limit in all, queueing included.
+    ///
+    /// A statement task reads every batch it runs with the `source` and `fetch` of the call
+    /// that started it: one batcher serves one source (the service's one `Connections`), and
+    /// every caller passes the same.
     pub(crate) async fn load<S: Send + Sync + 'static>(
         self: &Arc<Self>,
         key: K,
