@@ -953,3 +953,105 @@ async fn key_rotation_publish_then_switch_then_remove() {
     assert_eq!(call_as(&base, "whoami", &old_token, json!({})).await.0, 401);
     assert_eq!(call_as(&base, "whoami", &new_token, json!({})).await.0, 200);
 }
+
+/// An HS256 token with Hasura's claims for `subject`, identified by `jti`.
+fn hs256_token(secret: &str, subject: &str, jti: &str) -> String {
+    let exp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let header = B64.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
+    let payload = B64.encode(
+        json!({"sub": subject, "jti": jti, "exp": exp, "https://hasura.io/jwt/claims": {
+            "x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user",
+            "x-hasura-user-id": subject, "x-hasura-org-id": "7"}})
+        .to_string(),
+    );
+    let signed = format!("{header}.{payload}");
+    let signature = B64.encode(hmac_sign::sign(secret.as_bytes(), signed.as_bytes()));
+    format!("{signed}.{signature}")
+}
+
+/// Deny-list reads that miss the cache (here there is none) go to Postgres together: many at
+/// once, each caller gets its own token's answer, a `jti` Postgres text cannot hold is simply
+/// not revoked (not a 503 for its whole batch), and a change is seen by the next request.
+#[tokio::test]
+async fn concurrent_uncached_deny_list_reads_each_get_their_own_answer() {
+    const SECRET: &str = "deny-list-test-hs256-secret-0123456789abcdef";
+    let db = TestDatabase::create().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let key = SigningKey::generate(SigningAlgorithm::EdDsa, "svc-1").unwrap();
+    let identity = IdentityConfig {
+        signing_keys: Some(std::sync::Arc::new(
+            SigningKeys::from_json(&json!({"keys": [key]}).to_string(), Some("svc-1")).unwrap(),
+        )),
+        cache: Duration::ZERO,
+        ..IdentityConfig::default()
+    };
+    let jwt = JwtConfig::from_json(&json!({"type": "HS256", "key": SECRET}).to_string()).unwrap();
+    let config = Config::new(TEST_WEBHOOK_SECRET)
+        .with_jwt(jwt)
+        .with_database_url(db.url())
+        .with_identity(identity);
+    let service = Service::with_handlers([handler!(whoami)]).with_config(config);
+    tokio::spawn(async move { service.serve(listener).await });
+
+    let tokens: Vec<String> = (0..40)
+        .map(|i| hs256_token(SECRET, &format!("user-{i}"), &format!("jti-{i}")))
+        .collect();
+    // Answered once before anything is revoked (the service has also migrated by then).
+    let (status, body) = call_as(&base, "whoami", &tokens[1], json!({})).await;
+    assert_eq!(
+        (status, &body["user_id"]),
+        (200, &json!("user-1")),
+        "{body}"
+    );
+    // Logouts on another replica: every even token.
+    for i in (0..40).step_by(2) {
+        sqlx::query(
+            "INSERT INTO rasura_auth.revoked_token (jti, expires_at) \
+             VALUES ($1, now() + interval '1 hour')",
+        )
+        .bind(format!("jti-{i}"))
+        .execute(db.pool())
+        .await
+        .unwrap();
+    }
+    // 200 calls at once: they share statements, and no answer is another token's.
+    let calls = (0..200).map(|n| {
+        let (i, token, base) = (n % 40, &tokens[n % 40], &base);
+        async move { (i, call_as(base, "whoami", token, json!({})).await) }
+    });
+    for (i, (status, body)) in futures_util::future::join_all(calls).await {
+        if i % 2 == 0 {
+            assert_eq!(status, 401, "token {i}: {body}");
+            assert_eq!(body["extensions"]["code"], "invalid-jwt", "{body}");
+        } else {
+            assert_eq!(status, 200, "token {i}: {body}");
+            assert_eq!(body["user_id"], format!("user-{i}"), "{body}");
+        }
+    }
+    // A `jti` with a NUL, among others at once: not revoked, and the others still answered.
+    let nul = hs256_token(SECRET, "user-nul", "jti\u{0}nul");
+    let mixed = (0..21).map(|n| {
+        let (token, base) = (if n == 0 { &nul } else { &tokens[n] }, &base);
+        async move { (n, call_as(base, "whoami", token, json!({})).await) }
+    });
+    for (n, (status, body)) in futures_util::future::join_all(mixed).await {
+        let expected = if n != 0 && n % 2 == 0 { 401 } else { 200 };
+        assert_eq!(status, expected, "call {n}: {body}");
+    }
+    // Batching is not caching: a lifted revocation is seen by the next request.
+    sqlx::query("DELETE FROM rasura_auth.revoked_token WHERE jti = 'jti-2'")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let (status, body) = call_as(&base, "whoami", &tokens[2], json!({})).await;
+    assert_eq!(
+        (status, &body["user_id"]),
+        (200, &json!("user-2")),
+        "{body}"
+    );
+}

@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::config::Problem;
+use crate::db::batch::{Batcher, Read};
 use crate::security::jwt::{JwtConfig, JwtConfigError};
 
 pub use keys::{SigningAlgorithm, SigningKey, SigningKeys};
@@ -187,6 +188,33 @@ pub(crate) struct AuthState {
     pub(crate) webhook: Option<webhook::WebhookState>,
     /// `jti` → revoked, for the cache lifetime (a logout on another replica is seen within it).
     revoked: cache::ExpiringCache<String, bool>,
+    /// Deny-list reads that miss `revoked`, batched like the webhook's role lookups.
+    revoked_reads: Arc<Batcher<String, bool>>,
+}
+
+/// Deny-list reads run at most this many statements at once, each for at most this many
+/// `jti`s; a read waits at most `db::ACQUIRE_TIMEOUT` in all (then 503).
+const REVOKED_READS_IN_FLIGHT: usize = 2;
+const REVOKED_READ_KEYS: usize = 256;
+
+/// The [`Batcher`] statement of the deny list: the given `jti`s that were revoked.
+fn read_revoked(
+    connections: &crate::db::connections::Connections,
+    jtis: Vec<String>,
+) -> Read<String, bool> {
+    let connections = connections.clone();
+    Box::pin(async move {
+        let found: Vec<String> = crate::db::run_statement(&connections, |conn| {
+            Box::pin(
+                sqlx::query_scalar("SELECT jti FROM rasura_auth.revoked_token WHERE jti = ANY($1)")
+                    // Owned: the statement's future may borrow only the connection.
+                    .bind(jtis.clone())
+                    .fetch_all(conn),
+            )
+        })
+        .await?;
+        Ok(found.into_iter().map(|jti| (jti, true)).collect())
+    })
 }
 
 impl Default for AuthState {
@@ -205,6 +233,11 @@ impl AuthState {
             config,
             webhook,
             revoked: cache::ExpiringCache::new(100_000),
+            revoked_reads: Arc::new(Batcher::new(
+                REVOKED_READS_IN_FLIGHT,
+                REVOKED_READ_KEYS,
+                crate::db::ACQUIRE_TIMEOUT,
+            )),
         }
     }
 
@@ -218,25 +251,27 @@ impl AuthState {
         let Some(connections) = connections.filter(|_| self.config.enabled()) else {
             return Ok(false);
         };
-        if let Some(revoked) = self.revoked.get(&jti.to_owned()) {
+        let cached = !self.config.cache.is_zero();
+        if cached && let Some(revoked) = self.revoked.get(&jti.to_owned()) {
             return Ok(revoked);
         }
-        let revoked: bool = crate::db::run_statement(connections, |conn| {
-            Box::pin(
-                sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM rasura_auth.revoked_token WHERE jti = $1)",
-                )
-                // Owned: the statement's future may borrow only the connection.
-                .bind(jti.to_owned())
-                .fetch_one(conn),
-            )
-        })
-        .await?;
-        self.revoked.insert(
-            jti.to_owned(),
-            revoked,
-            std::time::Instant::now() + self.config.cache,
-        );
+        // Postgres text cannot hold NUL, so no logout recorded such a `jti`; sent, it would
+        // fail the whole batch's statement.
+        if jti.contains('\0') {
+            return Ok(false);
+        }
+        let revoked = self
+            .revoked_reads
+            .load(jti.to_owned(), connections.clone(), read_revoked)
+            .await?
+            .unwrap_or(false);
+        if cached {
+            self.revoked.insert(
+                jti.to_owned(),
+                revoked,
+                std::time::Instant::now() + self.config.cache,
+            );
+        }
         Ok(revoked)
     }
 

@@ -1,5 +1,5 @@
 //! Adaptive batching of the framework's per-request reads by key (the auth webhook's role
-//! lookups): while `in_flight` statements run, the keys asked for meanwhile wait and go
+//! lookups, the token deny list): while `in_flight` statements run, the keys asked for meanwhile wait and go
 //! together in the next statement (`WHERE key = ANY($1)`). An idle batcher runs a key at once,
 //! so a lone request waits for nothing; under load one round trip serves many requests, which
 //! saves a send, a receive and a wake-up of Postgres per request.
@@ -34,6 +34,19 @@ impl std::fmt::Display for BatchError {
             Self::Failed(e) => e.fmt(f),
             Self::Abandoned => f.write_str("the batched read ended without an answer"),
             Self::TimedOut => f.write_str("the batched read did not answer in time"),
+        }
+    }
+}
+
+/// For callers that speak `sqlx::Error`: the statement's own error when no other caller
+/// shares it, else its message.
+impl From<BatchError> for sqlx::Error {
+    fn from(e: BatchError) -> Self {
+        match e {
+            BatchError::Failed(e) => Arc::try_unwrap(e)
+                .unwrap_or_else(|shared| sqlx::Error::Protocol(shared.to_string())),
+            BatchError::Abandoned => sqlx::Error::WorkerCrashed,
+            BatchError::TimedOut => sqlx::Error::PoolTimedOut,
         }
     }
 }
@@ -455,5 +468,24 @@ mod tests {
                 .unwrap(),
             Some(40)
         );
+    }
+
+    #[test]
+    fn a_batch_error_reads_as_the_statements_own_error_where_it_can() {
+        let own: sqlx::Error = BatchError::Failed(Arc::new(sqlx::Error::RowNotFound)).into();
+        assert!(matches!(own, sqlx::Error::RowNotFound), "{own:?}");
+        // Shared with the rest of its batch: the message survives.
+        let shared = Arc::new(sqlx::Error::Protocol("the server went away".into()));
+        let kept = Arc::clone(&shared);
+        let copy: sqlx::Error = BatchError::Failed(shared).into();
+        assert!(
+            matches!(&copy, sqlx::Error::Protocol(m) if m.contains("the server went away")),
+            "{copy:?}"
+        );
+        drop(kept);
+        let abandoned: sqlx::Error = BatchError::Abandoned.into();
+        assert!(matches!(abandoned, sqlx::Error::WorkerCrashed));
+        let late: sqlx::Error = BatchError::TimedOut.into();
+        assert!(matches!(late, sqlx::Error::PoolTimedOut));
     }
 }
