@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rasura::testing::{RunningService, TEST_WEBHOOK_SECRET, TestService};
@@ -13,10 +14,14 @@ use serde_json::{Value, json};
 #[derive(serde::Serialize, rasura::CustomType)]
 struct Settled {}
 
-/// Takes 700 ms of its one-second timeout.
-#[action(timeout = 1)]
+/// How many times `settle` was started.
+static SETTLE_STARTS: AtomicUsize = AtomicUsize::new(0);
+
+/// Takes one second of its two-second timeout.
+#[action(timeout = 2)]
 async fn settle(_ctx: Ctx) -> Result<Settled, ActionError> {
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    SETTLE_STARTS.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(1)).await;
     Ok(Settled {})
 }
 
@@ -31,8 +36,7 @@ async fn start(cap: usize) -> SocketAddr {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let service = Service::with_handlers([handler!(example_default::ping), handler!(settle)])
-        .with_config(config);
+    let service = Service::with_handlers([handler!(example_default::ping)]).with_config(config);
     tokio::spawn(async move { service.serve(listener).await });
     address
 }
@@ -127,28 +131,48 @@ async fn a_client_that_stops_mid_body_gets_408_in_hasuras_format() {
     assert!(took < Duration::from_secs(5), "held for {took:?}");
 }
 
-/// Hasura's clock starts when it sends the request, so the handler's timeout counts from the
-/// request's arrival, not from when its body was complete: 600 ms of body plus 700 ms of
-/// handler is past the one-second limit.
+/// Hasura's clock starts when it sends the request, so an action's timeout counts from the
+/// request's arrival, not from when its body was complete: 1.5 s of body plus 1 s of handler is
+/// past the two-second limit, and with 2.5 s of body the handler is not even started.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_actions_timeout_counts_from_the_requests_arrival() {
-    let address = start(16).await;
-    let out = tokio::task::spawn_blocking(move || {
-        let mut stream = connect(address);
-        let request = settle_request();
-        let (head, rest) = request.split_at(request.find("\r\n\r\n").unwrap() + 14);
-        stream.write_all(head.as_bytes()).unwrap();
-        std::thread::sleep(Duration::from_millis(600));
-        stream.write_all(rest.as_bytes()).unwrap();
-        read_to_close(stream).0
-    })
-    .await
-    .unwrap();
+    // A body may take 3 s here, so only the action's timeout can end these requests.
+    let config = TestService::config().with_connection_limits(
+        Duration::from_secs(1),
+        Duration::from_secs(3),
+        Duration::from_secs(3),
+        16,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let service = Service::with_handlers([handler!(settle)]).with_config(config);
+    tokio::spawn(async move { service.serve(listener).await });
+    let stalled = |stall: Duration| {
+        tokio::task::spawn_blocking(move || {
+            let mut stream = connect(address);
+            let request = settle_request();
+            let (head, rest) = request.split_at(request.find("\r\n\r\n").unwrap() + 14);
+            stream.write_all(head.as_bytes()).unwrap();
+            std::thread::sleep(stall);
+            stream.write_all(rest.as_bytes()).unwrap();
+            read_to_close(stream).0
+        })
+    };
+    let out = stalled(Duration::from_millis(1500)).await.unwrap();
     assert!(out.starts_with("HTTP/1.1 504"), "{out}");
     assert_eq!(body_of(&out)["extensions"]["code"], "timeout", "{out}");
+    assert_eq!(SETTLE_STARTS.load(Ordering::SeqCst), 1);
+    let out = stalled(Duration::from_millis(2500)).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 504"), "{out}");
+    assert_eq!(
+        SETTLE_STARTS.load(Ordering::SeqCst),
+        1,
+        "started with no time left"
+    );
     // Sent at once, the same request is answered.
     let out = raw(address, settle_request()).await;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert_eq!(SETTLE_STARTS.load(Ordering::SeqCst), 2);
 }
 
 /// `settle`, the whole request.

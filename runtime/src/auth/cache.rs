@@ -41,11 +41,26 @@ impl<K: Eq + Hash, V: Clone> ExpiringCache<K, V> {
     /// the whole map is dropped (a flood of distinct keys must not grow memory, and a cache
     /// miss only costs a lookup).
     pub(crate) fn insert(&self, key: K, value: V, until: Instant) {
+        let _ = self.insert_unless(key, value, until, |_| false);
+    }
+
+    /// Like [`Self::insert`], except that a live entry `keep` accepts stays, and its value is
+    /// returned (checked and replaced under one lock, so a concurrent writer is not lost).
+    pub(crate) fn insert_unless(
+        &self,
+        key: K,
+        value: V,
+        until: Instant,
+        keep: impl FnOnce(&V) -> bool,
+    ) -> Option<V> {
         let now = Instant::now();
         if until <= now {
-            return;
+            return None;
         }
         let mut entries = self.lock();
+        if let Some((kept, _)) = entries.get(&key).filter(|(v, t)| *t > now && keep(v)) {
+            return Some(kept.clone());
+        }
         if entries.len() >= self.capacity {
             entries.retain(|_, (_, t)| *t > now);
             if entries.len() >= self.capacity {
@@ -53,6 +68,7 @@ impl<K: Eq + Hash, V: Clone> ExpiringCache<K, V> {
             }
         }
         entries.insert(key, (value, until));
+        None
     }
 
     #[cfg(test)]
@@ -81,5 +97,24 @@ mod tests {
         cache.insert(7, "soon", Instant::now() + Duration::from_millis(20));
         std::thread::sleep(Duration::from_millis(30));
         assert_eq!(cache.get(&7), None);
+    }
+
+    #[test]
+    fn a_kept_entry_is_not_replaced_and_an_expired_one_is() {
+        let cache = ExpiringCache::new(10);
+        let later = Instant::now() + Duration::from_secs(60);
+        cache.insert("jti", true, later);
+        // An older `false` does not undo a `true`.
+        assert_eq!(cache.insert_unless("jti", false, later, |&v| v), Some(true));
+        assert_eq!(cache.get(&"jti"), Some(true));
+        // What `keep` refuses is replaced.
+        cache.insert("other", false, later);
+        assert_eq!(cache.insert_unless("other", true, later, |&v| v), None);
+        assert_eq!(cache.get(&"other"), Some(true));
+        // An expired entry is not kept.
+        cache.insert("soon", true, Instant::now() + Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(cache.insert_unless("soon", false, later, |&v| v), None);
+        assert_eq!(cache.get(&"soon"), Some(false));
     }
 }

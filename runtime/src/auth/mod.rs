@@ -197,7 +197,7 @@ pub(crate) struct AuthState {
 const REVOKED_READS_IN_FLIGHT: usize = 2;
 const REVOKED_READ_KEYS: usize = 256;
 
-/// The [`Batcher`] statement of the deny list: the given `jti`s that were revoked.
+/// The [`Batcher`] statement of the deny list: which of the given `jti`s were revoked.
 fn read_revoked(
     connections: &crate::db::connections::Connections,
     jtis: Vec<String>,
@@ -206,10 +206,15 @@ fn read_revoked(
     Box::pin(async move {
         let found: Vec<String> = crate::db::run_statement(&connections, |conn| {
             Box::pin(
-                sqlx::query_scalar("SELECT jti FROM rasura_auth.revoked_token WHERE jti = ANY($1)")
-                    // Owned: the statement's future may borrow only the connection.
-                    .bind(jtis.clone())
-                    .fetch_all(conn),
+                // The requested keys themselves come back, so an answer cannot miss its key
+                // over a difference in spelling.
+                sqlx::query_scalar(
+                    "SELECT k FROM unnest($1::text[]) AS k \
+                     WHERE EXISTS (SELECT 1 FROM rasura_auth.revoked_token WHERE jti = k)",
+                )
+                // Owned: the statement's future may borrow only the connection.
+                .bind(jtis.clone())
+                .fetch_all(conn),
             )
         })
         .await?;
@@ -252,8 +257,10 @@ impl AuthState {
             return Ok(false);
         };
         let cached = !self.config.cache.is_zero();
-        if cached && let Some(revoked) = self.revoked.get(&jti.to_owned()) {
-            return Ok(revoked);
+        if cached {
+            if let Some(revoked) = self.revoked.get(&jti.to_owned()) {
+                return Ok(revoked);
+            }
         }
         // Postgres text cannot hold NUL, so no logout recorded such a `jti`; sent, it would
         // fail the whole batch's statement.
@@ -266,11 +273,15 @@ impl AuthState {
             .await?
             .unwrap_or(false);
         if cached {
-            self.revoked.insert(
+            // A logout on this replica while the read ran (`mark_revoked`) is not undone by
+            // the read's older answer.
+            let kept = self.revoked.insert_unless(
                 jti.to_owned(),
                 revoked,
                 std::time::Instant::now() + self.config.cache,
+                |&cached| cached,
             );
+            return Ok(revoked || kept.unwrap_or(false));
         }
         Ok(revoked)
     }

@@ -531,8 +531,10 @@ async fn role_rows(
     subject: &str,
 ) -> Result<Arc<Vec<RoleRow>>, ErrorCore> {
     let cached = !state.cache.is_zero();
-    if cached && let Some(rows) = state.roles.get(&subject.to_owned()) {
-        return Ok(rows);
+    if cached {
+        if let Some(rows) = state.roles.get(&subject.to_owned()) {
+            return Ok(rows);
+        }
     }
     // Postgres text cannot hold NUL, so no row names such a subject; sent, it would fail the
     // whole batch's statement.

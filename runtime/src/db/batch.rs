@@ -38,15 +38,25 @@ impl std::fmt::Display for BatchError {
     }
 }
 
-/// For callers that speak `sqlx::Error`: the statement's own error when no other caller
-/// shares it, else its message.
+/// For callers that speak `sqlx::Error`: the statement's own error when no other caller shares
+/// it; otherwise its message, on the side of `db::is_transient` the statement's error was (a
+/// caller deciding whether to retry decides the same). Time-outs and abandoned batches (a
+/// shutdown, a panic) are transient.
 impl From<BatchError> for sqlx::Error {
     fn from(e: BatchError) -> Self {
         match e {
-            BatchError::Failed(e) => Arc::try_unwrap(e)
-                .unwrap_or_else(|shared| sqlx::Error::Protocol(shared.to_string())),
-            BatchError::Abandoned => sqlx::Error::WorkerCrashed,
-            BatchError::TimedOut => sqlx::Error::PoolTimedOut,
+            BatchError::Failed(e) => Arc::try_unwrap(e).unwrap_or_else(|shared| {
+                let message = shared.to_string();
+                if crate::db::is_transient(&shared) {
+                    sqlx::Error::Io(std::io::Error::other(message))
+                } else {
+                    sqlx::Error::InvalidArgument(message)
+                }
+            }),
+            BatchError::Abandoned | BatchError::TimedOut => sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                e.to_string(),
+            )),
         }
     }
 }
@@ -474,18 +484,30 @@ mod tests {
     fn a_batch_error_reads_as_the_statements_own_error_where_it_can() {
         let own: sqlx::Error = BatchError::Failed(Arc::new(sqlx::Error::RowNotFound)).into();
         assert!(matches!(own, sqlx::Error::RowNotFound), "{own:?}");
-        // Shared with the rest of its batch: the message survives.
-        let shared = Arc::new(sqlx::Error::Protocol("the server went away".into()));
-        let kept = Arc::clone(&shared);
-        let copy: sqlx::Error = BatchError::Failed(shared).into();
-        assert!(
-            matches!(&copy, sqlx::Error::Protocol(m) if m.contains("the server went away")),
-            "{copy:?}"
-        );
-        drop(kept);
-        let abandoned: sqlx::Error = BatchError::Abandoned.into();
-        assert!(matches!(abandoned, sqlx::Error::WorkerCrashed));
-        let late: sqlx::Error = BatchError::TimedOut.into();
-        assert!(matches!(late, sqlx::Error::PoolTimedOut));
+        // Shared with the rest of its batch: the message survives, and so does whether a retry
+        // may help.
+        for (error, transient) in [
+            (sqlx::Error::Protocol("the server went away".into()), true),
+            (
+                sqlx::Error::ColumnNotFound("the server went away".into()),
+                false,
+            ),
+        ] {
+            let shared = Arc::new(error);
+            let kept = Arc::clone(&shared);
+            let copy: sqlx::Error = BatchError::Failed(shared).into();
+            assert!(
+                copy.to_string().contains("the server went away"),
+                "{copy:?}"
+            );
+            assert_eq!(crate::db::is_transient(&copy), transient, "{copy:?}");
+            drop(kept);
+        }
+        for e in [BatchError::Abandoned, BatchError::TimedOut] {
+            let message = e.to_string();
+            let copy: sqlx::Error = e.into();
+            assert!(crate::db::is_transient(&copy), "{copy:?}");
+            assert!(copy.to_string().contains(&message), "{copy:?}");
+        }
     }
 }

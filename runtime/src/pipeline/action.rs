@@ -150,10 +150,15 @@ impl Webhook for Action {
         envelope: ActionRequest<'a>,
         request: RequestParts<'a>,
     ) -> Result<Response, Rejection> {
-        let handler_future = call(spec, ctx, envelope).map_err(input_rejection)?;
         let timeout = handler_timeout(&app.config, spec.timeout_secs, None);
         // Counted from the request's arrival: Hasura's own clock started before that.
-        let deadline = request.started + timeout;
+        let deadline = invoke::deadline_after(request.started, timeout);
+        // Time spent before the handler (a slow body, a JWKS fetch) counts too; when none is
+        // left, the handler is not started: nothing it began could be answered.
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(respond(handler, Outcome::TimedOut(timeout)));
+        }
+        let handler_future = call(spec, ctx, envelope).map_err(input_rejection)?;
         let outcome = invoke::guarded(deadline, timeout, handler_future).await;
         Ok(respond(handler, outcome))
     }

@@ -81,7 +81,7 @@ pub(crate) async fn deliver(
     start: impl FnOnce(Ctx) -> Start,
 ) -> Result<Response, Rejection> {
     // One deadline for the whole attempt, so Rasura answers before Hasura gives up.
-    let deadline = tokio::time::Instant::now() + delivery.timeout;
+    let deadline = invoke::deadline_after(tokio::time::Instant::now(), delivery.timeout);
     let mut ctx = ctx;
     let uncounted = matches!(delivery.counter, Counter::Unknown { .. });
     let _slot = match &delivery.wait_for_slot {

@@ -57,15 +57,15 @@ pub struct RequestRecord<'a> {
     pub handler: Option<&'static Handler>,
     /// The status sent.
     pub status: StatusCode,
-    /// Time from the request's arrival to its answer.
+    /// Time from the request's arrival to its answer (on tokio's clock: the real one, or a
+    /// paused test clock).
     pub elapsed: Duration,
     /// The request id sent back in `x-request-id`.
     pub request_id: &'a str,
 }
 
 /// Sees every webhook request once it is answered (metrics, audit). Called on the request's
-/// task: keep it quick, hand slow work to a channel. With no observer, the pipeline does not
-/// even read the clock.
+/// task: keep it quick, hand slow work to a channel.
 pub trait Observer: Send + Sync + 'static {
     /// One answered request.
     fn observe(&self, record: &RequestRecord<'_>);
