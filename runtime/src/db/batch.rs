@@ -1,8 +1,8 @@
 //! Adaptive batching of the framework's per-request reads by key (the auth webhook's role
-//! lookups, the token deny list): while `in_flight` statements run, the keys asked for meanwhile wait and go
-//! together in the next statement (`WHERE key = ANY($1)`). An idle batcher runs a key at once,
-//! so a lone request waits for nothing; under load one round trip serves many requests, which
-//! saves a send, a receive and a wake-up of Postgres per request.
+//! lookups, the token deny list): while `in_flight` statements run, the keys asked for
+//! meanwhile wait and go together in the next statement (`WHERE key = ANY($1)`). An idle
+//! batcher runs a key at once, so a lone request waits for nothing; under load one round trip
+//! serves many requests, which saves a send, a receive and a wake-up of Postgres per request.
 //!
 //! Every key is read by a statement that starts after it was asked for, so an answer is never
 //! older than the request (unlike a cache). Written here rather than taken from a crate:
