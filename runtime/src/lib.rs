@@ -75,6 +75,7 @@ mod telemetry;
 pub mod testing;
 pub mod trace;
 pub mod types;
+mod worker_nudge;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -387,7 +387,8 @@ fn over_limits<B>(req: &http::Request<B>) -> Option<Response> {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting, closes idle
-/// connections, and lets in-flight requests finish for at most `grace`.
+/// connections, and lets in-flight requests finish for at most `grace`. While it serves, a
+/// handler blocking its worker thread does not stop the other workers (`worker_nudge`).
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
@@ -395,6 +396,7 @@ pub(crate) async fn serve(
     grace: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let _nudge = crate::worker_nudge::start();
     let (stop_tx, stop_rx) = watch::channel(false);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
