@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rasura's test command (README): formatting, clippy with warnings as errors, and every test
-# (unit, integration, over-TCP, trybuild UI). Works on a fresh machine: it installs what the
-# tests need. PostgreSQL and Redis are installed and started here (scripts/postgres.sh,
+# (unit, integration, over-TCP, trybuild UI in macros/ui). Works on a fresh machine: it installs
+# what the tests need. PostgreSQL and Redis are installed and started here (scripts/postgres.sh,
 # scripts/redis.sh); the database and Redis tests fail, never skip, when they are unreachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
