@@ -358,7 +358,7 @@ async fn dead_letters(service: &Service, command: DeadLettersCommand) -> Result<
                 .start_serving(config)
                 .await
                 .map_err(|e| e.to_string())?;
-            let (router, audit) = (serving.router, serving.audit);
+            let (router, audit) = (serving.dispatch.router().clone(), serving.audit);
             let handlers = service.handlers();
             let mut failed = 0usize;
             for letter in &letters {
@@ -447,7 +447,7 @@ async fn serve(service: Service) -> Result<(), StartupError> {
         tracing::warn!("{NO_HANDLERS}");
     }
     tracing::info!(address = %local, handlers = count, "rasura listening");
-    let served = crate::server::serve(listener, serving.router, limits, grace, shutdown)
+    let served = crate::server::serve(listener, serving.dispatch, limits, grace, shutdown)
         .await
         .map_err(StartupError::Io);
     // Queued audit events are written before the process exits.

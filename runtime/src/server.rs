@@ -31,7 +31,6 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -41,10 +40,10 @@ use hyper::body::Frame;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Semaphore, watch};
-use tower::Service as _;
 
 use crate::config::Config;
 use crate::error::Rejection;
+use crate::pipeline::Dispatch;
 
 /// Longest request target accepted (414 above).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
@@ -386,17 +385,18 @@ fn over_limits<B>(req: &http::Request<B>) -> Option<Response> {
     Some(response)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting, closes idle
+/// Serves `dispatch` on `listener` until `shutdown` resolves, then stops accepting, closes idle
 /// connections, and lets in-flight requests finish for at most `grace`. While it serves, a
 /// handler blocking its worker thread does not stop the other workers (`worker_nudge`).
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
-    router: Router,
+    dispatch: Dispatch,
     limits: Limits,
     grace: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let _nudge = crate::worker_nudge::start();
+    let dispatch = Arc::new(dispatch);
     let (stop_tx, stop_rx) = watch::channel(false);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
@@ -423,11 +423,11 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::new());
-        let router = router.clone();
+        let dispatch = Arc::clone(&dispatch);
         let connection = tokio::spawn({
             let activity = activity.clone();
             async move {
-                serve_connection(stream, router, activity).await;
+                serve_connection(stream, dispatch, activity).await;
                 // Aborted or not, the permit is released when this task's future is dropped.
                 drop(permit);
             }
@@ -485,7 +485,11 @@ impl hyper::body::Body for WatchedResponse {
     }
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, router: Router, activity: Arc<Activity>) {
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    dispatch: Arc<Dispatch>,
+    activity: Arc<Activity>,
+) {
     let io = TokioIo::new(Watched {
         inner: stream,
         activity: activity.clone(),
@@ -494,7 +498,7 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router, activit
     let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
         activity.request_started();
         let refused = over_limits(&req);
-        let mut router = router.clone();
+        let dispatch = Arc::clone(&dispatch);
         let activity = activity.clone();
         async move {
             let response = match refused {
@@ -508,10 +512,7 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router, activit
                             registered: false,
                         })
                     });
-                    match router.call(req).await {
-                        Ok(response) => response,
-                        Err(never) => match never {},
-                    }
+                    dispatch.call(req).await
                 }
             };
             activity.response_ready();

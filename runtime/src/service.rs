@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use crate::config::{self, Config, ConfigError};
 use crate::context::{REQUEST_ID_HEADER, RequestId, Shared, StateMap};
 use crate::error::{Rejection, json_response};
-use crate::pipeline::{self, App, Observer, Route};
+use crate::pipeline::{self, App, DirectRoutes, Dispatch, Observer, Route};
 use crate::registry::{self, EventSpec, Handler, HandlerKind};
 
 /// Which handlers a service serves.
@@ -217,6 +217,12 @@ impl Service {
     /// The database pool, if configured, connects on first use; [`Service::start`] connects it
     /// now and fails when the database is unreachable.
     pub fn router(&self) -> Result<Router, StartupError> {
+        Ok(self.dispatch()?.router().clone())
+    }
+
+    /// [`Service::router`] with the handlers' own routes answered directly, as `serve` does
+    /// (for the test kit).
+    pub(crate) fn dispatch(&self) -> Result<Dispatch, StartupError> {
         let config = self.load_config()?;
         let shared = self.build_shared(&config, None)?;
         build_router(self.handlers(), config, shared, self.observers.clone())
@@ -229,8 +235,15 @@ impl Service {
         self.start_with(config).await
     }
 
+    /// [`Service::start`] with the handlers' own routes answered directly, as `serve` does
+    /// (for the test kit).
+    pub(crate) async fn start_dispatch(&self) -> Result<Dispatch, StartupError> {
+        let config = self.load_config()?;
+        Ok(self.start_serving(config).await?.dispatch)
+    }
+
     pub(crate) async fn start_with(&self, config: Config) -> Result<Router, StartupError> {
-        Ok(self.start_serving(config).await?.router)
+        Ok(self.start_serving(config).await?.dispatch.router().clone())
     }
 
     /// [`Service::start_with`], also returning the audit trail to flush once serving stops.
@@ -261,9 +274,9 @@ impl Service {
         let audit = shared.audit.clone();
         let metrics = shared.metrics.clone();
         let metrics_listen = config.metrics_listen;
-        let router = build_router(self.handlers(), config, shared, self.observers.clone())?;
+        let dispatch = build_router(self.handlers(), config, shared, self.observers.clone())?;
         Ok(Serving {
-            router,
+            dispatch,
             audit,
             metrics,
             metrics_listen,
@@ -301,7 +314,7 @@ impl Service {
         let serving = self.start_serving(config).await?;
         serving.spawn_metrics_listener().await?;
         let served =
-            crate::server::serve(listener, serving.router, limits, grace, shutdown_signal())
+            crate::server::serve(listener, serving.dispatch, limits, grace, shutdown_signal())
                 .await
                 .map_err(StartupError::Io);
         serving.audit.flush(AUDIT_FLUSH_TIMEOUT).await;
@@ -318,7 +331,8 @@ impl Service {
 
 /// A service ready to serve: its router, and what outlives the requests.
 pub(crate) struct Serving {
-    pub(crate) router: Router,
+    /// The router, and the handlers' own routes answered without it.
+    pub(crate) dispatch: Dispatch,
     pub(crate) audit: crate::audit::Audit,
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
     pub(crate) metrics_listen: Option<std::net::SocketAddr>,
@@ -518,13 +532,14 @@ pub(crate) fn metrics_router(metrics: Arc<crate::metrics::Metrics>) -> Router {
     )
 }
 
-/// Validates the handler set and builds the router.
+/// Validates the handler set and builds the router, and the handlers' own routes answered
+/// without it.
 pub(crate) fn build_router(
     handlers: Vec<&'static Handler>,
     config: Config,
     shared: Shared,
     observers: Vec<Arc<dyn Observer>>,
-) -> Result<Router, StartupError> {
+) -> Result<Dispatch, StartupError> {
     if let Some(duplicate) = crate::metadata::duplicate_handler(&handlers) {
         return Err(StartupError::DuplicateHandler(duplicate));
     }
@@ -620,6 +635,7 @@ pub(crate) fn build_router(
                 .fallback(get_only),
         );
     }
+    let direct = DirectRoutes::new(app.clone(), &handlers);
     for h in handlers {
         let app = app.clone();
         let route = Route::Handler(h);
@@ -710,12 +726,13 @@ pub(crate) fn build_router(
         })
         .fallback(method_not_allowed),
     );
-    Ok(router.fallback(|headers: HeaderMap| async move {
+    let router = router.fallback(|headers: HeaderMap| async move {
         let missing = Rejection::not_exists(
             "no such route; Rasura serves POST /actions, /actions/{name}, /events/{trigger} and /crons/{name}",
         );
         with_request_id(&headers, missing.into_response())
-    }))
+    });
+    Ok(Dispatch::new(router, direct))
 }
 
 /// `/readyz`: ready when the database (if configured) answers `SELECT 1` and Hasura (if

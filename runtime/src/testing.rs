@@ -1,5 +1,5 @@
-//! Hasura-exact requests in tests, without a network: requests go through the real router with
-//! `tower::ServiceExt::oneshot`.
+//! Hasura-exact requests in tests, without a network: requests go through the service's real
+//! routes, dispatched as its server dispatches them.
 //!
 //! ```
 //! # async fn demo(service: rasura::Service) {
@@ -22,9 +22,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use tower::ServiceExt;
 
 use crate::config::Config;
+use crate::pipeline::Dispatch;
 use crate::security::WEBHOOK_SECRET_HEADER;
 use crate::security::jwt::JwtConfig;
 use crate::service::Service;
@@ -37,7 +37,8 @@ pub const TEST_JWT_KEY: &str = "rasura-test-jwt-key-0123456789abcdef";
 /// A service under test: sends requests as Hasura would.
 #[derive(Clone)]
 pub struct TestService {
-    router: Router,
+    /// The router, with the handlers' own routes answered as `serve` answers them.
+    dispatch: Dispatch,
     secret: String,
     jwt_key: String,
 }
@@ -46,11 +47,11 @@ impl TestService {
     /// Builds `service` with [`TestService::config`] unless it already has a configuration.
     /// Panics (it is a test helper) when the service cannot start.
     pub fn new(service: Service) -> Self {
-        let router = Self::configured(service)
-            .router()
+        let dispatch = Self::configured(service)
+            .dispatch()
             .unwrap_or_else(|e| panic!("service does not start: {e}"));
         Self {
-            router,
+            dispatch,
             secret: TEST_WEBHOOK_SECRET.into(),
             jwt_key: TEST_JWT_KEY.into(),
         }
@@ -60,11 +61,15 @@ impl TestService {
     /// database and applies Rasura's migrations (the `rasura_auth` tables when identity is
     /// configured).
     pub async fn start(service: Service) -> Self {
-        let router = Self::configured(service)
-            .start()
+        let dispatch = Self::configured(service)
+            .start_dispatch()
             .await
             .unwrap_or_else(|e| panic!("service does not start: {e}"));
-        Self::from_router(router, TEST_WEBHOOK_SECRET)
+        Self {
+            dispatch,
+            secret: TEST_WEBHOOK_SECRET.into(),
+            jwt_key: TEST_JWT_KEY.into(),
+        }
     }
 
     /// `service` with [`TestService::config`] unless it already has a configuration.
@@ -79,7 +84,7 @@ impl TestService {
     /// Wraps an already built router; requests carry `secret`.
     pub fn from_router(router: Router, secret: &str) -> Self {
         Self {
-            router,
+            dispatch: Dispatch::router_only(router),
             secret: secret.into(),
             jwt_key: TEST_JWT_KEY.into(),
         }
@@ -112,9 +117,10 @@ impl TestService {
         }
     }
 
-    /// The router.
+    /// The router (it routes every path; the service's own server answers the handlers'
+    /// routes without it, as this test kit's requests are).
     pub fn router(&self) -> Router {
-        self.router.clone()
+        self.dispatch.router().clone()
     }
 
     /// A call of action `name` (as admin, input `{}`, until told otherwise).
@@ -179,12 +185,7 @@ impl TestService {
         let request = Request::get(path)
             .body(Body::empty())
             .expect("valid request");
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("router is infallible");
+        let response = self.dispatch.call(request).await;
         TestResponse::read(response).await
     }
 
@@ -193,7 +194,7 @@ impl TestService {
     /// secret.
     pub fn auth_webhook_get(&self) -> AuthWebhookRequestBuilder {
         AuthWebhookRequestBuilder {
-            router: self.router.clone(),
+            dispatch: self.dispatch.clone(),
             post: false,
             headers: Vec::new(),
             request: Value::Null,
@@ -204,7 +205,7 @@ impl TestService {
     /// `{"headers": {client headers}, "request": {GraphQL request} | [batch] | null}`.
     pub fn auth_webhook_post(&self) -> AuthWebhookRequestBuilder {
         AuthWebhookRequestBuilder {
-            router: self.router.clone(),
+            dispatch: self.dispatch.clone(),
             post: true,
             headers: Vec::new(),
             request: serde_json::json!({
@@ -235,7 +236,7 @@ impl TestService {
             HeaderValue::from_str(&self.secret).expect("secret is a header value"),
         );
         BaseRequest {
-            router: self.router.clone(),
+            dispatch: self.dispatch.clone(),
             path,
             headers,
             jwt_key: self.jwt_key.clone(),
@@ -253,7 +254,7 @@ fn token_for(key: &str, role: &str, user_id: Option<&str>) -> String {
 }
 
 struct BaseRequest {
-    router: Router,
+    dispatch: Dispatch,
     path: String,
     headers: HeaderMap,
     jwt_key: String,
@@ -273,11 +274,7 @@ impl BaseRequest {
             .body(Body::from(body))
             .expect("valid request");
         *request.headers_mut() = self.headers;
-        let response = self
-            .router
-            .oneshot(request)
-            .await
-            .expect("router is infallible");
+        let response = self.dispatch.call(request).await;
         TestResponse::read(response).await
     }
 }
@@ -596,7 +593,7 @@ impl ScheduledRequestBuilder {
 
 /// An auth-webhook request being built (Hasura's `GET` or `POST` mode).
 pub struct AuthWebhookRequestBuilder {
-    router: Router,
+    dispatch: Dispatch,
     post: bool,
     headers: Vec<(String, String)>,
     request: Value,
@@ -652,11 +649,7 @@ impl AuthWebhookRequestBuilder {
             builder.body(Body::empty())
         }
         .expect("valid request");
-        let response = self
-            .router
-            .oneshot(request)
-            .await
-            .expect("router is infallible");
+        let response = self.dispatch.call(request).await;
         TestResponse::read(response).await
     }
 }

@@ -146,6 +146,57 @@ async fn other_methods_get_a_hasura_format_405() {
     }
 }
 
+/// The server answers a handler's own route (`POST /actions/ping`) without axum's router, and
+/// the test kit dispatches as the server does; through the router alone
+/// (`TestService::from_router`) every answer is the same: status, headers and body.
+#[tokio::test]
+async fn handler_routes_answer_the_same_directly_and_through_the_router() {
+    let direct = service();
+    let routed = TestService::from_router(direct.router(), TEST_WEBHOOK_SECRET);
+    for case in 0..11 {
+        let mut answers = Vec::new();
+        for s in [&direct, &routed] {
+            // The same request id, so the echoed header is the same too.
+            let res = match case {
+                0 => s.action("ping").role("user").user_id("7"),
+                1 => s
+                    .action("whoami")
+                    .role("editor")
+                    .header("x-hasura-org-id", "o"),
+                2 => s
+                    .action("fail")
+                    .role("user")
+                    .input(json!({"field": "email"})),
+                3 => s.action("ping").without_secret(),
+                4 => s.action("ping").secret("wrong"),
+                5 => s.action("ping").role("anonymous"),
+                6 => s.action("boom"),
+                7 => s.action("ping").path("/actions/ping?x=1"),
+                8 => s.action("ping").path("/actions/ping/"),
+                9 => s.action("ping").path("/actions/pong"),
+                _ => s.action("nope"),
+            }
+            .header("x-request-id", "same-request")
+            .send()
+            .await;
+            answers.push(res);
+        }
+        let (a, b) = (&answers[0], &answers[1]);
+        assert_eq!(a.status, b.status, "case {case}");
+        assert_eq!(a.headers, b.headers, "case {case}");
+        assert_eq!(a.body, b.body, "case {case}");
+    }
+    // A raw body that is not the envelope, and a GET of a handler's route.
+    for s in [&direct, &routed] {
+        s.post("/actions/ping")
+            .body("not json")
+            .send()
+            .await
+            .assert_error(400, "parse-failed");
+        assert_eq!(s.get("/actions/ping").await.status, 405);
+    }
+}
+
 #[tokio::test]
 async fn a_name_that_differs_from_the_route_is_refused() {
     let res = service().action("ping").action_name("pong").send().await;

@@ -28,6 +28,7 @@ mod action;
 pub(crate) mod admission;
 mod cron;
 pub(crate) mod deliveries;
+mod direct;
 mod event;
 mod guard;
 pub(crate) mod invoke;
@@ -57,6 +58,7 @@ pub(crate) use invoke::Outcome;
 
 pub(crate) use action::Action;
 pub(crate) use cron::Cron;
+pub(crate) use direct::{DirectRoutes, Dispatch};
 pub(crate) use event::Event;
 pub(crate) use scheduled::Scheduled;
 
