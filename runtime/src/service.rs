@@ -237,6 +237,7 @@ impl Service {
 
     /// [`Service::start`] with the handlers' own routes answered directly, as `serve` does
     /// (for the test kit).
+    #[cfg(feature = "testing")]
     pub(crate) async fn start_dispatch(&self) -> Result<Dispatch, StartupError> {
         let config = self.load_config()?;
         Ok(self.start_serving(config).await?.dispatch)

@@ -68,6 +68,7 @@ impl Dispatch {
     }
 
     /// Everything through `router` (one built elsewhere, as `TestService::from_router` takes).
+    #[cfg(feature = "testing")]
     pub(crate) fn router_only(router: axum::Router) -> Self {
         Self {
             router,
