@@ -225,7 +225,7 @@ impl Service {
     pub(crate) fn dispatch(&self) -> Result<Dispatch, StartupError> {
         let config = self.load_config()?;
         let shared = self.build_shared(&config, None)?;
-        build_router(self.handlers(), config, shared, self.observers.clone())
+        build_dispatch(self.handlers(), config, shared, self.observers.clone())
     }
 
     /// Like [`Service::router`], but connects the database first: an unreachable database is a
@@ -275,7 +275,7 @@ impl Service {
         let audit = shared.audit.clone();
         let metrics = shared.metrics.clone();
         let metrics_listen = config.metrics_listen;
-        let dispatch = build_router(self.handlers(), config, shared, self.observers.clone())?;
+        let dispatch = build_dispatch(self.handlers(), config, shared, self.observers.clone())?;
         Ok(Serving {
             dispatch,
             audit,
@@ -330,7 +330,7 @@ impl Service {
     }
 }
 
-/// A service ready to serve: its router, and what outlives the requests.
+/// A service ready to serve: its routes (router and direct), and what outlives the requests.
 pub(crate) struct Serving {
     /// The router, and the handlers' own routes answered without it.
     pub(crate) dispatch: Dispatch,
@@ -535,7 +535,7 @@ pub(crate) fn metrics_router(metrics: Arc<crate::metrics::Metrics>) -> Router {
 
 /// Validates the handler set and builds the router, and the handlers' own routes answered
 /// without it.
-pub(crate) fn build_router(
+pub(crate) fn build_dispatch(
     handlers: Vec<&'static Handler>,
     config: Config,
     shared: Shared,

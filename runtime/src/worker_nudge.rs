@@ -97,7 +97,9 @@ mod tests {
         release.store(false, Ordering::SeqCst);
         let mut blocking = std::net::TcpStream::connect(address).unwrap();
         blocking.write_all(b"b").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
         while !started.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the blocking task never ran");
             std::thread::sleep(Duration::from_millis(1));
         }
         let mut other = std::net::TcpStream::connect(address).unwrap();

@@ -1,4 +1,4 @@
-//! Access control through the real router: handler-level requirements, rate limits (429 with
+//! Access control through the real routes: handler-level requirements, rate limits (429 with
 //! `Retry-After`, keyed per user, per handler key, per trusted client address), event
 //! concurrency limits, and the audit events each refusal leaves.
 

@@ -1,5 +1,6 @@
-//! Actions through the real router (`oneshot`): routing, secrets, roles, parsing, handler errors,
-//! timeouts and panics, each asserted for status and Hasura-format body.
+//! Actions through the real routes (the test kit dispatches as the server does): routing,
+//! secrets, roles, parsing, handler errors, timeouts and panics, each asserted for status and
+//! Hasura-format body.
 
 use std::time::Duration;
 

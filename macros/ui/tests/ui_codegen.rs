@@ -14,12 +14,10 @@ const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/codegen");
 fn ui_codegen() {
     let dir = Path::new(DIR);
     let code = include_str!(concat!(env!("OUT_DIR"), "/rasura_generated.rs"));
-    let manifest_path =
-        std::env::var_os("RASURA_ACTIONS_MANIFEST").expect("build.rs sets RASURA_ACTIONS_MANIFEST");
-    let manifest = std::fs::read_to_string(manifest_path).unwrap();
+    let manifest = include_str!(env!("RASURA_ACTIONS_MANIFEST"));
     if std::env::var_os("RASURA_UPDATE_UI").is_some() {
         std::fs::write(dir.join("generated.rs"), code).unwrap();
-        std::fs::write(dir.join("manifest"), &manifest).unwrap();
+        std::fs::write(dir.join("manifest"), manifest).unwrap();
     }
     let committed_code = std::fs::read_to_string(dir.join("generated.rs")).unwrap();
     let committed_manifest = std::fs::read_to_string(dir.join("manifest")).unwrap();

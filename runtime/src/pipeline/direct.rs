@@ -19,23 +19,39 @@ use crate::registry::{Handler, HandlerKind};
 /// The handlers' own paths, each with its handler.
 pub(crate) struct DirectRoutes {
     app: Arc<App>,
-    by_path: HashMap<String, &'static Handler>,
+    posts: PostRoutes<&'static Handler>,
+}
+
+/// Exact paths answered for `POST` only.
+struct PostRoutes<T> {
+    by_path: HashMap<String, T>,
+}
+
+impl<T: Copy> PostRoutes<T> {
+    /// What `method path` is for: only a `POST` to one of the paths exactly (its query aside,
+    /// nothing decoded, no trailing slash forgiven: as the router matches).
+    fn find(&self, method: &Method, path: &str) -> Option<T> {
+        if method == Method::POST {
+            self.by_path.get(path).copied()
+        } else {
+            None
+        }
+    }
 }
 
 impl DirectRoutes {
     /// The routes of `handlers`, served with `app`.
     pub(crate) fn new(app: Arc<App>, handlers: &[&'static Handler]) -> Self {
         let by_path = handlers.iter().map(|h| (h.route(), *h)).collect();
-        Self { app, by_path }
+        Self {
+            app,
+            posts: PostRoutes { by_path },
+        }
     }
 
     /// The handler `POST path` is for, if the path is a handler's own.
     pub(crate) fn find(&self, method: &Method, path: &str) -> Option<&'static Handler> {
-        if method == Method::POST {
-            self.by_path.get(path).copied()
-        } else {
-            None
-        }
+        self.posts.find(method, path)
     }
 
     /// Answers `request` with `handler`, as the router's route for it would.
@@ -111,5 +127,43 @@ fn set_content_length(response: &mut Response) {
         response
             .headers_mut()
             .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(size));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{Method, Uri};
+
+    use super::PostRoutes;
+
+    #[test]
+    fn only_a_post_to_an_exact_path_is_answered_directly() {
+        let routes = PostRoutes {
+            by_path: [
+                ("/actions/pong".to_owned(), 1u8),
+                ("/events/x".to_owned(), 2),
+            ]
+            .into(),
+        };
+        let find = |method: Method, target: &str| {
+            let uri: Uri = target.parse().unwrap();
+            routes.find(&method, uri.path())
+        };
+        assert_eq!(find(Method::POST, "/actions/pong"), Some(1));
+        assert_eq!(find(Method::POST, "/actions/pong?x=1"), Some(1));
+        assert_eq!(find(Method::POST, "http://h/events/x"), Some(2));
+        for (method, target) in [
+            (Method::GET, "/actions/pong"),
+            (Method::HEAD, "/actions/pong"),
+            (Method::PUT, "/actions/pong"),
+            (Method::POST, "/actions/pong/"),
+            (Method::POST, "/actions/p%6Fng"),
+            (Method::POST, "/actions/Pong"),
+            (Method::POST, "/actions"),
+            (Method::POST, "/actions/"),
+            (Method::POST, "//actions/pong"),
+        ] {
+            assert_eq!(find(method.clone(), target), None, "{method} {target}");
+        }
     }
 }
